@@ -1,0 +1,80 @@
+/**
+ * The backend seam: every raw loop in nabla lives behind this interface.
+ * Ops (src/ops) call only these kernels; a faster backend replaces them without touching ops or autograd.
+ * All outputs passed as a bare TypedArray are contiguous (row-major) and sized for the result.
+ */
+import type { TypedArray } from '../tensor/dtype.js';
+
+/** A strided window on a storage array: element (i0, i1, …) is data[offset + Σ ik·strides[k]]. */
+export interface View {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sigmoid' | 'tanh' | 'relu' | 'sign' | 'reciprocal'
+  | 'sin' | 'cos' | 'erf' | 'floor' | 'ceil' | 'round' | 'not' | 'isnan';
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'and' | 'or';
+
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
+
+/** C[b] = op(A[b]) · op(B[b]) for b < batch; op(X) is X or Xᵀ. C is contiguous [batch, M, N]. */
+export interface GemmArgs {
+  batch: number; M: number; N: number; K: number;
+  a: TypedArray; aOffset: number; lda: number; transA: boolean; aBatchStride: number;
+  b: TypedArray; bOffset: number; ldb: number; transB: boolean; bBatchStride: number;
+  c: TypedArray;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** out = op(x), x a view with out's shape. */
+  unary(op: UnaryOp, x: View, out: TypedArray): void;
+  /** out = op(a, b); a and b already broadcast to out's shape (stride 0 on broadcast dims). */
+  binary(op: BinaryOp, a: View, b: View, out: TypedArray): void;
+  /** out = cond ? a : b, all three views of out's shape. */
+  where(cond: View, a: View, b: View, out: TypedArray): void;
+  /** dst[...] = src[...] for two views of one shape, converting between dtypes. */
+  copy(src: View, dst: View): void;
+  /** Reduce contiguous x, seen as [outer, n, inner] from xOffset, along n into out [outer, inner]. */
+  reduce(op: ReduceOp, x: TypedArray, xOffset: number, outer: number, n: number, inner: number, out: TypedArray): void;
+  gemm(args: GemmArgs): void;
+  /** out[..i..] = x[..index[..i..] at dim..]; out has index's shape. */
+  gather(x: View, dim: number, index: View, out: TypedArray): void;
+  /** out[..index[..i..] at dim..] += src[..i..]; out is contiguous with shape outShape. */
+  scatterAdd(out: TypedArray, outShape: readonly number[], dim: number, index: View, src: View): void;
+}
+
+let current: Backend | null = null;
+const registry = new Map<string, Backend>();
+
+export function registerBackend(backend: Backend): void {
+  registry.set(backend.name, backend);
+  if (!current) current = backend;
+}
+
+/** The backend that ops use now. */
+export function backend(): Backend {
+  if (!current) throw new Error('nabla: no backend registered');
+  return current;
+}
+
+/** Choose the backend by name ('cpu' is the plain-TypeScript reference). */
+export function setBackend(name: string): void {
+  const b = registry.get(name);
+  if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...registry.keys()].join(', ')})`);
+  current = b;
+}
+
+export function getBackend(): string {
+  return backend().name;
+}
+
+export function listBackends(): string[] {
+  return [...registry.keys()];
+}

@@ -1,0 +1,15 @@
+/**
+ * nabla: deep learning for TypeScript. Eager tensors, reverse-mode autograd, nn, optim, data, training.
+ */
+import './backend/index.js';
+import './ops/index.js';
+import * as autogradNs from './autograd/index.js';
+
+export { Tensor } from './tensor/tensor.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
+export * from './tensor/create.js';
+export * from './ops/index.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
+export { setBackend, getBackend, listBackends } from './backend/index.js';
+export const autograd = autogradNs;

@@ -1,0 +1,17 @@
+/** The op layer's public surface: free functions, with the Tensor methods installed on import. */
+import { installEngineOps } from '../autograd/engine.js';
+import { onesLike } from '../tensor/create.js';
+import { add } from './elementwise.js';
+import { sumTo } from './reduce.js';
+import { contiguous, to } from './shape.js';
+import './methods.js';
+
+installEngineOps({ add, sumTo, onesLike: (t) => onesLike(t), cast: to, contiguous });
+
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './shape.js';
+export * from './matmul.js';
+export * from './softmax.js';
+export { dataSync, toArray, format } from './format.js';
+export type { Scalar, TensorLike } from './util.js';

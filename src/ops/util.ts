@@ -1,0 +1,48 @@
+/** Helpers every op file shares: allocation, scalar operands, broadcast views for kernels. */
+import type { View } from '../backend/backend.js';
+import { type DType, allocate, promote, promoteScalar } from '../tensor/dtype.js';
+import { type Shape, broadcastShapes, numel } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export type Scalar = number | boolean;
+export type TensorLike = Tensor | Scalar;
+
+/** A fresh contiguous tensor (zero-filled). */
+export function empty(shape: Shape, dtype: DType): Tensor {
+  return new Tensor(allocate(dtype, numel(shape)), shape);
+}
+
+/** A 0-d tensor holding a scalar operand in the op's dtype. */
+export function scalarTensor(v: Scalar, dtype: DType): Tensor {
+  const t = empty([], dtype);
+  t.data[0] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+  return t;
+}
+
+/** Result dtype of a binary op (torch.result_type). */
+export function resultType(a: TensorLike, b: TensorLike): DType {
+  if (a instanceof Tensor && b instanceof Tensor) {
+    // a 0-d tensor, like a Python scalar, does not widen a dimensioned tensor of the same category
+    return promote(a.dtype, b.dtype);
+  }
+  if (a instanceof Tensor) return promoteScalar(a.dtype, b as Scalar);
+  if (b instanceof Tensor) return promoteScalar(b.dtype, a);
+  return typeof a === 'number' && !Number.isInteger(a) || typeof b === 'number' && !Number.isInteger(b) ? 'float32' : 'float32';
+}
+
+export function asTensor(x: TensorLike, dtype: DType): Tensor {
+  return x instanceof Tensor ? x : scalarTensor(x, dtype);
+}
+
+/** A kernel view of t broadcast to `shape` (stride 0 along new and size-1 dims). */
+export function broadcastView(t: Tensor, shape: Shape): View {
+  if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+  const strides = new Array<number>(shape.length).fill(0);
+  const lead = shape.length - t.shape.length;
+  for (let i = 0; i < t.shape.length; i++) strides[lead + i] = t.shape[i] === 1 ? 0 : t.strides[i]!;
+  return { data: t.data, shape, strides, offset: t.offset };
+}
+
+export function broadcast2(a: Tensor, b: Tensor, op: string): number[] {
+  return broadcastShapes(a.shape, b.shape, op);
+}

@@ -1,0 +1,82 @@
+/**
+ * A seeded random generator (xoshiro128**), so every random result is reproducible.
+ * `manualSeed(n)` reseeds the default generator; a `Generator` can be passed to any random op.
+ */
+export class Generator {
+  private s = new Uint32Array(4);
+  private spare: number | null = null;
+
+  constructor(seed = 0x2545f491) {
+    this.manualSeed(seed);
+  }
+
+  /** Reseed from an integer (splitmix32 expands it to the 128-bit state). */
+  manualSeed(seed: number): this {
+    let x = (Math.floor(seed) >>> 0) ^ Math.floor(seed / 0x100000000);
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    if (this.s.every((v) => v === 0)) this.s[0] = 1;
+    this.spare = null;
+    return this;
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
+    const t = s[1]! << 9;
+    s[2]! ^= s[0]!; s[3]! ^= s[1]!; s[1]! ^= s[2]!; s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = rotl(s[3]!, 11);
+    return result;
+  }
+
+  /** Uniform double in [0, 1) with 53 random bits. */
+  random(): number {
+    const hi = this.nextUint32() >>> 5, lo = this.nextUint32() >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal (Box–Muller, the second value is kept for the next call). */
+  normal(): number {
+    if (this.spare !== null) { const v = this.spare; this.spare = null; return v; }
+    let u = 0;
+    while (u === 0) u = this.random();
+    const v = this.random();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Uniform integer in [low, high). */
+  randint(low: number, high: number): number {
+    return low + Math.floor(this.random() * (high - low));
+  }
+
+  /** The full state, for checkpoints. */
+  getState(): number[] {
+    return [...this.s, this.spare === null ? NaN : this.spare];
+  }
+
+  setState(state: readonly number[]): this {
+    if (state.length !== 5) throw new Error(`Generator.setState: expected 5 numbers, got ${state.length}`);
+    for (let i = 0; i < 4; i++) this.s[i] = state[i]! >>> 0;
+    this.spare = Number.isNaN(state[4]!) ? null : state[4]!;
+    return this;
+  }
+}
+
+const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+/** The generator random ops use when none is passed. */
+export const defaultGenerator = new Generator();
+
+/** Reseed the default generator (torch.manual_seed). */
+export function manualSeed(seed: number): Generator {
+  return defaultGenerator.manualSeed(seed);
+}

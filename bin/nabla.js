@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The `nabla` command: runs the compiled CLI (built by `npm install` through the prepare script).
+import('../dist/cli/main.js').catch((err) => {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli')) {
+    console.error('nabla: the package is not built yet; run `npm install` (or `npm run build`) first');
+    process.exit(1);
+  }
+  throw err;
+});

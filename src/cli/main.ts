@@ -1,0 +1,1 @@
+console.log('nabla cli stub', process.argv.slice(2).join(' '));

@@ -13,3 +13,4 @@ export * from './ops/index.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
 export { setBackend, getBackend, listBackends } from './backend/index.js';
 export const autograd = autogradNs;
+export * as classic from './classic/index.js';

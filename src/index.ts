@@ -13,4 +13,6 @@ export * from './ops/index.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
 export { setBackend, getBackend, listBackends } from './backend/index.js';
 export const autograd = autogradNs;
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
 export * as classic from './classic/index.js';

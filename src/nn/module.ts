@@ -1,0 +1,290 @@
+/**
+ * nn.Module: the base class of every layer and model.
+ *
+ * Parameters, sub-modules and arrays of either are discovered by walking the module's own
+ * enumerable fields in the order they were created, so assigning them in the constructor is all
+ * it takes to register them (PyTorch's `__setattr__` magic, done by reflection). Buffers are
+ * declared with {@link Module.registerBuffer}.
+ */
+import { noGrad } from '../autograd/grad-mode.js';
+import { copy_, detach, to } from '../ops/shape.js';
+import { type DType, isFloat } from '../tensor/dtype.js';
+import { fmt, shapesEqual } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Parameter } from './parameter.js';
+
+/** A state dict: PyTorch's keys (`fc1.weight`, `0.bias`, `bn.running_mean`) mapped to tensors, in order. */
+export type StateDict = Record<string, Tensor>;
+
+/** What {@link Module.loadStateDict} reports (PyTorch's `_IncompatibleKeys`). */
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+type Entry =
+  | { kind: 'param'; name: string; value: Parameter }
+  | { kind: 'module'; name: string; value: Module };
+
+const isModuleArray = (v: unknown): v is Module[] => Array.isArray(v) && v.length > 0 && v.every((m) => m instanceof Module);
+const isParamArray = (v: unknown): v is Parameter[] => Array.isArray(v) && v.length > 0 && v.every((p) => p instanceof Parameter);
+
+export abstract class Module {
+  /** Training mode (true) or evaluation mode (false); switched by {@link train} and {@link eval}. */
+  training = true;
+  /** Buffer names → persistent (part of the state dict). Private fields are not enumerable. */
+  readonly #buffers = new Map<string, boolean>();
+
+  /**
+   * The computation. Subclasses override it with their own signature, e.g.
+   * `override forward(x: Tensor): Tensor`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  abstract forward(...args: any[]): any;
+
+  /** Run the module: `model.call(x)` is `model.forward(x)` (PyTorch's `model(x)`). */
+  call<A extends unknown[], R>(this: { forward(...args: A): R }, ...args: A): R {
+    return this.forward(...args);
+  }
+
+  // ------------------------------------------------------------------ registration
+
+  /** Own parameters and sub-modules, in field order (arrays expand to `name.0`, `name.1`, ...). */
+  #entries(): Entry[] {
+    const out: Entry[] = [];
+    for (const name of Object.keys(this)) {
+      if (this.#buffers.has(name)) continue;
+      const v = (this as Record<string, unknown>)[name];
+      if (v instanceof Parameter) out.push({ kind: 'param', name, value: v });
+      else if (v instanceof Module) out.push({ kind: 'module', name, value: v });
+      else if (isParamArray(v)) v.forEach((p, i) => out.push({ kind: 'param', name: `${name}.${i}`, value: p }));
+      else if (isModuleArray(v)) v.forEach((m, i) => out.push({ kind: 'module', name: `${name}.${i}`, value: m }));
+    }
+    return out;
+  }
+
+  /**
+   * Declare a tensor that is state but not a parameter (as `running_mean` of batch norm). It is
+   * stored as the field `name`, moved by `to()`, and saved in `stateDict()` when `persistent`.
+   * A null buffer is allowed (and skipped) until a tensor is assigned to the field.
+   */
+  registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
+    if (typeof name !== 'string' || name === '' || name.includes('.')) throw new Error(`registerBuffer: invalid buffer name '${name}' (non-empty, no '.')`);
+    const current = (this as Record<string, unknown>)[name];
+    if (!this.#buffers.has(name) && (current instanceof Parameter || current instanceof Module)) {
+      throw new Error(`registerBuffer: '${name}' is already a ${current instanceof Parameter ? 'parameter' : 'sub-module'} of ${this.constructor.name}`);
+    }
+    if (tensor !== null && !(tensor instanceof Tensor)) throw new TypeError(`registerBuffer: '${name}' must be a Tensor or null`);
+    if (tensor instanceof Parameter) throw new TypeError(`registerBuffer: '${name}' is a Parameter; assign it as a field instead`);
+    this.#buffers.set(name, persistent);
+    (this as Record<string, unknown>)[name] = tensor;
+  }
+
+  #ownBuffers(persistentOnly: boolean): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, persistent] of this.#buffers) {
+      const v = (this as Record<string, unknown>)[name];
+      if (v instanceof Tensor && (persistent || !persistentOnly)) out.push([name, v]);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ traversal
+
+  /** Direct sub-modules with their names. */
+  *namedChildren(): Generator<[string, Module]> {
+    const seen = new Set<Module>();
+    for (const e of this.#entries()) {
+      if (e.kind === 'module' && !seen.has(e.value)) { seen.add(e.value); yield [e.name, e.value]; }
+    }
+  }
+
+  /** Direct sub-modules. */
+  children(): Module[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+
+  /** This module and all below it, depth first, with dotted names ('' for this one). */
+  *namedModules(prefix = '', memo = new Set<Module>()): Generator<[string, Module]> {
+    if (memo.has(this)) return;
+    memo.add(this);
+    yield [prefix, this];
+    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name, memo);
+  }
+
+  /** This module and all below it. */
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** All parameters with PyTorch's dotted names (`fc1.weight`, `0.bias`); each shared one once. */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
+    for (const [mp, m] of this.namedModules(prefix)) {
+      for (const e of m.#entries()) {
+        if (e.kind === 'param' && !seen.has(e.value)) { seen.add(e.value); out.push([mp ? `${mp}.${e.name}` : e.name, e.value]); }
+      }
+    }
+    return out;
+  }
+
+  /** All parameters (what an optimizer takes). */
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** All buffers (persistent or not) with dotted names. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [mp, m] of this.namedModules(prefix)) {
+      for (const [n, b] of m.#ownBuffers(false)) out.push([mp ? `${mp}.${n}` : n, b]);
+    }
+    return out;
+  }
+
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /** Call fn on every sub-module (children first) and then on this one; returns this. */
+  apply(fn: (m: Module) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  // ------------------------------------------------------------------ modes and gradients
+
+  /** Set training mode on this module and all below it (affects Dropout, BatchNorm); returns this. */
+  train(mode = true): this {
+    if (typeof mode !== 'boolean') throw new TypeError(`train: mode must be a boolean, got ${typeof mode}`);
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: `train(false)`. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Reset every parameter's gradient to null (PyTorch's `zero_grad(set_to_none=True)`). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Turn gradient tracking of every parameter on or off (freezing); returns this. */
+  requiresGrad_(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(flag);
+    return this;
+  }
+
+  // ------------------------------------------------------------------ dtype
+
+  /**
+   * Convert floating-point parameters and buffers to `dtype` (replacing them by converted copies,
+   * so create optimizers after this call). Returns this.
+   */
+  to(dtype: DType): this {
+    if (!isFloat(dtype)) throw new Error(`to: modules can only be converted to a floating-point dtype, got ${dtype}`);
+    for (const m of this.modules()) m.#convert(dtype);
+    return this;
+  }
+
+  /** Parameters and buffers to float64. */
+  double(): this { return this.to('float64'); }
+  /** Parameters and buffers to float32. */
+  float(): this { return this.to('float32'); }
+
+  #convert(dtype: DType): void {
+    const self = this as Record<string, unknown>;
+    const conv = (p: Parameter): Parameter => (p.dtype === dtype ? p : new Parameter(noGrad(() => to(p, dtype)), p.requiresGrad));
+    for (const name of Object.keys(this)) {
+      const v = self[name];
+      if (this.#buffers.has(name)) {
+        if (v instanceof Tensor && isFloat(v.dtype) && v.dtype !== dtype) self[name] = noGrad(() => to(v, dtype));
+      } else if (v instanceof Parameter) self[name] = conv(v);
+      else if (isParamArray(v)) v.forEach((p, i) => { v[i] = conv(p); });
+    }
+  }
+
+  // ------------------------------------------------------------------ state dict
+
+  /**
+   * Parameters and persistent buffers under PyTorch's keys, in PyTorch's order (each module's own
+   * parameters, then its buffers, then its children), detached and sharing storage with the model.
+   */
+  stateDict(prefix = ''): StateDict {
+    const out: StateDict = {};
+    this.#saveTo(out, prefix);
+    return out;
+  }
+
+  /** A module shared under two names is saved under both, as PyTorch does. */
+  #saveTo(out: StateDict, prefix: string): void {
+    const entries = this.#entries();
+    for (const e of entries) if (e.kind === 'param') out[prefix + e.name] = detach(e.value);
+    for (const [n, b] of this.#ownBuffers(true)) out[prefix + n] = detach(b);
+    for (const e of entries) if (e.kind === 'module') e.value.#saveTo(out, `${prefix}${e.name}.`);
+  }
+
+  /**
+   * Copy values from a state dict into this module's existing parameters and buffers (in place,
+   * converting dtypes). A shape mismatch throws naming the key and both shapes. With `strict`
+   * (the default), missing or unexpected keys throw too; otherwise they are returned.
+   * Everything is checked before anything is written, so a failed load leaves the module as it was.
+   */
+  loadStateDict(dict: StateDict, opts: { strict?: boolean } = {}): LoadResult {
+    const strict = opts.strict ?? true;
+    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict: expected an object mapping keys to tensors');
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !(k in own));
+    const name = this.constructor.name;
+    for (const [k, dst] of Object.entries(own)) {
+      if (!(k in dict)) continue;
+      const src = dict[k];
+      if (!(src instanceof Tensor)) throw new TypeError(`loadStateDict: value of '${k}' for ${name} is not a Tensor`);
+      if (!shapesEqual(src.shape, dst.shape)) {
+        throw new Error(`loadStateDict: size mismatch for '${k}' in ${name}: the checkpoint has shape ${fmt(src.shape)}, the model has ${fmt(dst.shape)}`);
+      }
+    }
+    if (strict && (missingKeys.length || unexpectedKeys.length)) {
+      const parts: string[] = [];
+      if (missingKeys.length) parts.push(`missing key(s): ${missingKeys.map((k) => `'${k}'`).join(', ')}`);
+      if (unexpectedKeys.length) parts.push(`unexpected key(s): ${unexpectedKeys.map((k) => `'${k}'`).join(', ')}`);
+      throw new Error(`loadStateDict: error(s) loading the state dict for ${name}: ${parts.join('; ')} (pass { strict: false } to ignore)`);
+    }
+    noGrad(() => {
+      for (const [k, dst] of Object.entries(own)) if (k in dict) copy_(dst, dict[k]!);
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  // ------------------------------------------------------------------ printing
+
+  /** The text inside the parentheses of this module's repr (PyTorch's `extra_repr`). */
+  extraRepr(): string {
+    return '';
+  }
+
+  /** PyTorch's module repr: `Sequential(\n  (0): Linear(in_features=784, out_features=100, bias=True)\n ...)`. */
+  toString(): string {
+    const extra = this.extraRepr();
+    const lines = extra ? extra.split('\n') : [];
+    let children = 0;
+    for (const e of this.#entries()) {
+      if (e.kind !== 'module') continue;
+      lines.push(`(${e.name}): ${e.value.toString().split('\n').join('\n  ')}`);
+      children++;
+    }
+    const head = this.constructor.name;
+    if (!lines.length) return `${head}()`;
+    if (lines.length === 1 && !children) return `${head}(${lines[0]})`;
+    return `${head}(\n  ${lines.join('\n  ')}\n)`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The seam for fused optimizer kernels. A backend may implement `sgdStep` / `adamStep` to update a
+ * parameter in one pass over raw arrays; the optimizers call them when present (and every array is
+ * contiguous and of one dtype) and otherwise run their reference update, written with tensor ops.
+ * A fused kernel must give the same result as the reference update (the optimizer tests check it).
+ */
+import { backend } from '../backend/backend.js';
+import type { TypedArray } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * One SGD step over n elements, in place: d = g (−g if maximize) + wd·p; with momentum,
+ * buf = d on the first step (`firstStep`) else momentum·buf + (1 − dampening)·d, and d = buf
+ * (nesterov: d + momentum·buf); then p −= lr·d. `momentumBuffer` is null when momentum is 0.
+ */
+export interface SgdStepArgs {
+  n: number;
+  param: TypedArray; grad: TypedArray; momentumBuffer: TypedArray | null;
+  lr: number; momentum: number; dampening: number; weightDecay: number;
+  nesterov: boolean; maximize: boolean; firstStep: boolean;
+}
+
+/**
+ * One Adam/AdamW step over n elements, in place (`step` already incremented, ≥ 1): g (−g if
+ * maximize); AdamW: p ·= 1 − lr·wd, Adam: g += wd·p; m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
+ * amsgrad: vmax = max(vmax, v) and v̂ = vmax; p −= lr/(1 − β1^step) · m / (√v̂/√(1 − β2^step) + eps).
+ */
+export interface AdamStepArgs {
+  n: number;
+  param: TypedArray; grad: TypedArray; expAvg: TypedArray; expAvgSq: TypedArray; maxExpAvgSq: TypedArray | null;
+  step: number; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  decoupled: boolean; amsgrad: boolean; maximize: boolean;
+}
+
+/** Optional kernels a backend may add next to the ones in src/backend/backend.ts. */
+export interface FusedOptimizerKernels {
+  sgdStep?(args: SgdStepArgs): void;
+  adamStep?(args: AdamStepArgs): void;
+}
+
+/** The current backend's fused optimizer kernels (each may be undefined). */
+export const fusedKernels = (): FusedOptimizerKernels => backend() as unknown as FusedOptimizerKernels;
+
+/** Views (sharing storage) of the elements of tensors that are all contiguous and of one dtype, else null. */
+export function rawArrays(...ts: readonly Tensor[]): TypedArray[] | null {
+  const dtype = ts[0]!.dtype;
+  for (const t of ts) if (t.dtype !== dtype || !t.isContiguous()) return null;
+  return ts.map((t) => t.data.subarray(t.offset, t.offset + t.size));
+}

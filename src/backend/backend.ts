@@ -31,6 +31,23 @@ export interface GemmArgs {
   c: TypedArray;
 }
 
+/**
+ * Sliding-window geometry of a 2-D convolution or pooling over x [N, C, H, W] (NCHW, as PyTorch).
+ * Output position (oh, ow), kernel tap (i, j) reads input row oh·sh − padTop + i·dh, column ow·sw − padLeft + j·dw;
+ * positions outside the image read as 0 (convolution) or are skipped (pooling).
+ */
+export interface Conv2dGeometry {
+  N: number; C: number; H: number; W: number;
+  kh: number; kw: number; sh: number; sw: number;
+  padTop: number; padLeft: number; dh: number; dw: number;
+  OH: number; OW: number;
+}
+
+/** One axis of an average pool: output i averages input [start[i], end[i]); its divisor factor is count[i]. */
+export interface PoolWindows {
+  start: Int32Array; end: Int32Array; count: Float64Array;
+}
+
 export interface Backend {
   readonly name: string;
   /** out = op(x), x a view with out's shape. */
@@ -48,6 +65,25 @@ export interface Backend {
   gather(x: View, dim: number, index: View, out: TypedArray): void;
   /** out[..index[..i..] at dim..] += src[..i..]; out is contiguous with shape outShape. */
   scatterAdd(out: TypedArray, outShape: readonly number[], dim: number, index: View, src: View): void;
+  /**
+   * Unfold images n0 … n0+nb−1 of x [N, C, H, W] into cols [C·kh·kw, nb·OH·OW] (row (c·kh + i)·kw + j,
+   * column (n − n0)·OH·OW + oh·OW + ow); zero where the window reads padding. Conv2d is then one gemm.
+   */
+  im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols: TypedArray): void;
+  /** The adjoint of im2col: add every entry of cols [C·kh·kw, nb·OH·OW] into contiguous out [N, C, H, W]. */
+  col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: number, out: TypedArray): void;
+  /**
+   * Max over each window of x [N, C, H, W] (padding skipped, NaN wins) into contiguous out [N, C, OH, OW];
+   * indices gets the winner's flat position h·W + w in its plane, as PyTorch's return_indices.
+   */
+  maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void;
+  /**
+   * out[n, c, oh, ow] = Σ x[n, c, rows.start[oh]‥rows.end[oh], cols.start[ow]‥cols.end[ow]] / (rows.count[oh]·cols.count[ow])
+   * for x [N, C, H, W] and contiguous out [N, C, OH, OW] (OH = rows.start.length, OW = cols.start.length).
+   */
+  avgPool2d(x: View, rows: PoolWindows, cols: PoolWindows, out: TypedArray): void;
+  /** The adjoint of avgPool2d: spread g [N, C, OH, OW] back into contiguous, zero-filled out [N, C, H, W]. */
+  avgPool2dBackward(g: View, rows: PoolWindows, cols: PoolWindows, H: number, W: number, out: TypedArray): void;
 }
 
 let current: Backend | null = null;

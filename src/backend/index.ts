@@ -5,4 +5,4 @@ import { cpuBackend } from './cpu/index.js';
 registerBackend(cpuBackend);
 
 export { backend, setBackend, getBackend, listBackends, registerBackend } from './backend.js';
-export type { Backend, View, UnaryOp, BinaryOp, ReduceOp, GemmArgs } from './backend.js';
+export type { Backend, View, UnaryOp, BinaryOp, ReduceOp, GemmArgs, Conv2dGeometry, PoolWindows } from './backend.js';

@@ -1,0 +1,219 @@
+/**
+ * conv2d over NCHW images: im2col (a kernel) + one gemm per chunk of images, so it runs on the active
+ * backend's matmul. The weight is [out, in/groups, kh, kw] as in PyTorch; groups are the gemm's batch.
+ *
+ * Three recorded ops close under differentiation, so gradients of gradients work:
+ *   y  = conv(x, w)            ∂/∂x → convInputGrad(g, w)    ∂/∂w → convWeightGrad(x, g)
+ *   gx = convInputGrad(g, w)   ∂/∂g → conv(h, w)             ∂/∂w → convWeightGrad(h, g)
+ *   gw = convWeightGrad(x, g)  ∂/∂x → convInputGrad(g, h)    ∂/∂g → conv(x, h)
+ */
+import { backend, type Conv2dGeometry, type View } from '../backend/backend.js';
+import { record } from '../autograd/node.js';
+import { type TypedArray, allocate, isFloat } from '../tensor/dtype.js';
+import { fmt } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { sum } from './reduce.js';
+import { squeeze, unsqueeze } from './shape.js';
+import { empty } from './util.js';
+
+/** A size given once for both spatial dims, or as [height, width]. */
+export type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  /** Step between windows. Default 1. */
+  stride?: Pair;
+  /** Zeros added on each side, or 'same' (output size = input size, stride 1 only) / 'valid' (no padding). Default 0. */
+  padding?: Pair | 'same' | 'valid';
+  /** Spacing between kernel taps. Default 1. */
+  dilation?: Pair;
+  /** Split channels into independent groups (in and out channels must both divide). Default 1. */
+  groups?: number;
+}
+
+/** Validate a number-or-pair option: integers ≥ min. */
+export function pair(v: Pair | undefined, fallback: Pair, op: string, name: string, min: number): [number, number] {
+  const p = v ?? fallback;
+  const r: [number, number] = typeof p === 'number' ? [p, p] : [p[0], p[1]];
+  if ((typeof p !== 'number' && (!Array.isArray(p) || p.length !== 2)) || !r.every((k) => Number.isInteger(k) && k >= min)) {
+    throw new Error(`${op}: ${name} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return r;
+}
+
+/** Rows of cols held at once: chunks of images keep the im2col buffer under this many elements. */
+const COLS_LIMIT = 1 << 24;
+
+function imagesPerChunk(g: Conv2dGeometry): number {
+  const perImage = g.C * g.kh * g.kw * g.OH * g.OW;
+  return Math.max(1, Math.min(g.N, Math.floor(COLS_LIMIT / Math.max(perImage, 1))));
+}
+
+/** The contiguous storage of t (t itself, or a copy). */
+function dense(t: Tensor): View {
+  if (t.isContiguous()) return t;
+  const out = empty(t.shape, t.dtype);
+  backend().copy(t, out);
+  return out;
+}
+
+/** g[n0 … n0+nb] ([nb, O, L] inside g [N, O, OH, OW]) as a [O, nb·L] matrix, the layout the gemm produces. */
+function gradAsRows(g: Tensor, n0: number, nb: number, O: number, L: number, buf: TypedArray): TypedArray {
+  const [sN, sO, sH, sW] = g.strides as [number, number, number, number];
+  const OW = g.shape[3]!;
+  if (nb === 1 && g.isContiguous()) return g.data.subarray(g.offset + n0 * O * L, g.offset + (n0 + 1) * O * L);
+  backend().copy(
+    { data: g.data, shape: [O, nb, g.shape[2]!, OW], strides: [sO, sN, sH, sW], offset: g.offset + n0 * sN },
+    { data: buf, shape: [O, nb, g.shape[2]!, OW], strides: [nb * L, L, OW, 1], offset: 0 },
+  );
+  return buf;
+}
+
+/** y = conv(x, w) (+ bias), no autograd. */
+function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry, groups: number): Tensor {
+  const be = backend(), { N, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
+  const Og = O / groups, Kg = (geo.C / groups) * geo.kh * geo.kw;
+  const out = empty([N, O, OH, OW], x.dtype), wd = dense(w);
+  const chunk = imagesPerChunk(geo);
+  const cols = allocate(x.dtype, geo.C * geo.kh * geo.kw * chunk * L);
+  const rows = chunk > 1 ? allocate(x.dtype, O * chunk * L) : null;
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const nb = Math.min(chunk, N - n0), ld = nb * L;
+    be.im2col(x, geo, n0, nb, cols);
+    // one image: the gemm writes straight into the output; several: into [O, nb·L] rows, then permuted
+    const c = nb === 1 ? out.data.subarray(n0 * O * L, (n0 + 1) * O * L) : rows!.subarray(0, O * ld);
+    be.gemm({
+      batch: groups, M: Og, N: ld, K: Kg,
+      a: wd.data, aOffset: wd.offset, lda: Kg, transA: false, aBatchStride: Og * Kg,
+      b: cols, bOffset: 0, ldb: ld, transB: false, bBatchStride: Kg * ld,
+      c,
+    });
+    if (nb > 1) be.copy({ data: c, shape: [nb, O, L], strides: [L, ld, 1], offset: 0 }, { data: out.data, shape: [nb, O, L], strides: [O * L, L, 1], offset: n0 * O * L });
+  }
+  if (bias) {
+    const flat: View = { data: out.data, shape: [N, O, L], strides: [O * L, L, 1], offset: 0 };
+    be.binary('add', flat, { data: bias.data, shape: [N, O, L], strides: [0, bias.strides[0]!, 0], offset: bias.offset }, out.data);
+  }
+  return out;
+}
+
+/** gx = ∂⟨conv(x, w), g⟩/∂x: Wᵀ·g per chunk, folded back by col2im. */
+function inputGradRaw(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number): Tensor {
+  const be = backend(), { N, C, H, W, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
+  const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
+  const gx = empty([N, C, H, W], g.dtype), wd = dense(w);
+  const chunk = imagesPerChunk(geo);
+  const cols = allocate(g.dtype, C * geo.kh * geo.kw * chunk * L), buf = allocate(g.dtype, O * chunk * L);
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const nb = Math.min(chunk, N - n0), ld = nb * L;
+    const g2 = gradAsRows(g, n0, nb, O, L, buf);
+    be.gemm({
+      batch: groups, M: Kg, N: ld, K: Og,
+      a: wd.data, aOffset: wd.offset, lda: Kg, transA: true, aBatchStride: Og * Kg,
+      b: g2, bOffset: 0, ldb: ld, transB: false, bBatchStride: Og * ld,
+      c: cols.subarray(0, C * geo.kh * geo.kw * ld),
+    });
+    be.col2im(cols, geo, n0, nb, gx.data);
+  }
+  return gx;
+}
+
+/** gw = ∂⟨conv(x, w), g⟩/∂w = Σ over images of g·colsᵀ. */
+function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number, wShape: readonly number[]): Tensor {
+  const be = backend(), { N, C, OH, OW } = geo, O = wShape[0]!, L = OH * OW;
+  const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
+  const gw = empty(wShape, x.dtype);
+  const chunk = imagesPerChunk(geo);
+  const cols = allocate(x.dtype, C * geo.kh * geo.kw * chunk * L), buf = allocate(x.dtype, O * chunk * L);
+  const part = chunk < N ? allocate(x.dtype, gw.size) : null;
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const nb = Math.min(chunk, N - n0), ld = nb * L;
+    be.im2col(x, geo, n0, nb, cols);
+    const g2 = gradAsRows(g, n0, nb, O, L, buf);
+    const c = n0 === 0 ? gw.data : part!;
+    be.gemm({
+      batch: groups, M: Og, N: Kg, K: ld,
+      a: g2, aOffset: 0, lda: ld, transA: false, aBatchStride: Og * ld,
+      b: cols, bOffset: 0, ldb: ld, transB: true, bBatchStride: Kg * ld,
+      c,
+    });
+    if (n0 > 0) be.binary('add', gw, { data: part!, shape: gw.shape, strides: gw.strides, offset: 0 }, gw.data);
+  }
+  return gw;
+}
+
+/** conv(x, w) recorded; its rule uses the two companion ops below. */
+function convOp(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry, groups: number): Tensor {
+  // ∂y/∂x = Wᵀ folded back (col2im), ∂y/∂w = Σ g·colsᵀ, ∂y/∂b = Σ_{n,h,w} g
+  return record(convRaw(x, w, bias, geo, groups), 'ConvolutionBackward', [x, w, bias], (g) => [
+    x.requiresGrad ? convInputGrad(g, w, geo, groups) : null,
+    w.requiresGrad ? convWeightGrad(x, g, geo, groups, w.shape) : null,
+    bias?.requiresGrad ? sum(g, [0, 2, 3]) : null,
+  ]);
+}
+
+function convInputGrad(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number): Tensor {
+  // bilinear in (g, w): ∂/∂g = conv(h, w), ∂/∂w = convWeightGrad(h, g)
+  return record(inputGradRaw(g, w, geo, groups), 'ConvolutionBackwardInput', [g, w], (h) => [
+    g.requiresGrad ? convOp(h, w, null, geo, groups) : null,
+    w.requiresGrad ? convWeightGrad(h, g, geo, groups, w.shape) : null,
+  ]);
+}
+
+function convWeightGrad(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number, wShape: readonly number[]): Tensor {
+  // bilinear in (x, g): ∂/∂x = convInputGrad(g, h), ∂/∂g = conv(x, h)
+  return record(weightGradRaw(x, g, geo, groups, wShape), 'ConvolutionBackwardWeight', [x, g], (h) => [
+    x.requiresGrad ? convInputGrad(g, h, geo, groups) : null,
+    g.requiresGrad ? convOp(x, h, null, geo, groups) : null,
+  ]);
+}
+
+const hw = (a: number, b: number): string => `${a}×${b}`;
+
+/**
+ * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d) of input [N, C, H, W] (or unbatched
+ * [C, H, W]) with weight [out, C/groups, kh, kw] and an optional bias [out].
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  if (!(input instanceof Tensor) || !(weight instanceof Tensor)) throw new TypeError(`${op}: input and weight must be Tensors`);
+  if (weight.ndim !== 4) throw new Error(`${op}: expected weight [outChannels, inChannels/groups, kH, kW], got ${fmt(weight.shape)}`);
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+  const Cin = Cg * groups;
+  if (input.ndim !== 4 && input.ndim !== 3) throw new Error(`${op}: expected input [N, ${Cin}, H, W] (or unbatched [${Cin}, H, W]), got ${fmt(input.shape)}`);
+  if (input.ndim === 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, opts), 0);
+  if (!isFloat(input.dtype) || input.dtype !== weight.dtype) {
+    throw new Error(`${op}: input (${input.dtype}) and weight (${weight.dtype}) must have the same floating-point dtype`);
+  }
+  const [N, C, H, W] = input.shape as [number, number, number, number];
+  if (C !== Cin) {
+    throw new Error(`${op}: expected input [N, ${Cin}, H, W] with ${Cin} channels to match weight ${fmt(weight.shape)}` +
+      `${groups > 1 ? ` and groups ${groups}` : ''}, got ${fmt(input.shape)} with ${C} channels`);
+  }
+  if (O % groups !== 0) throw new Error(`${op}: outChannels ${O} (weight ${fmt(weight.shape)}) must be divisible by groups ${groups}`);
+  if (bias != null) {
+    if (!(bias instanceof Tensor) || bias.ndim !== 1 || bias.shape[0] !== O) throw new Error(`${op}: expected bias [${O}] for weight ${fmt(weight.shape)}, got ${bias instanceof Tensor ? fmt(bias.shape) : typeof bias}`);
+    if (bias.dtype !== input.dtype) throw new Error(`${op}: bias (${bias.dtype}) must have the input's dtype (${input.dtype})`);
+  }
+  const [sh, sw] = pair(opts.stride, 1, op, 'stride', 1);
+  const [dh, dw] = pair(opts.dilation, 1, op, 'dilation', 1);
+  const ekh = dh * (kh - 1) + 1, ekw = dw * (kw - 1) + 1;
+  let padTop: number, padLeft: number, padH: number, padW: number;
+  if (opts.padding === 'same') {
+    if (sh !== 1 || sw !== 1) throw new Error(`${op}: padding 'same' needs stride 1, got stride ${hw(sh, sw)}`);
+    // total padding dilation·(k−1), the odd one extra at the bottom/right, as PyTorch
+    padH = ekh - 1; padW = ekw - 1; padTop = padH >> 1; padLeft = padW >> 1;
+  } else {
+    const [ph, pw] = opts.padding === 'valid' ? [0, 0] : pair(opts.padding, 0, op, 'padding', 0);
+    padTop = ph; padLeft = pw; padH = 2 * ph; padW = 2 * pw;
+  }
+  if (ekh > H + padH || ekw > W + padW) {
+    const dil = dh > 1 || dw > 1 ? ` (dilated ${hw(ekh, ekw)})` : '';
+    throw new Error(`${op}: kernel ${hw(kh, kw)}${dil} is larger than the padded input ${hw(H + padH, W + padW)} (input ${fmt(input.shape)}, weight ${fmt(weight.shape)})`);
+  }
+  const OH = Math.floor((H + padH - ekh) / sh) + 1, OW = Math.floor((W + padW - ekw) / sw) + 1;
+  const geo: Conv2dGeometry = { N, C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW };
+  if (N === 0 || O === 0) return empty([N, O, OH, OW], input.dtype);
+  return convOp(input, weight, bias ?? null, geo, groups);
+}

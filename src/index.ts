@@ -16,3 +16,7 @@ export const autograd = autogradNs;
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as classic from './classic/index.js';
+export * as data from './data/index.js';
+export * as datasets from './data/datasets.js';
+export * as io from './io/index.js';
+export * as train from './train/index.js';

@@ -1,0 +1,117 @@
+/**
+ * DataLoader: batches of a dataset, optionally shuffled by a seeded generator, as torch DataLoader.
+ * Iterate with `for…of` or `for await…of` (the async form yields to the event loop between batches).
+ */
+import { stack } from '../ops/shape.js';
+import { randperm, tensor } from '../tensor/create.js';
+import { Generator, defaultGenerator } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { Dataset } from './dataset.js';
+
+export interface DataLoaderOptions<B> {
+  /** Samples per batch (default 1). */
+  batchSize?: number;
+  /** Draw a new random order at the start of every pass (default false). */
+  shuffle?: boolean;
+  /** The generator used for shuffling (default: the global one that `manualSeed` seeds). */
+  generator?: Generator;
+  /** Drop the last batch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+  /** Merge a list of samples into a batch (default: `defaultCollate`). Disables the dataset's getBatch fast path. */
+  collate?: (samples: unknown[]) => B;
+}
+
+/**
+ * Merge samples as torch's default_collate: tensors are stacked along a new dim 0, numbers become a 1-D
+ * tensor (int32 when all are integers, else float32), arrays and plain objects are collated field by field.
+ */
+export function defaultCollate(samples: readonly unknown[]): unknown {
+  if (samples.length === 0) throw new Error('defaultCollate: no samples');
+  const first = samples[0];
+  if (first instanceof Tensor) return stack(samples as Tensor[], 0);
+  if (typeof first === 'number') {
+    const nums = samples as number[];
+    return tensor(nums, { dtype: nums.every(Number.isInteger) ? 'int32' : 'float32' });
+  }
+  if (typeof first === 'boolean') return tensor(samples as boolean[]);
+  if (Array.isArray(first)) {
+    const n = first.length;
+    samples.forEach((s, k) => {
+      if (!Array.isArray(s) || s.length !== n) throw new Error(`defaultCollate: sample ${k} has ${Array.isArray(s) ? s.length : 'no'} fields, sample 0 has ${n}`);
+    });
+    return first.map((_, j) => defaultCollate(samples.map((s) => (s as unknown[])[j])));
+  }
+  if (first !== null && typeof first === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(first)) out[key] = defaultCollate(samples.map((s) => (s as Record<string, unknown>)[key]));
+    return out;
+  }
+  throw new Error(`defaultCollate: cannot batch samples of type ${first === null ? 'null' : typeof first}; pass a collate function`);
+}
+
+export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
+  readonly dataset: Dataset<unknown>;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly generator: Generator;
+  private readonly collate?: (samples: unknown[]) => B;
+
+  constructor(dataset: Dataset<unknown>, opts: DataLoaderOptions<B> = {}) {
+    if (!dataset || typeof dataset.get !== 'function' || !Number.isInteger(dataset.length) || dataset.length < 0) {
+      throw new Error('DataLoader: dataset must have an integer `length` and a `get(index)` method');
+    }
+    const batchSize = opts.batchSize ?? 1;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    if (opts.collate !== undefined && typeof opts.collate !== 'function') throw new Error('DataLoader: collate must be a function');
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = opts.shuffle ?? false;
+    this.dropLast = opts.dropLast ?? false;
+    this.generator = opts.generator ?? defaultGenerator;
+    this.collate = opts.collate;
+  }
+
+  /** Number of batches in one pass (len(loader)). */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The sample order of one pass: 0..n-1, or a permutation drawn from the generator (randperm). */
+  private order(): Int32Array {
+    const n = this.dataset.length;
+    if (this.shuffle) return randperm(n, { generator: this.generator }).data as Int32Array;
+    const arr = new Int32Array(n);
+    for (let i = 0; i < n; i++) arr[i] = i;
+    return arr;
+  }
+
+  /** The index lists of one pass; the random order is drawn when this is called. */
+  *batchIndices(): Generator_<Int32Array> {
+    const order = this.order();
+    const count = this.length;
+    for (let b = 0; b < count; b++) yield order.subarray(b * this.batchSize, Math.min(order.length, (b + 1) * this.batchSize));
+  }
+
+  private fetch(indices: Int32Array): B {
+    const ds = this.dataset;
+    if (!this.collate && ds.getBatch) return ds.getBatch(indices) as B;
+    const samples = Array.from(indices, (i) => ds.get(i));
+    return this.collate ? this.collate(samples) : (defaultCollate(samples) as B);
+  }
+
+  *[Symbol.iterator](): Generator_<B> {
+    for (const idx of this.batchIndices()) yield this.fetch(idx);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<B> {
+    for (const idx of this.batchIndices()) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      yield this.fetch(idx);
+    }
+  }
+}
+
+/** The built-in Generator type (our `Generator` class shadows its name in this file). */
+type Generator_<T> = globalThis.Generator<T, void, undefined>;

@@ -1,0 +1,98 @@
+/** Datasets: anything with a length and an indexed `get`, as torch.utils.data.Dataset. */
+import { indexSelect, select } from '../ops/shape.js';
+import { allocate } from '../tensor/dtype.js';
+import { fmt } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/** A map-style dataset: `length` samples, sample i from `get(i)`. */
+export interface Dataset<T = unknown> {
+  readonly length: number;
+  get(index: number): T;
+  /**
+   * Optional fast path: the already collated batch for these indices (one gather per stored tensor
+   * instead of one tensor per sample). DataLoader uses it when no custom `collate` is given.
+   */
+  getBatch?(indices: Int32Array): T;
+}
+
+export function checkIndex(index: number, length: number, op: string): number {
+  if (!Number.isInteger(index)) throw new Error(`${op}: index must be an integer, got ${index}`);
+  const i = index < 0 ? index + length : index;
+  if (i < 0 || i >= length) throw new Error(`${op}: index ${index} is out of range for a dataset of length ${length}`);
+  return i;
+}
+
+/** Samples are the rows (dim 0) of tensors that share their first dimension, as torch TensorDataset. */
+export class TensorDataset implements Dataset<Tensor[]> {
+  readonly tensors: readonly Tensor[];
+
+  constructor(...tensors: Tensor[]) {
+    if (tensors.length === 0) throw new Error('TensorDataset: needs at least one tensor');
+    tensors.forEach((t, k) => {
+      if (!(t instanceof Tensor)) throw new Error(`TensorDataset: argument ${k} is not a Tensor`);
+      if (t.ndim === 0) throw new Error(`TensorDataset: tensor ${k} is a scalar; samples are taken along dim 0`);
+    });
+    const n = tensors[0]!.shape[0]!;
+    const bad = tensors.findIndex((t) => t.shape[0] !== n);
+    if (bad >= 0) {
+      throw new Error(`TensorDataset: size mismatch between tensors along dim 0: ${tensors.map((t) => fmt(t.shape)).join(', ')}`);
+    }
+    this.tensors = tensors;
+  }
+
+  get length(): number {
+    return this.tensors[0]!.shape[0]!;
+  }
+
+  get(index: number): Tensor[] {
+    const i = checkIndex(index, this.length, 'TensorDataset.get');
+    return this.tensors.map((t) => select(t, 0, i));
+  }
+
+  /**
+   * Rows `indices` of every tensor, gathered at once: contiguous stored tensors by copying whole rows
+   * (about 10× faster than a per-element gather on MNIST), others (and tensors in a graph) by indexSelect.
+   */
+  getBatch(indices: Int32Array): Tensor[] {
+    const n = this.length;
+    for (const i of indices) checkIndex(i, n, 'TensorDataset.getBatch');
+    return this.tensors.map((t) => (t.isContiguous() && !t.requiresGrad && t.gradFn === null ? takeRows(t, indices) : indexSelectRows(t, indices, n)));
+  }
+}
+
+function takeRows(t: Tensor, indices: Int32Array): Tensor {
+  const row = t.shape.slice(1).reduce((p, d) => p * d, 1);
+  const out = allocate(t.dtype, indices.length * row);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]! < 0 ? indices[k]! + t.shape[0]! : indices[k]!;
+    const start = t.offset + i * row;
+    out.set(t.data.subarray(start, start + row) as never, k * row);
+  }
+  return new Tensor(out, [indices.length, ...t.shape.slice(1)]);
+}
+
+function indexSelectRows(t: Tensor, indices: Int32Array, n: number): Tensor {
+  return indexSelect(t, 0, new Tensor(indices.map((i) => (i < 0 ? i + n : i)), [indices.length]));
+}
+
+/** The samples of `dataset` at `indices`, as torch.utils.data.Subset. */
+export class Subset<T> implements Dataset<T> {
+  readonly indices: Int32Array;
+  readonly getBatch?: (indices: Int32Array) => T;
+
+  constructor(readonly dataset: Dataset<T>, indices: ArrayLike<number>) {
+    this.indices = Int32Array.from(indices, (i) => checkIndex(i, dataset.length, 'Subset'));
+    if (dataset.getBatch) {
+      const inner = dataset.getBatch.bind(dataset);
+      this.getBatch = (idx: Int32Array): T => inner(idx.map((i) => this.indices[checkIndex(i, this.indices.length, 'Subset.getBatch')]!));
+    }
+  }
+
+  get length(): number {
+    return this.indices.length;
+  }
+
+  get(index: number): T {
+    return this.dataset.get(this.indices[checkIndex(index, this.indices.length, 'Subset.get')]!);
+  }
+}

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { data, tensor, arange, Generator, Tensor } from '../src/index.js';
+
+const xs = arange(0, 20).reshape(10, 2);
+const ys = tensor(Int32Array.from({ length: 10 }, (_, i) => i));
+
+test('TensorDataset: length, get, validation', () => {
+  const ds = new data.TensorDataset(xs, ys);
+  assert.equal(ds.length, 10);
+  const [x, y] = ds.get(3);
+  assert.deepEqual(x!.toArray(), [6, 7]);
+  assert.equal(y!.item(), 3);
+  assert.deepEqual(ds.get(-1)[1]!.item(), 9);
+  assert.throws(() => ds.get(10), /index 10 is out of range for a dataset of length 10/);
+  assert.throws(() => new data.TensorDataset(xs, tensor([1, 2])), /size mismatch between tensors along dim 0: \[10, 2\], \[2\]/);
+  assert.throws(() => new data.TensorDataset(), /needs at least one tensor/);
+});
+
+test('DataLoader: sequential batches, the last one partial, dropLast', () => {
+  const ds = new data.TensorDataset(xs, ys);
+  const dl = new data.DataLoader(ds, { batchSize: 4 });
+  assert.equal(dl.length, 3);
+  const batches = [...dl];
+  assert.deepEqual(batches.map(([x]) => x!.shape), [[4, 2], [4, 2], [2, 2]]);
+  assert.deepEqual(batches[2]![1]!.toArray(), [8, 9]);
+  assert.equal(batches[0]![1]!.dtype, 'int32');
+  const dropped = new data.DataLoader(ds, { batchSize: 4, dropLast: true });
+  assert.equal(dropped.length, 2);
+  assert.equal([...dropped].length, 2);
+  assert.throws(() => new data.DataLoader(ds, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+  assert.throws(() => new data.DataLoader({} as never), /dataset must have an integer `length`/);
+});
+
+test('DataLoader: shuffling is a permutation, reproducible from the generator state, new each epoch', () => {
+  const ds = new data.TensorDataset(xs, ys);
+  const g = new Generator(42);
+  const dl = new data.DataLoader(ds, { batchSize: 3, shuffle: true, generator: g });
+  const epoch = () => [...dl].flatMap(([, y]) => Array.from(y!.data));
+  const state = g.getState();
+  const e1 = epoch(), e2 = epoch();
+  assert.deepEqual([...e1].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.notDeepEqual(e1, e2);
+  g.setState(state);
+  assert.deepEqual(epoch(), e1);
+  // features travel with their labels
+  for (const [x, y] of dl) assert.deepEqual(Array.from(x!.data), Array.from(y!.data).flatMap((i) => [2 * i, 2 * i + 1]));
+  // the same seed in a fresh generator gives the same order
+  const other = new data.DataLoader(ds, { batchSize: 3, shuffle: true, generator: new Generator(42) });
+  assert.deepEqual([...other].flatMap(([, y]) => Array.from(y!.data)), e1);
+});
+
+test('DataLoader: the TensorDataset fast path equals per-sample collation', () => {
+  const ds = new data.TensorDataset(xs, ys);
+  const fast = [...new data.DataLoader(ds, { batchSize: 4, shuffle: true, generator: new Generator(1) })];
+  const slow = [...new data.DataLoader(ds, { batchSize: 4, shuffle: true, generator: new Generator(1), collate: (s) => data.defaultCollate(s) as Tensor[] })];
+  assert.equal(fast.length, slow.length);
+  fast.forEach((b, i) => {
+    assert.deepEqual(b[0]!.toArray(), slow[i]![0]!.toArray());
+    assert.deepEqual(b[1]!.toArray(), slow[i]![1]!.toArray());
+    assert.equal(b[1]!.dtype, slow[i]![1]!.dtype);
+  });
+  // a non-contiguous stored tensor goes through indexSelect
+  const t = new data.TensorDataset(xs.T.contiguous().T, ys);
+  assert.deepEqual(t.getBatch(Int32Array.from([3, 1]))[0]!.toArray(), [[6, 7], [2, 3]]);
+});
+
+test('DataLoader: for await, custom datasets, default and custom collate', async () => {
+  const custom: data.Dataset<{ x: number[]; label: number }> = {
+    length: 5,
+    get: (i) => ({ x: [i, i * 10], label: i % 2 }),
+  };
+  const dl = new data.DataLoader<Record<string, unknown>>(custom, { batchSize: 2 });
+  const seen: unknown[] = [];
+  for await (const b of dl) seen.push(b);
+  assert.equal(seen.length, 3);
+  const first = seen[0] as { x: Tensor[]; label: Tensor };
+  assert.deepEqual(first.label.toArray(), [0, 1]);
+  assert.equal(first.label.dtype, 'int32');
+  assert.deepEqual(first.x.map((t) => t.toArray()), [[0, 1], [0, 10]]);
+  const sums = [...new data.DataLoader(custom, { batchSize: 5, collate: (s) => (s as { label: number }[]).reduce((a, v) => a + v.label, 0) })];
+  assert.deepEqual(sums, [2]);
+  assert.throws(() => data.defaultCollate([() => 1]), /cannot batch samples of type function/);
+  const floats = data.defaultCollate([0.5, 1]) as Tensor;
+  assert.equal(floats.dtype, 'float32');
+});
+
+test('Subset keeps the fast path and maps indices', () => {
+  const ds = new data.TensorDataset(xs, ys);
+  const sub = new data.Subset(ds, [9, 0, 5]);
+  assert.equal(sub.length, 3);
+  assert.equal(sub.get(0)[1]!.item(), 9);
+  assert.ok(sub.getBatch);
+  const [batch] = [...new data.DataLoader(sub, { batchSize: 3 })];
+  assert.deepEqual(batch![1]!.toArray(), [9, 0, 5]);
+  assert.throws(() => new data.Subset(ds, [10]), /index 10 is out of range/);
+});

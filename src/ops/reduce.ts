@@ -103,7 +103,7 @@ function extreme(op: 'max' | 'min', x: Tensor, dim?: number, keepdim = false): T
   const xc = x.ndim === 0 ? reshape(x, [1]) : x;
   const values = reduceDim(op, xc, x.ndim === 0 ? 0 : d, x.dtype);
   const indices = reduceDim(op === 'max' ? 'argmax' : 'argmin', xc, x.ndim === 0 ? 0 : d, 'int32');
-  const shape = keepdim || x.ndim === 0 ? x.shape : x.shape.filter((_, i) => i !== d);
+  const shape = x.ndim === 0 ? x.shape : keepdim ? keptShape(x.shape, [d]) : x.shape.filter((_, i) => i !== d);
   const v = new Tensor(values.data, shape), idx = new Tensor(indices.data, shape);
   // gradient flows to the selected index only
   record(v, op === 'max' ? 'MaxBackward' : 'MinBackward', [x], (g) =>
@@ -136,7 +136,8 @@ function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim?: number, keepdim = 
   }
   const d = normDim(dim, x.ndim, op);
   const r = reduceDim(op, x.ndim === 0 ? reshape(x, [1]) : x, x.ndim === 0 ? 0 : d, 'int32');
-  return keepdim || x.ndim === 0 ? new Tensor(r.data, x.shape) : new Tensor(r.data, x.shape.filter((_, i) => i !== d));
+  if (x.ndim === 0) return new Tensor(r.data, x.shape);
+  return keepdim ? r : new Tensor(r.data, x.shape.filter((_, i) => i !== d));
 }
 
 /** Index of the maximum (flattened when dim is omitted), int32. */

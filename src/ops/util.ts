@@ -23,6 +23,10 @@ export function scalarTensor(v: Scalar, dtype: DType): Tensor {
 export function resultType(a: TensorLike, b: TensorLike): DType {
   if (a instanceof Tensor && b instanceof Tensor) {
     // a 0-d tensor, like a Python scalar, does not widen a dimensioned tensor of the same category
+    if ((a.ndim === 0) !== (b.ndim === 0)) {
+      const [dimmed, zeroDim] = a.ndim === 0 ? [b, a] : [a, b];
+      return CATEGORY[zeroDim.dtype] > CATEGORY[dimmed.dtype] ? zeroDim.dtype : dimmed.dtype;
+    }
     return promote(a.dtype, b.dtype);
   }
   if (a instanceof Tensor) return promoteScalar(a.dtype, b as Scalar);
@@ -30,8 +34,15 @@ export function resultType(a: TensorLike, b: TensorLike): DType {
   return typeof a === 'number' && !Number.isInteger(a) || typeof b === 'number' && !Number.isInteger(b) ? 'float32' : 'float32';
 }
 
+const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+
+/**
+ * An operand as a tensor for a kernel computing in `dtype`: numbers become 0-d tensors of that dtype, and so
+ * does a 0-d tensor of another dtype (as in PyTorch, a float64 0-d tensor times a float32 tensor computes in float32).
+ */
 export function asTensor(x: TensorLike, dtype: DType): Tensor {
-  return x instanceof Tensor ? x : scalarTensor(x, dtype);
+  if (!(x instanceof Tensor)) return scalarTensor(x, dtype);
+  return x.ndim === 0 && x.dtype !== dtype ? scalarTensor(x.data[x.offset]!, dtype) : x;
 }
 
 /** A kernel view of t broadcast to `shape` (stride 0 along new and size-1 dims). */

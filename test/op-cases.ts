@@ -276,7 +276,7 @@ addCase('select', 'select', { x: F(3, 4) }, ({ x }) => x!.select(0, 2));
 addCase('select_neg', 'select', { x: F(2, 3, 4) }, ({ x }) => x!.select(1, -1));
 
 // detach, clone, dtype conversion
-addCase('detach', 'detach', { x: F(3, 4) }, ({ x }) => x!.mul(x!.detach()));
+addCase('detach', 'detach', { x: F(3, 4) }, ({ x }) => x!.mul(x!.detach()), NOCHECK); // finite differences see through detach
 addCase('clone', 'clone', { x: F(3, 4) }, ({ x }) => x!.clone());
 addCase('to_float32', 'to', { x: F(3, 4) }, ({ x }) => x!.to('float32'));
 addCase('to_float64', 'to', { x: D('float32', 'randn', 3, 4) }, ({ x }) => x!.to('float64'));

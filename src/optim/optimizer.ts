@@ -7,8 +7,11 @@ import { clone, to } from '../ops/shape.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
-/** Per-parameter optimizer state (PyTorch's names: `step`, `momentum_buffer`, `exp_avg`, `exp_avg_sq`, ...). */
-export type ParamState = Record<string, Tensor | number>;
+/**
+ * Per-parameter optimizer state (PyTorch's names: `step`, `momentum_buffer`, `exp_avg`, `exp_avg_sq`, ...).
+ * null stands for PyTorch's None (SGD without momentum keeps `momentum_buffer: null`).
+ */
+export type ParamState = Record<string, Tensor | number | null>;
 
 /** A group of parameters sharing options; `lr` and the optimizer's options are filled from its defaults. */
 export interface ParamGroup {
@@ -30,15 +33,15 @@ export type ParamsInput<O> = Iterable<Tensor> | readonly ParamGroupInput<O>[];
  * ```
  * {
  *   state: {                           // keyed by the parameter's index over all groups, in order;
- *     0: { momentum_buffer: Tensor },  //   SGD with momentum
+ *     0: { momentum_buffer: Tensor },  //   SGD (momentum_buffer: null without momentum)
  *     1: { step: 3, exp_avg: Tensor, exp_avg_sq: Tensor, max_exp_avg_sq?: Tensor },   // Adam/AdamW
  *     2: { step: 3, square_avg: Tensor, momentum_buffer?: Tensor, grad_avg?: Tensor }, // RMSprop
  *   },                                 // parameters that never had a gradient have no entry
  *   paramGroups: [{ lr: 0.1, momentum: 0.9, ..., params: [0, 1] }],  // options as numbers/booleans,
  * }                                    // params replaced by their indices
  * ```
- * Values are tensors (cloned, so the dict is a snapshot) and plain numbers (`step`) or booleans:
- * a checkpoint can serialise the tensors by key path and the rest as JSON.
+ * Values are tensors (cloned, so the dict is a snapshot), plain numbers (`step`), booleans, number
+ * pairs (`betas`) and null: a checkpoint can serialise the tensors by key path and the rest as JSON.
  */
 export interface OptimizerStateDict {
   state: Record<number, ParamState>;

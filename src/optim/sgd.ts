@@ -50,12 +50,12 @@ export class SGD extends Optimizer<SGDOptions> {
 /** One SGD step of p in place; the fused backend kernel when there is one, else tensor ops. */
 export function sgdUpdate(p: Tensor, grad: Tensor, state: ParamState, o: SGDOptions): void {
   const fused = fusedKernels().sgdStep;
-  const firstStep = state.momentum_buffer === undefined;
+  const firstStep = state.momentum_buffer == null;
   if (fused) {
     const buf = o.momentum === 0 ? null : firstStep ? zerosLike(p) : (state.momentum_buffer as Tensor);
     const raw = rawArrays(...(buf ? [p, grad, buf] : [p, grad]));
     if (raw) {
-      if (buf) state.momentum_buffer = buf;
+      state.momentum_buffer = buf;
       fused({
         n: p.size, param: raw[0]!, grad: raw[1]!, momentumBuffer: raw[2] ?? null, firstStep,
         lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov, maximize: o.maximize,
@@ -65,7 +65,8 @@ export function sgdUpdate(p: Tensor, grad: Tensor, state: ParamState, o: SGDOpti
   }
   let d = o.maximize ? neg(grad) : grad;
   if (o.weightDecay !== 0) d = add(d, mul(p, o.weightDecay));
-  if (o.momentum !== 0) {
+  if (o.momentum === 0) state.momentum_buffer = null; // as PyTorch: the key exists, holding None
+  else {
     const buf = firstStep ? clone(d) : add(mul(state.momentum_buffer as Tensor, o.momentum), mul(d, 1 - o.dampening));
     state.momentum_buffer = buf;
     d = o.nesterov ? add(d, mul(buf, o.momentum)) : buf;

@@ -77,6 +77,8 @@ export interface Backend {
    * indices gets the winner's flat position h·W + w in its plane, as PyTorch's return_indices.
    */
   maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void;
+  /** The gradient of maxPool2d: out[n, c, indices[n, c, oh, ow]] += g[n, c, oh, ow] for g [N, C, OH, OW], zero-filled out [N, C, H, W]. */
+  maxPool2dBackward(g: View, indices: Int32Array, H: number, W: number, out: TypedArray): void;
   /**
    * out[n, c, oh, ow] = Σ x[n, c, rows.start[oh]‥rows.end[oh], cols.start[ow]‥cols.end[ow]] / (rows.count[oh]·cols.count[ow])
    * for x [N, C, H, W] and contiguous out [N, C, OH, OW] (OH = rows.start.length, OW = cols.start.length).

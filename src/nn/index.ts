@@ -14,6 +14,12 @@ export { Sigmoid, ReLU, Tanh, LeakyReLU, GELU, Softmax, LogSoftmax } from './act
 export { Dropout } from './dropout.js';
 export { Flatten } from './flatten.js';
 export { Sequential, ModuleList } from './container.js';
+export { Conv2d } from './conv.js';
+export type { Conv2dOptions } from './conv.js';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './pooling.js';
+export { BatchNorm1d, BatchNorm2d } from './batchnorm.js';
+export type { BatchNormModuleOptions } from './batchnorm.js';
+export { Dropout2d } from './dropout2d.js';
 export { MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss } from './loss.js';
 export * as functional from './functional/index.js';
 export * as F from './functional/index.js';

@@ -8,7 +8,7 @@ import { isFloat } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Pair, pair } from './conv.js';
-import { reshape, scatterAdd, squeeze, unsqueeze } from './shape.js';
+import { gather, reshape, squeeze, unsqueeze } from './shape.js';
 import { empty } from './util.js';
 
 export interface MaxPool2dOptions {
@@ -70,12 +70,20 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, opts: MaxPool2dOption
     const { N, C, H, W, OH, OW } = geo;
     const out = empty([N, C, OH, OW], x.dtype), idx = new Int32Array(out.size);
     backend().maxPool2d(x, geo, out.data, idx);
-    const index = new Tensor(idx, [N, C, OH * OW]);
-    // ∂y/∂x: each window's gradient goes to its argmax (scatter-add, whose own gradient is a gather)
-    return record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => [
-      reshape(scatterAdd(empty([N, C, H * W], g.dtype), 2, index, reshape(g, [N, C, OH * OW])), [N, C, H, W]),
-    ]);
+    // ∂y/∂x: each window's gradient goes to its argmax
+    return record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => [maxPoolGrad(g, idx, H, W)]);
   });
+}
+
+/** Scatter-add g into the argmax positions; its own gradient gathers from them. */
+function maxPoolGrad(g: Tensor, idx: Int32Array, H: number, W: number): Tensor {
+  const [N, C, OH, OW] = g.shape as [number, number, number, number];
+  const out = empty([N, C, H, W], g.dtype);
+  backend().maxPool2dBackward(g, idx, H, W, out.data);
+  // linear in g: ∂/∂g picks h at each window's argmax
+  return record(out, 'MaxPool2DWithIndicesBackwardBackward', [g], (h) => [
+    reshape(gather(reshape(h, [N, C, H * W]), 2, new Tensor(idx, [N, C, OH * OW])), [N, C, OH, OW]),
+  ]);
 }
 
 /** Average over windows given per axis; its gradient is the adjoint op, whose gradient is this op again. */

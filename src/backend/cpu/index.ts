@@ -4,7 +4,7 @@ import type { Backend, View } from '../backend.js';
 import { binary, copy, unary, where } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { col2im, im2col } from './conv.js';
-import { avgPool2d, avgPool2dBackward, maxPool2d } from './pool.js';
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { reduce } from './reduce.js';
 
 /** Offset in x of the element that index position `pos` (row-major over index.shape) selects. */
@@ -29,7 +29,7 @@ function gatherSources(x: View, dim: number, index: View, visit: (srcOffset: num
 export const cpuBackend: Backend = {
   name: 'cpu',
   unary, binary, where, copy, reduce, gemm,
-  im2col, col2im, maxPool2d, avgPool2d, avgPool2dBackward,
+  im2col, col2im, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
   gather(x: View, dim: number, index: View, out: TypedArray): void {
     gatherSources(x, dim, index, (src, pos) => { out[pos] = x.data[src]!; });
   },

@@ -39,6 +39,22 @@ export function maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: 
   }
 }
 
+export function maxPool2dBackward(g: View, indices: Int32Array, H: number, W: number, out: TypedArray): void {
+  const [N, C, OH, OW] = g.shape as [number, number, number, number];
+  const [sN, sC, sH, sW] = g.strides as [number, number, number, number];
+  const gd = g.data, plane = H * W;
+  let o = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const gb = g.offset + n * sN + c * sC, ob = (n * C + c) * plane;
+      for (let oh = 0; oh < OH; oh++) {
+        const gr = gb + oh * sH;
+        for (let ow = 0; ow < OW; ow++, o++) out[ob + indices[o]!]! += gd[gr + ow * sW]!;
+      }
+    }
+  }
+}
+
 export function avgPool2d(x: View, rows: PoolWindows, cols: PoolWindows, out: TypedArray): void {
   const [N, C] = x.shape as [number, number];
   const [sN, sC, sH, sW] = x.strides as [number, number, number, number];

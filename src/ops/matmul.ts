@@ -66,7 +66,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.ndim === 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   if (a.ndim === 2 && b.ndim === 2) return mm(a, b);
-  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul');
+  const ba = a.shape.slice(0, -2), bb = b.shape.slice(0, -2);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(ba, bb, 'matmul');
+  } catch {
+    throw new Error(`matmul: batch dimensions of shapes ${fmt(a.shape)} and ${fmt(b.shape)} cannot be broadcast together (${fmt(ba)} and ${fmt(bb)})`);
+  }
   const ea = expand(a, [...batch, ...a.shape.slice(-2)]);
   if (b.ndim === 2) return mm(ea, b);
   const eb = expand(b, [...batch, ...b.shape.slice(-2)]);

@@ -13,7 +13,7 @@ export type Dims = number | readonly number[] | null | undefined;
 function normDims(x: Tensor, dim: Dims, op: string): number[] {
   if (dim == null) return x.shape.map((_, i) => i);
   const dims = (typeof dim === 'number' ? [dim] : [...dim]).map((d) => normDim(d, x.ndim, op));
-  if (new Set(dims).size !== dims.length) throw new Error(`${op}: dim ${fmt(dims)} appears more than once`);
+  if (new Set(dims).size !== dims.length) throw new Error(`${op}: dims ${fmt(typeof dim === 'number' ? [dim] : dim)} name a dimension more than once`);
   return dims.sort((a, b) => a - b);
 }
 

@@ -82,8 +82,16 @@ export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   return record(y, 'SqueezeBackward', [x], (g) => [reshape(g, x.shape)]); // identity on data
 }
 
+/** A dim for a new axis of a tensor with ndim dims: -(ndim+1)..ndim. */
+function normNewDim(dim: number, ndim: number, op: string): number {
+  if (!Number.isInteger(dim) || dim < -ndim - 1 || dim > ndim) {
+    throw new Error(`${op}: dim ${dim} is out of range for inserting a dimension into a tensor of ${ndim} dimension${ndim === 1 ? '' : 's'} (expected ${-ndim - 1}..${ndim})`);
+  }
+  return dim < 0 ? dim + ndim + 1 : dim;
+}
+
 export function unsqueeze(x: Tensor, dim: number): Tensor {
-  const d = normDim(dim, x.ndim + 1, 'unsqueeze');
+  const d = normNewDim(dim, x.ndim, 'unsqueeze');
   const shape = [...x.shape], strides = [...x.strides];
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < x.ndim ? x.strides[d]! * x.shape[d]! : 1);
@@ -117,6 +125,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   shape.forEach((d, i) => {
     const src = i >= lead ? x.shape[i - lead]! : 1;
     const target = d === -1 && i >= lead ? src : d;
+    if (!Number.isInteger(target) || target < 0) throw new Error(`expand: invalid size ${d} at dim ${i} of ${fmt(shape)} (-1 keeps an existing dim, new leading dims need a size)`);
     if (src !== target && src !== 1) throw new Error(`expand: input ${fmt(x.shape)} cannot be expanded to ${fmt(shape)}`);
     outShape.push(target);
     strides.push(i >= lead && src === target ? x.strides[i - lead]! : 0);
@@ -177,6 +186,9 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!tensors.length) throw new Error('cat: expected a non-empty list of tensors');
   const first = tensors[0]!;
+  tensors.forEach((t, i) => {
+    if (t.ndim === 0) throw new Error(`cat: tensor ${i} is zero-dimensional and cannot be concatenated; use stack or unsqueeze it`);
+  });
   const d = normDim(dim, first.ndim, 'cat');
   tensors.forEach((t, i) => {
     if (t.ndim !== first.ndim || t.shape.some((s, k) => k !== d && s !== first.shape[k])) {
@@ -205,7 +217,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   tensors.forEach((t, i) => {
     if (!shapesEqual(t.shape, first.shape)) throw new Error(`stack: tensor ${i} has shape ${fmt(t.shape)}, expected ${fmt(first.shape)} like tensor 0`);
   });
-  const d = normDim(dim, first.ndim + 1, 'stack');
+  const d = normNewDim(dim, first.ndim, 'stack');
   return cat(tensors.map((t) => unsqueeze(t, d)), d);
 }
 
@@ -243,6 +255,11 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex(index, 'indexSelect');
   if (index.ndim !== 1) throw new Error(`indexSelect: index must be 1-D, got shape ${fmt(index.shape)}`);
   const d = normDim(dim, x.ndim, 'indexSelect');
+  const size = x.shape[d]!;
+  for (let i = 0; i < index.size; i++) {
+    const k = index.data[index.offset + i * index.strides[0]!]!;
+    if (k < -size || k >= size) throw new Error(`indexSelect: index ${k} is out of range for dim ${d} of size ${size} (input shape ${fmt(x.shape)})`);
+  }
   const outShape = x.shape.map((s, k) => (k === d ? index.shape[0]! : s));
   const idxShape = x.shape.map((_, k) => (k === d ? index.shape[0]! : 1));
   return gather(x, d, expand(reshape(index, idxShape), outShape));

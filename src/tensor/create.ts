@@ -86,15 +86,16 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
   return finish(t, opts);
 }
 
-export function full(shape: Shape | number, value: number, opts?: CreateOptions): Tensor {
-  const s = toShape(shape, 'full');
-  const arr = allocate(dtypeOpt(opts, 'float32', 'full'), numel(s));
+function filled(shape: Shape | number, value: number, opts: CreateOptions | undefined, op: string): Tensor {
+  const s = toShape(shape, op);
+  const arr = allocate(dtypeOpt(opts, 'float32', op), numel(s));
   if (value !== 0) arr.fill(value);
   return finish(new Tensor(arr, s), opts);
 }
 
-export const zeros = (shape: Shape | number, opts?: CreateOptions): Tensor => full(shape, 0, opts);
-export const ones = (shape: Shape | number, opts?: CreateOptions): Tensor => full(shape, 1, opts);
+export const full = (shape: Shape | number, value: number, opts?: CreateOptions): Tensor => filled(shape, value, opts, 'full');
+export const zeros = (shape: Shape | number, opts?: CreateOptions): Tensor => filled(shape, 0, opts, 'zeros');
+export const ones = (shape: Shape | number, opts?: CreateOptions): Tensor => filled(shape, 1, opts, 'ones');
 
 /** Values from start (inclusive) to end (exclusive) by step; arange(n) counts 0..n-1. */
 export function arange(start: number, end?: number, step = 1, opts?: CreateOptions): Tensor {

@@ -87,7 +87,7 @@ test('PyTorch default initialisation: Conv2d U(±1/√fanIn), BatchNorm ones/zer
     const v = t.dataSync();
     assert.ok(v.every((x) => Math.abs(x) <= bound), 'inside the bound');
   }
-  const w = conv.weight.dataSync(), std = Math.sqrt(w.reduce((s, x) => s + x * x, 0) / w.length);
+  const w = Array.from(conv.weight.dataSync()), std = Math.sqrt(w.reduce((s, x) => s + x * x, 0) / w.length);
   assert.ok(Math.abs(std - bound / Math.sqrt(3)) < 0.1 * bound, `std ${std} of a uniform on ±${bound}`);
   const bn = new nn.BatchNorm2d(5);
   assert.deepEqual(bn.weight!.toArray(), [1, 1, 1, 1, 1]);

@@ -1,0 +1,379 @@
+// Node-API entry points. Every kernel works in place on the TypedArrays it is given (no copies): the
+// arguments are the arrays, element offsets and sizes; shapes and strides of strided views come through a
+// Float64Array registered once with setMeta ([nd, shape…, strides of operand 0…, strides of operand 1…]).
+// Every view is bounds-checked against its array before a kernel touches memory.
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "ops.h"
+#include "pool.h"
+
+namespace nabla {
+
+const char* const kUnaryNames[U_COUNT] = {"neg", "exp", "log", "sqrt", "abs", "sigmoid", "tanh", "relu",
+                                          "sign", "reciprocal", "sin", "cos", "erf", "floor", "ceil", "round"};
+const char* const kBinaryNames[B_COUNT] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
+                                           "eq", "ne", "lt", "le", "gt", "ge"};
+
+namespace {
+
+const Kernels* active = nullptr;
+const double* meta = nullptr;
+size_t meta_len = 0;
+napi_ref meta_ref = nullptr;
+
+bool cpu_has_avx512() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx2() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+// ------------------------------------------------------------------ argument helpers
+
+struct Args {
+  napi_env env;
+  size_t argc;
+  napi_value argv[16];
+  bool ok = true;
+
+  Args(napi_env e, napi_callback_info info, size_t expected) : env(e), argc(16) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+    if (argc < expected) fail("wrong number of arguments");
+  }
+  void fail(const char* msg) {
+    if (!ok) return;
+    ok = false;
+    napi_throw_range_error(env, nullptr, msg);
+  }
+  long num(size_t i) {
+    double d = 0;
+    if (ok && napi_get_value_double(env, argv[i], &d) != napi_ok) fail("expected a number");
+    return (long)d;
+  }
+  double dbl(size_t i) {
+    double d = 0;
+    if (ok && napi_get_value_double(env, argv[i], &d) != napi_ok) fail("expected a number");
+    return d;
+  }
+  /** A typed array of the given type: its data and length in elements. */
+  void* array(size_t i, napi_typedarray_type want, size_t* len, const char* what) {
+    if (!ok) return nullptr;
+    napi_typedarray_type type;
+    void* data = nullptr;
+    bool is = false;
+    napi_is_typedarray(env, argv[i], &is);
+    if (!is || napi_get_typedarray_info(env, argv[i], &type, len, &data, nullptr, nullptr) != napi_ok || type != want) {
+      fail(what);
+      return nullptr;
+    }
+    return data;
+  }
+  float* f32(size_t i, size_t* len) { return static_cast<float*>(array(i, napi_float32_array, len, "expected a Float32Array")); }
+  uint8_t* u8(size_t i, size_t* len) { return static_cast<uint8_t*>(array(i, napi_uint8_array, len, "expected a Uint8Array")); }
+  int32_t* i32(size_t i, size_t* len) { return static_cast<int32_t*>(array(i, napi_int32_array, len, "expected an Int32Array")); }
+};
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/** Read the iteration space of nops operands from the meta buffer. */
+bool read_space(Args& a, int nops, Space& s) {
+  if (!a.ok) return false;
+  if (!meta || meta_len < 1) { a.fail("setMeta was not called"); return false; }
+  int nd = (int)meta[0];
+  if (nd < 0 || nd > MAX_DIMS || (size_t)(1 + nd * (1 + nops)) > meta_len) { a.fail("bad view rank"); return false; }
+  s.nd = nd;
+  s.nops = nops;
+  for (int d = 0; d < nd; d++) {
+    s.shape[d] = (long)meta[1 + d];
+    if (s.shape[d] < 0) { a.fail("negative dimension"); return false; }
+  }
+  for (int k = 0; k < nops; k++)
+    for (int d = 0; d < nd; d++) s.strides[k][d] = (long)meta[1 + nd * (1 + k) + d];
+  return true;
+}
+
+/** Operand k of s, starting at element off, must lie inside an array of len elements. */
+bool check_operand(Args& a, const Space& s, int k, long off, size_t len) {
+  if (!a.ok) return false;
+  if (numel(s) == 0) return true;
+  long lo = off, hi = off;
+  for (int d = 0; d < s.nd; d++) {
+    long ext = (s.shape[d] - 1) * s.strides[k][d];
+    if (ext < 0) lo += ext; else hi += ext;
+  }
+  if (lo < 0 || hi >= (long)len) { a.fail("view out of the bounds of its array"); return false; }
+  return true;
+}
+
+bool check_out(Args& a, const Space& s, size_t len) {
+  if (!a.ok) return false;
+  if ((size_t)numel(s) > len) { a.fail("output array too small"); return false; }
+  return true;
+}
+
+// ------------------------------------------------------------------ entry points
+
+napi_value SetMeta(napi_env env, napi_callback_info info) {
+  Args a(env, info, 1);
+  size_t len = 0;
+  void* p = a.array(0, napi_float64_array, &len, "expected a Float64Array");
+  if (!a.ok) return nullptr;
+  if (meta_ref) napi_delete_reference(env, meta_ref);
+  napi_create_reference(env, a.argv[0], 1, &meta_ref); // keeps the buffer (and so the pointer) alive
+  meta = static_cast<const double*>(p);
+  meta_len = len;
+  return undefined(env);
+}
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, 15);
+  long batch = a.num(0), M = a.num(1), N = a.num(2), K = a.num(3);
+  size_t la, lb, lc;
+  const float* A = a.f32(4, &la);
+  long aOff = a.num(5), lda = a.num(6);
+  bool ta = a.num(7) != 0;
+  long aBS = a.num(8);
+  const float* B = a.f32(9, &lb);
+  long bOff = a.num(10), ldb = a.num(11);
+  bool tb = a.num(12) != 0;
+  long bBS = a.num(13);
+  float* C = a.f32(14, &lc);
+  if (!a.ok) return nullptr;
+  if (batch < 0 || M < 0 || N < 0 || K < 0 || lda < 0 || ldb < 0 || aBS < 0 || bBS < 0 || aOff < 0 || bOff < 0) {
+    a.fail("gemm: negative size");
+    return nullptr;
+  }
+  if (batch == 0 || M == 0 || N == 0) return undefined(env);
+  if ((size_t)(batch * M * N) > lc) { a.fail("gemm: output array too small"); return nullptr; }
+  if (K > 0) {
+    // the last element each operand reads
+    long aLast = aOff + (batch - 1) * aBS + (ta ? (K - 1) * lda + (M - 1) : (M - 1) * lda + (K - 1));
+    long bLast = bOff + (batch - 1) * bBS + (tb ? (N - 1) * ldb + (K - 1) : (K - 1) * ldb + (N - 1));
+    if (aLast >= (long)la || bLast >= (long)lb) { a.fail("gemm: operand out of the bounds of its array"); return nullptr; }
+  }
+  gemm(active, batch, M, N, K, A + aOff, lda, ta, aBS, B + bOff, ldb, tb, bBS, C);
+  return undefined(env);
+}
+
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4);
+  long op = a.num(0);
+  size_t lx, lo;
+  const float* x = a.f32(1, &lx);
+  long xOff = a.num(2);
+  float* out = a.f32(3, &lo);
+  Space s;
+  if (!read_space(a, 1, s) || !check_operand(a, s, 0, xOff, lx) || !check_out(a, s, lo)) return nullptr;
+  if (op < 0 || op >= U_COUNT) { a.fail("unknown unary op"); return nullptr; }
+  coalesce(s);
+  ew_unary(active, (int)op, x + xOff, s, out);
+  return undefined(env);
+}
+
+napi_value IsNan(napi_env env, napi_callback_info info) {
+  Args a(env, info, 3);
+  size_t lx, lo;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  uint8_t* out = a.u8(2, &lo);
+  Space s;
+  if (!read_space(a, 1, s) || !check_operand(a, s, 0, xOff, lx) || !check_out(a, s, lo)) return nullptr;
+  coalesce(s);
+  ew_isnan(active, x + xOff, s, out);
+  return undefined(env);
+}
+
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6);
+  long op = a.num(0);
+  size_t la, lb, lo;
+  const float* A = a.f32(1, &la);
+  long aOff = a.num(2);
+  const float* B = a.f32(3, &lb);
+  long bOff = a.num(4);
+  if (!a.ok) return nullptr;
+  if (op < 0 || op >= B_COUNT) { a.fail("unknown binary op"); return nullptr; }
+  void* out = op >= B_EQ ? static_cast<void*>(a.u8(5, &lo)) : static_cast<void*>(a.f32(5, &lo));
+  Space s;
+  if (!read_space(a, 2, s) || !check_operand(a, s, 0, aOff, la) || !check_operand(a, s, 1, bOff, lb) ||
+      !check_out(a, s, lo))
+    return nullptr;
+  coalesce(s);
+  ew_binary(active, (int)op, A + aOff, B + bOff, s, out);
+  return undefined(env);
+}
+
+napi_value Where(napi_env env, napi_callback_info info) {
+  Args a(env, info, 7);
+  size_t lc, la, lb, lo;
+  const uint8_t* C = a.u8(0, &lc);
+  long cOff = a.num(1);
+  const float* A = a.f32(2, &la);
+  long aOff = a.num(3);
+  const float* B = a.f32(4, &lb);
+  long bOff = a.num(5);
+  float* out = a.f32(6, &lo);
+  Space s;
+  if (!read_space(a, 3, s) || !check_operand(a, s, 0, cOff, lc) || !check_operand(a, s, 1, aOff, la) ||
+      !check_operand(a, s, 2, bOff, lb) || !check_out(a, s, lo))
+    return nullptr;
+  coalesce(s);
+  ew_where(active, C + cOff, A + aOff, B + bOff, s, out);
+  return undefined(env);
+}
+
+napi_value Copy(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4);
+  size_t ls, ld;
+  const float* src = a.f32(0, &ls);
+  long sOff = a.num(1);
+  float* dst = a.f32(2, &ld);
+  long dOff = a.num(3);
+  Space s;
+  if (!read_space(a, 2, s) || !check_operand(a, s, 0, sOff, ls) || !check_operand(a, s, 1, dOff, ld)) return nullptr;
+  coalesce(s);
+  ew_copy(src + sOff, s, dst + dOff);
+  return undefined(env);
+}
+
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args a(env, info, 7);
+  long op = a.num(0);
+  size_t lx, lo;
+  const float* x = a.f32(1, &lx);
+  long xOff = a.num(2), outer = a.num(3), n = a.num(4), inner = a.num(5);
+  if (!a.ok) return nullptr;
+  if (op < 0 || op >= R_COUNT) { a.fail("unknown reduction"); return nullptr; }
+  void* out = op >= R_ARGMAX ? static_cast<void*>(a.i32(6, &lo)) : static_cast<void*>(a.f32(6, &lo));
+  if (!a.ok) return nullptr;
+  if (outer < 0 || n < 0 || inner < 0 || xOff < 0) { a.fail("reduce: negative size"); return nullptr; }
+  if (n == 0 && op != R_SUM && op != R_PROD) { a.fail("reduce: empty dimension"); return nullptr; }
+  if ((size_t)(outer * inner) > lo || (outer * n * inner > 0 && (size_t)(xOff + outer * n * inner) > lx)) {
+    a.fail("reduce: array too small");
+    return nullptr;
+  }
+  reduce(active, (int)op, x + xOff, outer, n, inner, out);
+  return undefined(env);
+}
+
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  Args a(env, info, 1);
+  char name[32] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, a.argv[0], name, sizeof(name), &len) != napi_ok) { a.fail("expected a string"); return nullptr; }
+  bool ok = false;
+  if (strcmp(name, "avx512") == 0 && cpu_has_avx512()) { active = kernels_avx512(); ok = true; }
+  if (strcmp(name, "avx2") == 0 && cpu_has_avx2()) { active = kernels_avx2(); ok = true; }
+  napi_value r;
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info, 1);
+  long n = a.num(0);
+  if (!a.ok) return nullptr;
+  pool_set_threads((int)n);
+  return undefined(env);
+}
+
+napi_value SetTuning(napi_env env, napi_callback_info info) {
+  Args a(env, info, 3);
+  double gemmFlops = a.dbl(0), ewElements = a.dbl(1), spin = a.dbl(2);
+  if (!a.ok) return nullptr;
+  if (gemmFlops >= 0) gemm_set_parallel_threshold(gemmFlops);
+  if (ewElements >= 0) ew_set_parallel_threshold((long)ewElements);
+  if (spin >= 0) pool_set_spin_us((int)spin);
+  return undefined(env);
+}
+
+napi_value string_list(napi_env env, const char* const* names, int n) {
+  napi_value arr;
+  napi_create_array_with_length(env, (size_t)n, &arr);
+  for (int i = 0; i < n; i++) {
+    napi_value s;
+    napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, arr, (uint32_t)i, s);
+  }
+  return arr;
+}
+
+void set_num(napi_env env, napi_value obj, const char* key, double v) {
+  napi_value x;
+  napi_create_double(env, v, &x);
+  napi_set_named_property(env, obj, key, x);
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, s;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, active->isa, NAPI_AUTO_LENGTH, &s);
+  napi_set_named_property(env, obj, "isa", s);
+  const char* isas[2];
+  int n = 0;
+  if (cpu_has_avx512()) isas[n++] = "avx512";
+  if (cpu_has_avx2()) isas[n++] = "avx2";
+  napi_set_named_property(env, obj, "isas", string_list(env, isas, n));
+  set_num(env, obj, "threads", pool_threads());
+  set_num(env, obj, "cpus", pool_cpu_count());
+  set_num(env, obj, "mr", active->mr);
+  set_num(env, obj, "nr", active->nr);
+  set_num(env, obj, "spinUs", pool_spin_us());
+  set_num(env, obj, "gemmParallelFlops", gemm_parallel_threshold());
+  set_num(env, obj, "parallelElements", (double)ew_parallel_threshold());
+  set_num(env, obj, "maxDims", MAX_DIMS);
+  napi_set_named_property(env, obj, "unary", string_list(env, kUnaryNames, U_COUNT));
+  napi_set_named_property(env, obj, "binary", string_list(env, kBinaryNames, B_COUNT));
+  napi_set_named_property(env, obj, "reduce", string_list(env, kReduceNames, R_COUNT));
+  return obj;
+}
+
+} // namespace
+} // namespace nabla
+
+NAPI_MODULE_INIT() {
+  using namespace nabla;
+  if (!active) {
+    const char* want = getenv("NABLA_NATIVE_ISA");
+    if (want && strcmp(want, "avx2") == 0 && cpu_has_avx2()) active = kernels_avx2();
+    else if (cpu_has_avx512()) active = kernels_avx512();
+    else if (cpu_has_avx2()) active = kernels_avx2();
+  }
+  if (!active) {
+    napi_throw_error(env, nullptr, "this CPU lacks AVX2/FMA, which the native backend needs");
+    return nullptr;
+  }
+  struct Fn { const char* name; napi_callback cb; };
+  const Fn fns[] = {
+    {"setMeta", SetMeta}, {"gemm", Gemm}, {"unary", Unary}, {"isnan", IsNan}, {"binary", Binary},
+    {"where", Where}, {"copy", Copy}, {"reduce", Reduce}, {"setIsa", SetIsa}, {"setThreads", SetThreads},
+    {"setTuning", SetTuning}, {"info", Info},
+  };
+  for (const Fn& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}

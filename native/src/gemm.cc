@@ -1,0 +1,207 @@
+// The gemm driver: pack op(A) into MR-row panels and op(B) into NR-column panels (for every block of
+// KC along k), then run the micro-kernel over tiles of C. Packing and tiles are pool tasks.
+#include "gemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+
+namespace nabla {
+namespace {
+
+const long KC_MAX = 384;   // k-block: an MR×KC A panel stays in L1
+const long NC_COLS = 512;  // columns per tile: a KC×NC block of packed B stays in L2
+double parallel_flops = 1 << 20;
+
+struct Buf {
+  float* p = nullptr;
+  size_t cap = 0;
+  float* get(size_t n) {
+    if (n > cap) {
+      free(p);
+      size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
+      p = static_cast<float*>(aligned_alloc(64, bytes));
+      cap = p ? n : 0;
+    }
+    return p;
+  }
+  ~Buf() { free(p); }
+};
+thread_local Buf buf_a, buf_b;
+
+struct Plan {
+  const Kernels* k;
+  long M, N, K;
+  const float* a; long ars, acs; // A(i, k) = a[i·ars + k·acs]
+  const float* b; long brs, bcs; // B(k, j) = b[k·brs + j·bcs]
+  float* c;
+  int MR, NR;
+  long mp, np, Mpad, Npad;
+  int last_w;                    // packed width of the last column panel
+  long kc0, nkb;                 // k-block size and count
+  float* Ap; float* Bp;
+  long tm, tn, mpt, npt;         // tile grid: tm × tn tiles of mpt row panels × npt column panels
+};
+
+void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b,
+               long ldb, bool tb, float* c) {
+  p.k = k; p.M = M; p.N = N; p.K = K;
+  p.a = a; p.ars = ta ? 1 : lda; p.acs = ta ? lda : 1;
+  p.b = b; p.brs = tb ? 1 : ldb; p.bcs = tb ? ldb : 1;
+  p.c = c;
+  p.MR = k->mr; p.NR = k->nr;
+  p.mp = (M + p.MR - 1) / p.MR;
+  p.np = (N + p.NR - 1) / p.NR;
+  long rem = N - (p.np - 1) * p.NR;
+  p.last_w = rem <= p.NR / 2 ? p.NR / 2 : p.NR;
+  p.Mpad = p.mp * p.MR;
+  p.Npad = (p.np - 1) * p.NR + p.last_w;
+  p.nkb = (K + KC_MAX - 1) / KC_MAX;
+  p.kc0 = (K + p.nkb - 1) / p.nkb;
+}
+
+void pack_a_panel(const Plan& p, long i) {
+  long r0 = i * p.MR;
+  int L = (int)(p.M - r0 < p.MR ? p.M - r0 : p.MR);
+  for (long kb = 0; kb < p.nkb; kb++) {
+    long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
+    p.k->pack(p.a + r0 * p.ars + k0 * p.acs, p.ars, p.acs, L, p.MR, kc, p.Ap + k0 * p.Mpad + r0 * kc);
+  }
+}
+
+void pack_b_panel(const Plan& p, long j) {
+  long c0 = j * p.NR;
+  int L = (int)(p.N - c0 < p.NR ? p.N - c0 : p.NR);
+  int P = j == p.np - 1 ? p.last_w : p.NR;
+  for (long kb = 0; kb < p.nkb; kb++) {
+    long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
+    p.k->pack(p.b + k0 * p.brs + c0 * p.bcs, p.bcs, p.brs, L, P, kc, p.Bp + k0 * p.Npad + c0 * kc);
+  }
+}
+
+/** C tile of row panels [i0, i1) × column panels [j0, j1), over all k-blocks. */
+void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
+  const long ldc = p.N;
+  for (long kb = 0; kb < p.nkb; kb++) {
+    long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
+    const float* Ab = p.Ap + k0 * p.Mpad;
+    const float* Bb = p.Bp + k0 * p.Npad;
+    for (long i = i0; i < i1; i++) {
+      long r0 = i * p.MR;
+      int mr = (int)(p.M - r0 < p.MR ? p.M - r0 : p.MR);
+      const float* ap = Ab + r0 * kc;
+      for (long j = j0; j < j1; j++) {
+        long c0 = j * p.NR;
+        int nr = (int)(p.N - c0 < p.NR ? p.N - c0 : p.NR);
+        auto uk = (j == p.np - 1 && p.last_w < p.NR) ? p.k->ukernel_half : p.k->ukernel;
+        uk(kc, ap, Bb + c0 * kc, p.c + r0 * ldc + c0, ldc, mr, nr, kb > 0);
+      }
+    }
+  }
+}
+
+void pack_task(void* ctx, long t, int) {
+  const Plan& p = *static_cast<const Plan*>(ctx);
+  if (t < p.mp) pack_a_panel(p, t);
+  else pack_b_panel(p, t - p.mp);
+}
+
+void tile_task(void* ctx, long t, int) {
+  const Plan& p = *static_cast<const Plan*>(ctx);
+  long ti = t / p.tn, tj = t % p.tn;
+  long i0 = ti * p.mpt, i1 = i0 + p.mpt < p.mp ? i0 + p.mpt : p.mp;
+  long j0 = tj * p.npt, j1 = j0 + p.npt < p.np ? j0 + p.npt : p.np;
+  compute_tile(p, i0, i1, j0, j1);
+}
+
+bool alloc_packs(Plan& p) {
+  p.Ap = buf_a.get((size_t)p.Mpad * p.K);
+  p.Bp = buf_b.get((size_t)p.Npad * p.K);
+  return p.Ap && p.Bp;
+}
+
+/** One product on the calling thread. */
+void gemm_serial(const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b, long ldb,
+                 bool tb, float* c) {
+  Plan p;
+  plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
+  if (!alloc_packs(p)) return;
+  for (long i = 0; i < p.mp; i++) pack_a_panel(p, i);
+  for (long j = 0; j < p.np; j++) pack_b_panel(p, j);
+  long npt = NC_COLS / p.NR;
+  for (long j0 = 0; j0 < p.np; j0 += npt) compute_tile(p, 0, p.mp, j0, j0 + npt < p.np ? j0 + npt : p.np);
+}
+
+/** One product split over the pool: a packing phase, then a phase of C tiles. */
+void gemm_parallel(const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b,
+                   long ldb, bool tb, float* c, int threads) {
+  Plan p;
+  plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
+  if (!alloc_packs(p)) return;
+  parallel_for(p.mp + p.np, pack_task, &p);
+  // tiles: at most NC_COLS wide; enough of them (4 per thread when the work allows) to balance the load
+  long npt = NC_COLS / p.NR;
+  if (npt > p.np) npt = p.np;
+  p.tn = (p.np + npt - 1) / npt;
+  p.npt = (p.np + p.tn - 1) / p.tn;
+  double flops = 2.0 * M * N * K;
+  long want = (long)(flops / (parallel_flops / 2));
+  if (want > 4L * threads) want = 4L * threads;
+  if (want < threads) want = threads;
+  long tm = (want + p.tn - 1) / p.tn;
+  if (tm > p.mp) tm = p.mp;
+  if (tm < 1) tm = 1;
+  p.mpt = (p.mp + tm - 1) / tm;
+  p.tm = (p.mp + p.mpt - 1) / p.mpt;
+  if (p.tm * p.tn < threads && p.tn < p.np) { // too few row panels: split the columns finer
+    p.tn = (threads + p.tm - 1) / p.tm;
+    if (p.tn > p.np) p.tn = p.np;
+    p.npt = (p.np + p.tn - 1) / p.tn;
+    p.tn = (p.np + p.npt - 1) / p.npt;
+  }
+  parallel_for(p.tm * p.tn, tile_task, &p);
+}
+
+struct BatchCtx {
+  const Kernels* k;
+  long M, N, K;
+  const float* a; long lda; bool ta; long abs_;
+  const float* b; long ldb; bool tb; long bbs;
+  float* c;
+};
+
+void batch_task(void* ctx, long t, int) {
+  const BatchCtx& q = *static_cast<const BatchCtx*>(ctx);
+  gemm_serial(q.k, q.M, q.N, q.K, q.a + t * q.abs_, q.lda, q.ta, q.b + t * q.bbs, q.ldb, q.tb, q.c + t * q.M * q.N);
+}
+
+} // namespace
+
+void gemm_set_parallel_threshold(double flops) { parallel_flops = flops; }
+double gemm_parallel_threshold() { return parallel_flops; }
+
+void gemm(const Kernels* k, long batch, long M, long N, long K, const float* a, long lda, bool ta, long abs_,
+          const float* b, long ldb, bool tb, long bbs, float* c) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    memset(c, 0, sizeof(float) * (size_t)(batch * M * N));
+    return;
+  }
+  int threads = pool_threads();
+  double flops = 2.0 * M * N * K;
+  if (threads > 1 && batch > 1 && flops * batch >= parallel_flops && flops < 8 * parallel_flops) {
+    BatchCtx q{k, M, N, K, a, lda, ta, abs_, b, ldb, tb, bbs, c};
+    parallel_for(batch, batch_task, &q);
+    return;
+  }
+  for (long t = 0; t < batch; t++) {
+    const float* at = a + t * abs_;
+    const float* bt = b + t * bbs;
+    float* ct = c + t * M * N;
+    if (threads > 1 && flops >= parallel_flops) gemm_parallel(k, M, N, K, at, lda, ta, bt, ldb, tb, ct, threads);
+    else gemm_serial(k, M, N, K, at, lda, ta, bt, ldb, tb, ct);
+  }
+}
+
+} // namespace nabla

@@ -1,0 +1,55 @@
+// The table of ISA-specific kernels (one per instruction set, chosen at load time) and the op codes
+// shared with the TypeScript side (which maps op names to codes through the lists the addon exports).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace nabla {
+
+enum UnaryCode {
+  U_NEG, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGMOID, U_TANH, U_RELU, U_SIGN, U_RECIPROCAL,
+  U_SIN, U_COS, U_ERF, U_FLOOR, U_CEIL, U_ROUND, U_COUNT
+};
+// arithmetic codes write float32, comparison codes (from B_EQ) write 0/1 bytes
+enum BinaryCode {
+  B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAXIMUM, B_MINIMUM,
+  B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_COUNT
+};
+
+extern const char* const kUnaryNames[U_COUNT];
+extern const char* const kBinaryNames[B_COUNT];
+
+struct Kernels {
+  const char* isa;
+  // gemm micro-tile: MR rows × NR columns (NR = 2 vectors); the half kernel is MR × NR/2
+  int mr, nr;
+  /** C[mr×nr] (= or +=) Σ_k ap[k·MR + r] · bp[k·NR' + j]; NR' = nr for the full kernel. */
+  void (*ukernel)(long kc, const float* ap, const float* bp, float* c, long ldc, int mr, int nr, int accumulate);
+  void (*ukernel_half)(long kc, const float* ap, const float* bp, float* c, long ldc, int mr, int nr, int accumulate);
+  /** dst[k·P + l] = l < L ? src[l·ls + k·ks] : 0 for k < kc, l < P. */
+  void (*pack)(const float* src, long ls, long ks, int L, int P, long kc, float* dst);
+
+  /** y = op(x) over n contiguous floats (y may alias x). */
+  void (*unary)(int op, const float* x, float* y, long n);
+  /** y = op(a, b) over n elements; sa/sb = 1 for a contiguous operand, 0 for a scalar one. */
+  void (*binary)(int op, const float* a, int sa, const float* b, int sb, float* y, long n);
+  void (*compare)(int op, const float* a, int sa, const float* b, int sb, uint8_t* y, long n);
+  void (*isnan)(const float* x, uint8_t* y, long n);
+  /** y = c ? a : b; sc/sa/sb = 1 contiguous, 0 scalar. */
+  void (*where)(const uint8_t* c, int sc, const float* a, int sa, const float* b, int sb, float* y, long n);
+  /** Σ x[0..n) accumulated in float blocks, summed in double. */
+  double (*sum)(const float* x, long n);
+  /** acc[i] += Σ_{k<rows} x[k·ld + i] for i < n. */
+  void (*sum_rows)(const float* x, long rows, long ld, long n, double* acc);
+  /** max (sign > 0) or min of x[0..n), n ≥ 1; NaN if any element is NaN. */
+  float (*extreme)(const float* x, long n, int sign);
+  /** acc[i] = max/min(acc[i], x[k·ld + i]) over rows; nan[i] set to 1 where a NaN was seen. */
+  void (*extreme_rows)(const float* x, long rows, long ld, long n, int sign, float* acc, uint8_t* nan);
+  /** y[i] = a·x[i] + y[i] (axpy). */
+  void (*axpy)(float a, const float* x, float* y, long n);
+};
+
+const Kernels* kernels_avx2();
+const Kernels* kernels_avx512();
+
+} // namespace nabla

@@ -1,0 +1,434 @@
+// ISA-generic kernel bodies. Included once per instruction set, inside that set's namespace, after its
+// simd_*.h (which defines vf, vm, NB_W, NB_MR and the v* primitives). No includes here.
+
+// ------------------------------------------------------------------ vector math
+
+/** eˣ, Cephes-style: n = round(x·log₂e), r = x − n·ln2 (two-part ln2), e^r by a degree-6 polynomial,
+ *  then ·2ⁿ applied in two halves so that results down to the denormals and up to +∞ come out right. */
+static inline vf vexp(vf x0) {
+  vf x = vmin_raw(vset1(100.0f), x0); // min/max return their second operand on NaN: NaN is kept
+  x = vmax_raw(vset1(-104.0f), x);
+  vf n = vrint(vmul(x, vset1(1.44269504088896341f)));
+  vf r = vfnma(n, vset1(0.693359375f), x);
+  r = vfnma(n, vset1(-2.12194440e-4f), r);
+  vf p = vset1(1.9875691500e-4f);
+  p = vfma(p, r, vset1(1.3981999507e-3f));
+  p = vfma(p, r, vset1(8.3334519073e-3f));
+  p = vfma(p, r, vset1(4.1665795894e-2f));
+  p = vfma(p, r, vset1(1.6666665459e-1f));
+  p = vfma(p, r, vset1(5.0000001201e-1f));
+  vf y = vfma(vmul(p, r), r, vadd(r, vset1(1.0f)));
+  vi ni = vcvt_f2i(n);
+  vi n1 = vi_srai1(ni), n2 = vi_sub(ni, n1);
+  vf s1 = vasf(vi_slli23(vi_add(n1, vi_set1(127))));
+  vf s2 = vasf(vi_slli23(vi_add(n2, vi_set1(127))));
+  return vmul(vmul(y, s1), s2);
+}
+
+/** ln x, Cephes-style: x = m·2ᵉ with m in [√½, √2), ln(m) by a degree-9 polynomial. */
+static inline vf vlog(vf x0) {
+  const vf tiny = vset1(1.17549435e-38f);
+  vm den = vlt(x0, tiny);
+  vf x = vsel(den, vmul(x0, vset1(8388608.0f)), x0); // scale denormals by 2²³
+  vi xi = vasi(x);
+  vf e = vcvt_i2f(vi_sub(vi_srli23(vi_and(xi, vi_set1(0x7f800000))), vi_set1(126)));
+  e = vsel(den, vsub(e, vset1(23.0f)), e);
+  vf m = vasf(vi_or(vi_and(xi, vi_set1(0x007fffff)), vi_set1(0x3f000000))); // m in [0.5, 1)
+  vm lo = vlt(m, vset1(0.707106781186547524f));
+  e = vsel(lo, vsub(e, vset1(1.0f)), e);
+  m = vsel(lo, vsub(vadd(m, m), vset1(1.0f)), vsub(m, vset1(1.0f)));
+  vf z = vmul(m, m);
+  vf p = vset1(7.0376836292e-2f);
+  p = vfma(p, m, vset1(-1.1514610310e-1f));
+  p = vfma(p, m, vset1(1.1676998740e-1f));
+  p = vfma(p, m, vset1(-1.2420140846e-1f));
+  p = vfma(p, m, vset1(1.4249322787e-1f));
+  p = vfma(p, m, vset1(-1.6668057665e-1f));
+  p = vfma(p, m, vset1(2.0000714765e-1f));
+  p = vfma(p, m, vset1(-2.4999993993e-1f));
+  p = vfma(p, m, vset1(3.3333331174e-1f));
+  vf y = vmul(vmul(p, m), z);
+  y = vfma(e, vset1(-2.12194440e-4f), y);
+  y = vfnma(vset1(0.5f), z, y);
+  vf r = vadd(m, y);
+  r = vfma(e, vset1(0.693359375f), r);
+  // specials: ln 0 = −∞, ln(x < 0) = NaN, ln ∞ = ∞, ln NaN = NaN
+  const vf inf = vset1(__builtin_inff());
+  r = vsel(veq(x0, vzero()), vset1(-__builtin_inff()), r);
+  r = vsel(vlt(x0, vzero()), vset1(__builtin_nanf("")), r);
+  r = vsel(veq(x0, inf), inf, r);
+  r = vsel(visnan(x0), x0, r);
+  return r;
+}
+
+static inline vf vsigmoid(vf x) {
+  return vdiv(vset1(1.0f), vadd(vset1(1.0f), vexp(vxor(x, vset1(-0.0f)))));
+}
+
+/** tanh: an odd polynomial below |x| = 0.625 (Cephes), 1 − 2/(e^{2|x|} + 1) with x's sign above. */
+static inline vf vtanh(vf x) {
+  const vf signbit = vset1(-0.0f);
+  vf ax = vxor(x, vand(x, signbit));
+  vf z = vmul(x, x);
+  vf p = vset1(-5.70498872745e-3f);
+  p = vfma(p, z, vset1(2.06390887954e-2f));
+  p = vfma(p, z, vset1(-5.37397155531e-2f));
+  p = vfma(p, z, vset1(1.33314422036e-1f));
+  p = vfma(p, z, vset1(-3.33332819422e-1f));
+  vf small = vfma(vmul(p, z), x, x);
+  vf big = vsub(vset1(1.0f), vdiv(vset1(2.0f), vadd(vexp(vadd(ax, ax)), vset1(1.0f))));
+  big = vor(big, vand(x, signbit));
+  return vsel(vlt(ax, vset1(0.625f)), small, big);
+}
+
+/** erf by the same Chebyshev-fitted erfc as the reference backend (|error| < 1.2e-7). */
+static inline vf verf(vf x) {
+  const vf signbit = vset1(-0.0f);
+  vf z = vxor(x, vand(x, signbit));
+  vf t = vdiv(vset1(1.0f), vfma(vset1(0.5f), z, vset1(1.0f)));
+  vf p = vset1(0.17087277f);
+  p = vfma(p, t, vset1(-0.82215223f));
+  p = vfma(p, t, vset1(1.48851587f));
+  p = vfma(p, t, vset1(-1.13520398f));
+  p = vfma(p, t, vset1(0.27886807f));
+  p = vfma(p, t, vset1(-0.18628806f));
+  p = vfma(p, t, vset1(0.09678418f));
+  p = vfma(p, t, vset1(0.37409196f));
+  p = vfma(p, t, vset1(1.00002368f));
+  p = vfma(p, t, vset1(-1.26551223f));
+  vf r = vmul(t, vexp(vfnma(z, z, p)));
+  vf pos = vsub(vset1(1.0f), r);
+  return vsel(vlt(x, vzero()), vxor(pos, signbit), pos);
+}
+
+// ------------------------------------------------------------------ elementwise loops
+
+/** Apply f to every W-lane block of [0, n); the tail goes through a masked load/store. */
+template <class F>
+static inline void map1(const float* x, float* y, long n, F f) {
+  long i = 0;
+  for (; i + 2 * NB_W <= n; i += 2 * NB_W) {
+    vf a = vload(x + i), b = vload(x + i + NB_W);
+    vstore(y + i, f(a));
+    vstore(y + i + NB_W, f(b));
+  }
+  for (; i + NB_W <= n; i += NB_W) vstore(y + i, f(vload(x + i)));
+  if (i < n) vstore_n(y + i, f(vload_n(x + i, (int)(n - i))), (int)(n - i));
+}
+
+template <class F>
+static inline void scalar_map1(const float* x, float* y, long n, F f) {
+  for (long i = 0; i < n; i++) y[i] = f(x[i]);
+}
+
+static void unary_k(int op, const float* x, float* y, long n) {
+  const vf zero = vzero(), one = vset1(1.0f), signbit = vset1(-0.0f);
+  switch (op) {
+    case nabla::U_NEG: map1(x, y, n, [&](vf v) { return vxor(v, signbit); }); break;
+    case nabla::U_EXP: map1(x, y, n, [](vf v) { return vexp(v); }); break;
+    case nabla::U_LOG: map1(x, y, n, [](vf v) { return vlog(v); }); break;
+    case nabla::U_SQRT: map1(x, y, n, [](vf v) { return vsqrt(v); }); break;
+    case nabla::U_ABS: map1(x, y, n, [&](vf v) { return vxor(v, vand(v, signbit)); }); break;
+    case nabla::U_SIGMOID: map1(x, y, n, [](vf v) { return vsigmoid(v); }); break;
+    case nabla::U_TANH: map1(x, y, n, [](vf v) { return vtanh(v); }); break;
+    case nabla::U_RELU: map1(x, y, n, [&](vf v) { return vsel(vlt(v, zero), zero, v); }); break;
+    case nabla::U_SIGN:
+      map1(x, y, n, [&](vf v) { return vsel(vgt(v, zero), one, vsel(vlt(v, zero), vset1(-1.0f), v)); });
+      break;
+    case nabla::U_RECIPROCAL: map1(x, y, n, [&](vf v) { return vdiv(one, v); }); break;
+    case nabla::U_SIN: scalar_map1(x, y, n, [](float v) { return (float)__builtin_sin((double)v); }); break;
+    case nabla::U_COS: scalar_map1(x, y, n, [](float v) { return (float)__builtin_cos((double)v); }); break;
+    case nabla::U_ERF: map1(x, y, n, [](vf v) { return verf(v); }); break;
+    case nabla::U_FLOOR: map1(x, y, n, [](vf v) { return vfloor(v); }); break;
+    case nabla::U_CEIL: map1(x, y, n, [](vf v) { return vceil(v); }); break;
+    case nabla::U_ROUND: map1(x, y, n, [](vf v) { return vrint(v); }); break;
+  }
+}
+
+/** y = f(a, b) with each operand contiguous (s = 1) or one broadcast scalar (s = 0). */
+template <class F>
+static inline void map2(const float* a, int sa, const float* b, int sb, float* y, long n, F f) {
+  long i = 0;
+  if (sa && sb) {
+    for (; i + NB_W <= n; i += NB_W) vstore(y + i, f(vload(a + i), vload(b + i)));
+    if (i < n) { int r = (int)(n - i); vstore_n(y + i, f(vload_n(a + i, r), vload_n(b + i, r)), r); }
+  } else if (sa) {
+    const vf bv = vset1(*b);
+    for (; i + NB_W <= n; i += NB_W) vstore(y + i, f(vload(a + i), bv));
+    if (i < n) { int r = (int)(n - i); vstore_n(y + i, f(vload_n(a + i, r), bv), r); }
+  } else if (sb) {
+    const vf av = vset1(*a);
+    for (; i + NB_W <= n; i += NB_W) vstore(y + i, f(av, vload(b + i)));
+    if (i < n) { int r = (int)(n - i); vstore_n(y + i, f(av, vload_n(b + i, r)), r); }
+  } else {
+    alignas(64) float t[NB_W];
+    vstore(t, f(vset1(*a), vset1(*b)));
+    for (; i < n; i++) y[i] = t[0];
+  }
+}
+
+/** Math.pow's special cases where C's pow differs: a NaN exponent, and (±1)^(±∞), are NaN. */
+static inline float js_pow(float a, float b) {
+  if (b != b) return __builtin_nanf("");
+  if ((a == 1.0f || a == -1.0f) && (b == __builtin_inff() || b == -__builtin_inff())) return __builtin_nanf("");
+  return (float)__builtin_pow((double)a, (double)b);
+}
+
+static void binary_k(int op, const float* a, int sa, const float* b, int sb, float* y, long n) {
+  switch (op) {
+    case nabla::B_ADD: map2(a, sa, b, sb, y, n, [](vf p, vf q) { return vadd(p, q); }); break;
+    case nabla::B_SUB: map2(a, sa, b, sb, y, n, [](vf p, vf q) { return vsub(p, q); }); break;
+    case nabla::B_MUL: map2(a, sa, b, sb, y, n, [](vf p, vf q) { return vmul(p, q); }); break;
+    case nabla::B_DIV: map2(a, sa, b, sb, y, n, [](vf p, vf q) { return vdiv(p, q); }); break;
+    // (a > b || a is NaN) ? a : b — the reference's rule, so NaN and ±0 come out the same
+    case nabla::B_MAXIMUM: map2(a, sa, b, sb, y, n, [](vf p, vf q) { return vsel(mor(vgt(p, q), visnan(p)), p, q); }); break;
+    case nabla::B_MINIMUM: map2(a, sa, b, sb, y, n, [](vf p, vf q) { return vsel(mor(vlt(p, q), visnan(p)), p, q); }); break;
+    case nabla::B_POW:
+      if (!sb && *b == 2.0f) { map2(a, sa, b, sb, y, n, [](vf p, vf) { return vmul(p, p); }); break; }
+      for (long i = 0; i < n; i++) y[i] = js_pow(a[sa ? i : 0], b[sb ? i : 0]);
+      break;
+  }
+}
+
+template <class F>
+static inline void cmp2(const float* a, int sa, const float* b, int sb, uint8_t* y, long n, F f) {
+  long i = 0;
+  const vf av = vset1(*a), bv = vset1(*b);
+  for (; i + NB_W <= n; i += NB_W) mstore_u8(y + i, f(sa ? vload(a + i) : av, sb ? vload(b + i) : bv));
+  for (; i < n; i++) {
+    alignas(64) uint8_t t[NB_W];
+    mstore_u8(t, f(vset1(a[sa ? i : 0]), vset1(b[sb ? i : 0])));
+    y[i] = t[0];
+  }
+}
+
+static void compare_k(int op, const float* a, int sa, const float* b, int sb, uint8_t* y, long n) {
+  switch (op) {
+    case nabla::B_EQ: cmp2(a, sa, b, sb, y, n, [](vf p, vf q) { return veq(p, q); }); break;
+    case nabla::B_NE: cmp2(a, sa, b, sb, y, n, [](vf p, vf q) { return vne(p, q); }); break;
+    case nabla::B_LT: cmp2(a, sa, b, sb, y, n, [](vf p, vf q) { return vlt(p, q); }); break;
+    case nabla::B_LE: cmp2(a, sa, b, sb, y, n, [](vf p, vf q) { return vle(p, q); }); break;
+    case nabla::B_GT: cmp2(a, sa, b, sb, y, n, [](vf p, vf q) { return vgt(p, q); }); break;
+    case nabla::B_GE: cmp2(a, sa, b, sb, y, n, [](vf p, vf q) { return vge(p, q); }); break;
+  }
+}
+
+static void isnan_k(const float* x, uint8_t* y, long n) {
+  long i = 0;
+  for (; i + NB_W <= n; i += NB_W) mstore_u8(y + i, visnan(vload(x + i)));
+  for (; i < n; i++) y[i] = x[i] != x[i];
+}
+
+static void where_k(const uint8_t* c, int sc, const float* a, int sa, const float* b, int sb, float* y, long n) {
+  long i = 0;
+  const vf av = vset1(*a), bv = vset1(*b);
+  if (sc) {
+    for (; i + NB_W <= n; i += NB_W) vstore(y + i, vsel(mload_u8(c + i), sa ? vload(a + i) : av, sb ? vload(b + i) : bv));
+  }
+  for (; i < n; i++) y[i] = c[sc ? i : 0] ? a[sa ? i : 0] : b[sb ? i : 0];
+}
+
+// ------------------------------------------------------------------ reductions
+
+static double sum_k(const float* x, long n) {
+  double total = 0;
+  long i = 0;
+  while (i < n) {
+    long end = n - i > 4096 ? i + 4096 : n; // float partial sums over at most 4096 / (4·W) terms per lane
+    vf s0 = vzero(), s1 = vzero(), s2 = vzero(), s3 = vzero();
+    for (; i + 4 * NB_W <= end; i += 4 * NB_W) {
+      s0 = vadd(s0, vload(x + i)); s1 = vadd(s1, vload(x + i + NB_W));
+      s2 = vadd(s2, vload(x + i + 2 * NB_W)); s3 = vadd(s3, vload(x + i + 3 * NB_W));
+    }
+    for (; i + NB_W <= end; i += NB_W) s0 = vadd(s0, vload(x + i));
+    if (i < end) { s1 = vadd(s1, vload_n(x + i, (int)(end - i))); i = end; }
+    total += (double)vhsum(vadd(vadd(s0, s1), vadd(s2, s3)));
+  }
+  return total;
+}
+
+static void sum_rows_k(const float* x, long rows, long ld, long n, double* acc) {
+  alignas(64) float t[1024];
+  for (long j0 = 0; j0 < n; j0 += 1024) {
+    long w = n - j0 < 1024 ? n - j0 : 1024;
+    for (long k0 = 0; k0 < rows; k0 += 64) {
+      long k1 = rows - k0 < 64 ? rows : k0 + 64;
+      long j = 0;
+      for (; j + NB_W <= w; j += NB_W) {
+        vf s = vzero();
+        for (long k = k0; k < k1; k++) s = vadd(s, vload(x + k * ld + j0 + j));
+        vstore(t + j, s);
+      }
+      if (j < w) {
+        int r = (int)(w - j);
+        vf s = vzero();
+        for (long k = k0; k < k1; k++) s = vadd(s, vload_n(x + k * ld + j0 + j, r));
+        vstore_n(t + j, s, r);
+      }
+      for (long q = 0; q < w; q++) acc[j0 + q] += (double)t[q];
+    }
+  }
+}
+
+static float extreme_k(const float* x, long n, int sign) {
+  vf m = vset1(x[0]);
+  vm nan = visnan(m);
+  long i = 0;
+  if (sign > 0) {
+    for (; i + NB_W <= n; i += NB_W) { vf v = vload(x + i); nan = mor(nan, visnan(v)); m = vmax_raw(m, v); }
+  } else {
+    for (; i + NB_W <= n; i += NB_W) { vf v = vload(x + i); nan = mor(nan, visnan(v)); m = vmin_raw(m, v); }
+  }
+  float r = sign > 0 ? vhmax(m) : vhmin(m);
+  bool anynan = many(nan);
+  for (; i < n; i++) {
+    float v = x[i];
+    if (v != v) anynan = true;
+    else if (sign > 0 ? v > r : v < r) r = v;
+  }
+  return anynan ? __builtin_nanf("") : r;
+}
+
+static void extreme_rows_k(const float* x, long rows, long ld, long n, int sign, float* acc, uint8_t* nan) {
+  long j = 0;
+  for (; j + NB_W <= n; j += NB_W) {
+    vf m = vload(acc + j);
+    vm bad = visnan(m);
+    for (long k = 0; k < rows; k++) {
+      vf v = vload(x + k * ld + j);
+      bad = mor(bad, visnan(v));
+      m = sign > 0 ? vmax_raw(m, v) : vmin_raw(m, v);
+    }
+    vstore(acc + j, m);
+    alignas(64) uint8_t t[NB_W];
+    mstore_u8(t, bad);
+    for (int q = 0; q < NB_W; q++) nan[j + q] |= t[q];
+  }
+  for (; j < n; j++) {
+    float m = acc[j];
+    for (long k = 0; k < rows; k++) {
+      float v = x[k * ld + j];
+      if (v != v) nan[j] = 1;
+      else if (sign > 0 ? v > m : v < m) m = v;
+    }
+    acc[j] = m;
+  }
+}
+
+static void axpy_k(float a, const float* x, float* y, long n) {
+  const vf av = vset1(a);
+  long i = 0;
+  for (; i + NB_W <= n; i += NB_W) vstore(y + i, vfma(av, vload(x + i), vload(y + i)));
+  if (i < n) { int r = (int)(n - i); vstore_n(y + i, vfma(av, vload_n(x + i, r), vload_n(y + i, r)), r); }
+}
+
+// ------------------------------------------------------------------ gemm: packing and the micro-kernel
+
+/** 8×8 transpose: d[k·P + l] = s[l·ls + k] for k, l < 8. */
+static inline void tr8x8(const float* s, long ls, float* d, long P) {
+  __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ls), r2 = _mm256_loadu_ps(s + 2 * ls),
+         r3 = _mm256_loadu_ps(s + 3 * ls), r4 = _mm256_loadu_ps(s + 4 * ls), r5 = _mm256_loadu_ps(s + 5 * ls),
+         r6 = _mm256_loadu_ps(s + 6 * ls), r7 = _mm256_loadu_ps(s + 7 * ls);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+         t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(d + P, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(d + 2 * P, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(d + 3 * P, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(d + 4 * P, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(d + 5 * P, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(d + 6 * P, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(d + 7 * P, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+static void pack_k(const float* src, long ls, long ks, int L, int P, long kc, float* dst) {
+  if (ls == 1) {
+    // the panel's lanes are contiguous in memory: one row copy per k
+    for (long k = 0; k < kc; k++) {
+      const float* s = src + k * ks;
+      float* d = dst + k * P;
+      int l = 0;
+      for (; l + 8 <= L; l += 8) _mm256_storeu_ps(d + l, _mm256_loadu_ps(s + l));
+      for (; l < L; l++) d[l] = s[l];
+      for (; l < P; l++) d[l] = 0.0f;
+    }
+    return;
+  }
+  if (ks == 1) {
+    // each lane is a contiguous run along k: transpose 8×8 blocks
+    long k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      int l = 0;
+      for (; l + 8 <= L; l += 8) tr8x8(src + l * ls + k, ls, dst + k * P + l, P);
+      for (; l < L; l++)
+        for (int q = 0; q < 8; q++) dst[(k + q) * P + l] = src[l * ls + k + q];
+      for (; l < P; l++)
+        for (int q = 0; q < 8; q++) dst[(k + q) * P + l] = 0.0f;
+    }
+    for (; k < kc; k++) {
+      int l = 0;
+      for (; l < L; l++) dst[k * P + l] = src[l * ls + k];
+      for (; l < P; l++) dst[k * P + l] = 0.0f;
+    }
+    return;
+  }
+  for (long k = 0; k < kc; k++) {
+    int l = 0;
+    for (; l < L; l++) dst[k * P + l] = src[l * ls + k * ks];
+    for (; l < P; l++) dst[k * P + l] = 0.0f;
+  }
+}
+
+/** C[mr×nr] (= or +=) A-panel · B-panel, accumulators in registers: MR rows × NV vectors. */
+template <int MR, int NV>
+static void ukernel_t(long kc, const float* __restrict ap, const float* __restrict bp, float* c, long ldc, int mr,
+                      int nr, int accumulate) {
+  vf acc[MR][NV];
+#pragma GCC unroll 32
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[r][v] = vzero();
+#pragma GCC unroll 2
+  for (long k = 0; k < kc; k++) {
+    vf b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = vload(bp + v * NB_W);
+#pragma GCC unroll 32
+    for (int r = 0; r < MR; r++) {
+      vf a = vset1(ap[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) acc[r][v] = vfma(a, b[v], acc[r][v]);
+    }
+    ap += MR;
+    bp += NV * NB_W;
+  }
+  if (mr == MR && nr == NV * NB_W) {
+#pragma GCC unroll 32
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) {
+        float* p = c + r * ldc + v * NB_W;
+        vstore(p, accumulate ? vadd(vload(p), acc[r][v]) : acc[r][v]);
+      }
+    return;
+  }
+  alignas(64) float t[MR * NV * NB_W];
+#pragma GCC unroll 32
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) vstore(t + r * NV * NB_W + v * NB_W, acc[r][v]);
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < nr; j++) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + t[r * NV * NB_W + j];
+}
+
+static const nabla::Kernels kTable = {
+  NB_ISA_NAME, NB_MR, 2 * NB_W,
+  ukernel_t<NB_MR, 2>, ukernel_t<NB_MR, 1>, pack_k,
+  unary_k, binary_k, compare_k, isnan_k, where_k,
+  sum_k, sum_rows_k, extreme_k, extreme_rows_k, axpy_k,
+};

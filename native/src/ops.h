@@ -1,0 +1,44 @@
+// Drivers that apply the ISA kernels to strided N-d views (elementwise, where, copy) and to
+// [outer, n, inner] reductions, splitting large work over the thread pool.
+#pragma once
+#include <stdint.h>
+
+#include "kernels.h"
+
+namespace nabla {
+
+const int MAX_DIMS = 16;
+
+/** An N-d iteration space shared by up to four operands, strides in elements. */
+struct Space {
+  int nd;
+  long shape[MAX_DIMS];
+  int nops;
+  long strides[4][MAX_DIMS];
+};
+
+/** Drop size-1 dims and merge dims that are contiguous for every operand. */
+void coalesce(Space& s);
+long numel(const Space& s);
+
+/** out (contiguous) = op(x); x is operand 0 of s. */
+void ew_unary(const Kernels* k, int op, const float* x, const Space& s, float* out);
+/** out (contiguous) = op(a, b): float results for arithmetic codes, bytes for comparisons. */
+void ew_binary(const Kernels* k, int op, const float* a, const float* b, const Space& s, void* out);
+/** out (contiguous bytes) = isnan(x). */
+void ew_isnan(const Kernels* k, const float* x, const Space& s, uint8_t* out);
+/** out (contiguous) = c ? a : b; operands 0, 1, 2 of s are c (bytes), a, b. */
+void ew_where(const Kernels* k, const uint8_t* c, const float* a, const float* b, const Space& s, float* out);
+/** dst = src for two strided views (operand 0 src, operand 1 dst) of floats. */
+void ew_copy(const float* src, const Space& s, float* dst);
+
+enum ReduceCode { R_SUM, R_PROD, R_MAX, R_MIN, R_ARGMAX, R_ARGMIN, R_COUNT };
+extern const char* const kReduceNames[R_COUNT];
+
+/** Reduce contiguous x seen as [outer, n, inner] along n into out [outer, inner] (int32 for arg codes). */
+void reduce(const Kernels* k, int op, const float* x, long outer, long n, long inner, void* out);
+
+void ew_set_parallel_threshold(long elements);
+long ew_parallel_threshold();
+
+} // namespace nabla

@@ -1,0 +1,201 @@
+// Thread pool: one job at a time, published through a 64-bit ticket (generation << 32 | next task) so
+// that a worker which wakes late can never claim a task of a later job.
+#include "pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <condition_variable>
+#include <mutex>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define NB_PAUSE() _mm_pause()
+#else
+#define NB_PAUSE() ((void)0)
+#endif
+
+namespace nabla {
+namespace {
+
+struct Job {
+  std::atomic<TaskFn> fn{nullptr};
+  std::atomic<void*> ctx{nullptr};
+  std::atomic<long> ntasks{0};
+  std::atomic<uint64_t> ticket{0}; // generation << 32 | next unclaimed task
+  std::atomic<long> done{0};
+};
+
+Job job;
+std::atomic<uint32_t> wake_word{0}; // the generation, as a futex word
+std::atomic<int> sleepers{0};
+std::atomic<bool> stopping{false};
+std::vector<std::thread> workers;
+int nthreads = 1;
+std::atomic<int> spin_us{100};
+uint32_t generation = 0;
+std::atomic_flag busy = ATOMIC_FLAG_INIT; // one job at a time; a concurrent caller runs its tasks alone
+
+#if defined(__linux__)
+void futex_wait(std::atomic<uint32_t>* w, uint32_t expected) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+void futex_wake_all(std::atomic<uint32_t>* w) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), FUTEX_WAKE_PRIVATE, 0x7fffffff, nullptr, nullptr, 0);
+}
+#else
+std::mutex mu;
+std::condition_variable cv;
+void futex_wait(std::atomic<uint32_t>* w, uint32_t expected) {
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return w->load() != expected; });
+}
+void futex_wake_all(std::atomic<uint32_t>*) {
+  { std::lock_guard<std::mutex> lock(mu); }
+  cv.notify_all();
+}
+#endif
+
+/** Claim and run tasks of generation gen until none is left; returns how many this thread ran. */
+void run_tasks(uint32_t gen, int thread) {
+  for (;;) {
+    uint64_t t = job.ticket.load(std::memory_order_acquire);
+    if ((uint32_t)(t >> 32) != gen) return;
+    long idx = (long)(uint32_t)t;
+    TaskFn fn = job.fn.load(std::memory_order_relaxed);
+    void* ctx = job.ctx.load(std::memory_order_relaxed);
+    long n = job.ntasks.load(std::memory_order_relaxed);
+    if (idx >= n) return;
+    // a successful claim proves that fn, ctx and n above belong to generation gen
+    if (!job.ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
+    fn(ctx, idx, thread);
+    job.done.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void worker_main(int thread) {
+  uint32_t seen = wake_word.load(std::memory_order_acquire);
+  for (;;) {
+    uint32_t g = wake_word.load(std::memory_order_acquire);
+    if (g == seen) {
+      auto start = std::chrono::steady_clock::now();
+      const auto limit = std::chrono::microseconds(spin_us.load(std::memory_order_relaxed));
+      int spins = 0;
+      while ((g = wake_word.load(std::memory_order_acquire)) == seen && !stopping.load(std::memory_order_relaxed)) {
+        NB_PAUSE();
+        if (++spins == 64) {
+          spins = 0;
+          if (std::chrono::steady_clock::now() - start > limit) {
+            sleepers.fetch_add(1, std::memory_order_seq_cst);
+            if (wake_word.load(std::memory_order_seq_cst) == seen && !stopping.load()) futex_wait(&wake_word, seen);
+            sleepers.fetch_sub(1, std::memory_order_seq_cst);
+            start = std::chrono::steady_clock::now();
+          }
+        }
+      }
+    }
+    if (stopping.load(std::memory_order_acquire)) return;
+    seen = g;
+    run_tasks(g, thread);
+  }
+}
+
+void stop_workers() {
+  stopping.store(true, std::memory_order_seq_cst);
+  if (++generation == 0) ++generation;
+  wake_word.store(generation, std::memory_order_seq_cst);
+  futex_wake_all(&wake_word);
+  for (auto& t : workers) t.join();
+  workers.clear();
+  stopping.store(false);
+}
+
+void start_workers(int n) {
+  for (int i = 1; i < n; i++) workers.emplace_back(worker_main, i);
+}
+
+int initial_threads() {
+  const char* env = getenv("NABLA_NUM_THREADS");
+  int n = env ? atoi(env) : 0;
+  if (n <= 0) n = pool_cpu_count();
+  return n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+struct Init {
+  Init() {
+    const char* env = getenv("NABLA_SPIN_US");
+    if (env) spin_us.store(atoi(env));
+    nthreads = initial_threads();
+    start_workers(nthreads);
+  }
+  ~Init() { stop_workers(); }
+};
+
+Init& init() {
+  static Init i;
+  return i;
+}
+
+} // namespace
+
+int pool_cpu_count() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? (int)n : 1;
+}
+
+int pool_threads() {
+  init();
+  return nthreads;
+}
+
+void pool_set_threads(int n) {
+  init();
+  if (n < 1) n = 1;
+  if (n > 64) n = 64;
+  if (n == nthreads) return;
+  stop_workers();
+  nthreads = n;
+  start_workers(n);
+}
+
+void pool_set_spin_us(int us) { spin_us.store(us < 0 ? 0 : us); }
+int pool_spin_us() { return spin_us.load(); }
+
+void parallel_for(long ntasks, TaskFn fn, void* ctx) {
+  init();
+  if (ntasks <= 0) return;
+  if (nthreads == 1 || ntasks == 1 || busy.test_and_set(std::memory_order_acquire)) {
+    for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
+    return;
+  }
+  uint32_t gen = ++generation;
+  if (gen == 0) gen = ++generation; // never reuse generation 0 (the idle ticket)
+  job.fn.store(fn, std::memory_order_relaxed);
+  job.ctx.store(ctx, std::memory_order_relaxed);
+  job.ntasks.store(ntasks, std::memory_order_relaxed);
+  job.done.store(0, std::memory_order_relaxed);
+  job.ticket.store((uint64_t)gen << 32, std::memory_order_release);
+  wake_word.store(gen, std::memory_order_seq_cst);
+  if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&wake_word);
+  run_tasks(gen, 0);
+  while (job.done.load(std::memory_order_acquire) < ntasks) NB_PAUSE();
+  busy.clear(std::memory_order_release);
+}
+
+} // namespace nabla

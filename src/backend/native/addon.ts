@@ -1,0 +1,79 @@
+/**
+ * Loading the native addon (build/Release/nabla_native.node, built from native/ by `npm install`).
+ * Loading never throws: on failure the reason is kept, and nabla runs on the other backends.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** What the addon reports about itself. */
+export interface NativeInfo {
+  /** Instruction set of the active kernels ('avx512' or 'avx2'). */
+  isa: string;
+  /** Instruction sets this CPU can run. */
+  isas: string[];
+  /** Threads used by the pool (the calling thread included). */
+  threads: number;
+  /** CPUs this process may run on. */
+  cpus: number;
+  /** gemm micro-tile. */
+  mr: number; nr: number;
+  /** How long idle workers spin before sleeping (µs). */
+  spinUs: number;
+  /** Work below which a gemm stays on the calling thread (flops). */
+  gemmParallelFlops: number;
+  /** Elements below which an elementwise op or reduction stays on the calling thread. */
+  parallelElements: number;
+  maxDims: number;
+  /** Op names in the order of their codes. */
+  unary: string[]; binary: string[]; reduce: string[];
+}
+
+/** The addon's functions (see native/src/addon.cc). Booleans travel as 0/1. */
+export interface NativeAddon {
+  setMeta(meta: Float64Array): void;
+  gemm(batch: number, M: number, N: number, K: number,
+    a: Float32Array, aOffset: number, lda: number, transA: number, aBatchStride: number,
+    b: Float32Array, bOffset: number, ldb: number, transB: number, bBatchStride: number, c: Float32Array): void;
+  unary(op: number, x: Float32Array, xOffset: number, out: Float32Array): void;
+  isnan(x: Float32Array, xOffset: number, out: Uint8Array): void;
+  binary(op: number, a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, out: Float32Array | Uint8Array): void;
+  where(c: Uint8Array, cOffset: number, a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, out: Float32Array): void;
+  copy(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number): void;
+  reduce(op: number, x: Float32Array, xOffset: number, outer: number, n: number, inner: number, out: Float32Array | Int32Array): void;
+  setIsa(isa: string): boolean;
+  setThreads(n: number): void;
+  /** Negative values leave a setting unchanged. */
+  setTuning(gemmParallelFlops: number, parallelElements: number, spinUs: number): void;
+  info(): NativeInfo;
+  [fused: string]: unknown;
+}
+
+export interface LoadResult {
+  addon: NativeAddon | null;
+  /** Why the addon is not available (null when it is). */
+  error: string | null;
+  path: string;
+}
+
+/** The addon's path: NABLA_NATIVE_PATH, else build/Release under the package root (three levels above
+ *  this file in both src/backend/native and dist/backend/native). */
+export function addonPath(): string {
+  const env = process.env.NABLA_NATIVE_PATH;
+  if (env) return env;
+  return fileURLToPath(new URL('../../../build/Release/nabla_native.node', import.meta.url));
+}
+
+export function loadAddon(): LoadResult {
+  const path = addonPath();
+  if (process.env.NABLA_NATIVE === '0') return { addon: null, error: 'disabled by NABLA_NATIVE=0', path };
+  if (!existsSync(path)) {
+    return { addon: null, error: `the addon is not built (${path} is missing; run \`npm run build:native\` to see why)`, path };
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    return { addon: require(path) as NativeAddon, error: null, path };
+  } catch (e) {
+    return { addon: null, error: `the addon failed to load: ${(e as Error).message.split('\n')[0]}`, path };
+  }
+}

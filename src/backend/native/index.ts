@@ -1,0 +1,168 @@
+/**
+ * The native backend: float32 kernels from the Node-API addon (AVX-512 or AVX2/FMA, chosen at load time,
+ * threaded over the machine's cores), working in place on the tensors' own TypedArrays.
+ * It is the reference backend with the float32 kernels replaced, so every other dtype, and any kernel
+ * the addon lacks, runs the reference code. Tiny operands also stay in TypeScript, where a call is cheaper.
+ */
+import type { TypedArray } from '../../tensor/dtype.js';
+import type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
+import { cpuBackend } from '../cpu/index.js';
+import { type NativeAddon, type NativeInfo, loadAddon } from './addon.js';
+
+export type { NativeInfo } from './addon.js';
+
+/** Settings of the native backend; each is optional in `setNativeOptions`. */
+export interface NativeOptions {
+  /** Kernel instruction set: 'avx512' or 'avx2' (must be one the CPU has). */
+  isa: string;
+  /** Threads, the calling thread included (default: the CPUs this process may use, or NABLA_NUM_THREADS). */
+  threads: number;
+  /** Elementwise ops and reductions on fewer elements run in TypeScript (0: always native). */
+  minElements: number;
+  /** gemm work (2·M·N·K) below which the product stays on one thread. */
+  gemmParallelFlops: number;
+  /** Elements (weighted by op cost) below which an elementwise op or reduction stays on one thread. */
+  parallelElements: number;
+  /** How long idle worker threads spin before sleeping, in µs. */
+  spinUs: number;
+}
+
+const cpu = cpuBackend;
+
+function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { minElements: number } } {
+  const info = addon.info();
+  const codes = (names: string[]): Map<string, number> => new Map(names.map((n, i) => [n, i]));
+  const unaryCode = codes(info.unary), binaryCode = codes(info.binary), reduceCode = codes(info.reduce);
+  const maxDims = info.maxDims;
+  const meta = new Float64Array(1 + maxDims * 5);
+  addon.setMeta(meta);
+  const state = { minElements: 32 };
+
+  /** Write shape and the operands' strides into the shared meta array; false when the rank is too high. */
+  function space(shape: readonly number[], a: View, b?: View, c?: View): boolean {
+    const nd = shape.length;
+    if (nd > maxDims) return false;
+    meta[0] = nd;
+    for (let d = 0; d < nd; d++) meta[1 + d] = shape[d]!;
+    let o = 1 + nd;
+    for (let d = 0; d < nd; d++) meta[o + d] = a.strides[d]!;
+    if (b) { o += nd; for (let d = 0; d < nd; d++) meta[o + d] = b.strides[d]!; }
+    if (c) { o += nd; for (let d = 0; d < nd; d++) meta[o + d] = c.strides[d]!; }
+    return true;
+  }
+
+  const f32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
+
+  const backend: Backend = {
+    ...cpu,
+    name: 'native',
+
+    unary(op: UnaryOp, x: View, out: TypedArray): void {
+      if (out.length >= state.minElements && f32(x.data)) {
+        const code = unaryCode.get(op);
+        if (code !== undefined && f32(out) && space(x.shape, x)) { addon.unary(code, x.data, x.offset, out); return; }
+        if (op === 'isnan' && out instanceof Uint8Array && space(x.shape, x)) { addon.isnan(x.data, x.offset, out); return; }
+      }
+      cpu.unary(op, x, out);
+    },
+
+    binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
+      if (out.length >= state.minElements && f32(a.data) && f32(b.data)) {
+        const code = binaryCode.get(op);
+        // arithmetic writes float32, comparisons write bytes
+        if (code !== undefined && (f32(out) || out instanceof Uint8Array) && (op in CMP) === (out instanceof Uint8Array) && space(a.shape, a, b)) {
+          addon.binary(code, a.data, a.offset, b.data, b.offset, out);
+          return;
+        }
+      }
+      cpu.binary(op, a, b, out);
+    },
+
+    where(cond: View, a: View, b: View, out: TypedArray): void {
+      if (out.length >= state.minElements && cond.data instanceof Uint8Array && f32(a.data) && f32(b.data) && f32(out) &&
+        space(a.shape, cond, a, b)) {
+        addon.where(cond.data, cond.offset, a.data, a.offset, b.data, b.offset, out);
+        return;
+      }
+      cpu.where(cond, a, b, out);
+    },
+
+    copy(src: View, dst: View): void {
+      if (f32(src.data) && f32(dst.data) && space(src.shape, src, dst)) {
+        let n = 1;
+        for (const d of src.shape) n *= d;
+        if (n >= state.minElements) { addon.copy(src.data, src.offset, dst.data, dst.offset); return; }
+      }
+      cpu.copy(src, dst);
+    },
+
+    reduce(op: ReduceOp, x: TypedArray, xOffset: number, outer: number, n: number, inner: number, out: TypedArray): void {
+      const arg = op === 'argmax' || op === 'argmin';
+      if (f32(x) && outer * n * inner >= state.minElements && (arg ? out instanceof Int32Array : f32(out)) &&
+        (n > 0 || op === 'sum' || op === 'prod')) {
+        addon.reduce(reduceCode.get(op)!, x, xOffset, outer, n, inner, out as Float32Array | Int32Array);
+        return;
+      }
+      cpu.reduce(op, x, xOffset, outer, n, inner, out);
+    },
+
+    gemm(g: GemmArgs): void {
+      if (f32(g.a) && f32(g.b) && f32(g.c)) {
+        addon.gemm(g.batch, g.M, g.N, g.K, g.a, g.aOffset, g.lda, g.transA ? 1 : 0, g.aBatchStride,
+          g.b, g.bOffset, g.ldb, g.transB ? 1 : 0, g.bBatchStride, g.c);
+        return;
+      }
+      cpu.gemm(g);
+    },
+  };
+  return { backend, state };
+}
+
+const CMP: Record<string, true> = { eq: true, ne: true, lt: true, le: true, gt: true, ge: true };
+
+const loaded = loadAddon();
+const created = loaded.addon ? createNativeBackend(loaded.addon) : null;
+
+/** The native backend, or null when the addon is not available (see `nativeUnavailableReason`). */
+export const nativeBackend: Backend | null = created?.backend ?? null;
+/** Why the native backend is not available; null when it is. */
+export const nativeUnavailableReason: string | null = loaded.error;
+
+/** The addon's report on itself (instruction set, threads, tuning), or null without the addon. */
+export function nativeInfo(): (NativeInfo & { minElements: number }) | null {
+  if (!loaded.addon || !created) return null;
+  return { ...loaded.addon.info(), minElements: created.state.minElements };
+}
+
+/** Change the native backend's settings (thread count, instruction set, size thresholds). */
+export function setNativeOptions(opts: Partial<NativeOptions>): void {
+  const addon = loaded.addon;
+  if (!addon || !created) throw new Error(`setNativeOptions: the native backend is not available (${loaded.error})`);
+  if (opts.isa !== undefined && !addon.setIsa(opts.isa)) {
+    throw new Error(`setNativeOptions: isa '${opts.isa}' is not available on this CPU (available: ${addon.info().isas.join(', ')})`);
+  }
+  if (opts.threads !== undefined) {
+    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new Error(`setNativeOptions: threads must be a positive integer, got ${opts.threads}`);
+    addon.setThreads(opts.threads);
+  }
+  if (opts.minElements !== undefined) created.state.minElements = Math.max(0, opts.minElements);
+  addon.setTuning(opts.gemmParallelFlops ?? -1, opts.parallelElements ?? -1, opts.spinUs ?? -1);
+}
+
+/** Threads of the native backend's pool (the calling thread included). */
+export function setNativeThreads(n: number): void {
+  setNativeOptions({ threads: n });
+}
+
+let warned = false;
+/**
+ * Say once (a process warning) that the native backend is missing and why, unless the user chose a
+ * backend (NABLA_BACKEND) or turned native off (NABLA_NATIVE=0, NABLA_SKIP_NATIVE=1).
+ */
+export function warnIfNativeMissing(fallback: string): void {
+  if (nativeBackend || warned) return;
+  warned = true;
+  const env = process.env;
+  if (env.NABLA_BACKEND || env.NABLA_NATIVE === '0' || env.NABLA_SKIP_NATIVE === '1') return;
+  process.emitWarning(`nabla: native backend unavailable (${nativeUnavailableReason}); using '${fallback}'`, { code: 'NABLA_NO_NATIVE' });
+}

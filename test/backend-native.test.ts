@@ -1,0 +1,255 @@
+/**
+ * The native backend against the reference: the shared op case table (forward, backward, double backward)
+ * on every instruction set the CPU has, then the native kernels' own cases: gemm over random and odd shapes,
+ * every transpose and batch layout, strided and broadcast elementwise views, special values, reductions,
+ * thread-count independence and bounds checks. Skips, saying why, when the addon is not built.
+ */
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  type Tensor, Generator, getBackend, listBackends, setBackend, tensor, randn, rand, noGrad,
+} from '../src/index.js';
+import { registerBackend } from '../src/backend/backend.js';
+import { loadAddon } from '../src/backend/native/addon.js';
+import { nativeBackend, nativeInfo, nativeUnavailableReason, setNativeOptions } from '../src/backend/native/index.js';
+import { runOpCasesAgainstReference } from './op-cases.js';
+import { assertClose } from './helpers/assert.js';
+
+const skip = nativeBackend ? false : `native backend unavailable: ${nativeUnavailableReason}`;
+if (skip) console.log(`# skipping native backend tests: ${skip}`);
+
+if (nativeBackend && !listBackends().includes('native')) registerBackend(nativeBackend);
+const info = nativeInfo();
+const isas = info?.isas ?? [];
+const initial = info ? { isa: info.isa, threads: info.threads, minElements: info.minElements } : null;
+
+after(() => { if (initial) setNativeOptions(initial); });
+
+/** fn's result on the native backend and on the reference, as flat arrays (fn gets a fresh seeded generator). */
+function both(fn: (g: Generator) => Tensor): { native: Tensor; cpu: Tensor } {
+  const prev = getBackend();
+  try {
+    setBackend('native');
+    const native = noGrad(() => fn(new Generator(7)));
+    setBackend('cpu');
+    const cpu = noGrad(() => fn(new Generator(7)));
+    return { native, cpu };
+  } finally {
+    setBackend(prev);
+  }
+}
+
+function agree(fn: (g: Generator) => Tensor, tol: { rtol?: number; atol?: number }, what: string): void {
+  const { native, cpu } = both(fn);
+  assert.equal(native.dtype, cpu.dtype, `${what}: dtype`);
+  assertClose(native, cpu, tol, what);
+}
+
+for (const isa of isas) {
+  describe(`native (${isa}) matches the reference on the op case table`, { skip }, () => {
+    setNativeOptions({ isa, minElements: 0 });
+    const results = runOpCasesAgainstReference('native', 'float32', { rtol: 1e-5, atol: 1e-6 });
+    for (const r of results) test(r.name, () => assert.ok(r.ok, r.message));
+  });
+}
+if (!isas.length) test('native op case table', { skip }, () => {});
+
+describe('native gemm', { skip }, () => {
+  const shapes: [number, number, number][] = [
+    [1, 1, 1], [1, 7, 3], [5, 1, 9], [3, 5, 0], [7, 13, 17], [8, 32, 64], [9, 33, 65], [31, 47, 129],
+    [64, 100, 784], [100, 784, 64], [17, 16, 400], [130, 300, 200], [257, 129, 1000], [2, 600, 3],
+  ];
+  for (const isa of isas) {
+    test(`random shapes, every transpose (${isa})`, () => {
+      setNativeOptions({ isa, minElements: 0 });
+      for (const [M, N, K] of shapes) {
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const run = (g: Generator): Tensor => {
+              const a = ta ? randn([K, M], { generator: g }).T : randn([M, K], { generator: g });
+              const b = tb ? randn([N, K], { generator: g }).T : randn([K, N], { generator: g });
+              return a.matmul(b);
+            };
+            // float32 rounding grows with K: bound by K·eps·Σ|a||b| ~ a few·1e-6·√K·K for N(0,1) data
+            agree(run, { rtol: 1e-5, atol: 2e-6 * Math.max(1, K) }, `[${M},${K}]${ta ? 'ᵀ' : ''} @ [${K},${N}]${tb ? 'ᵀ' : ''}`);
+          }
+        }
+      }
+    });
+  }
+
+  test('batched, broadcast batch, vector and strided operands', () => {
+    setNativeOptions({ minElements: 0 });
+    const cases: [string, (g: Generator) => Tensor][] = [
+      ['batched', (g) => randn([4, 9, 20], { generator: g }).matmul(randn([4, 20, 11], { generator: g }))],
+      ['broadcast 2-D rhs', (g) => randn([3, 2, 9, 20], { generator: g }).matmul(randn([20, 35], { generator: g }))],
+      ['broadcast batch dims', (g) => randn([3, 1, 9, 20], { generator: g }).matmul(randn([1, 5, 20, 6], { generator: g }))],
+      ['transposed batch', (g) => randn([6, 20, 9], { generator: g }).mT.matmul(randn([6, 11, 20], { generator: g }).mT)],
+      ['many small products', (g) => randn([64, 16, 24], { generator: g }).matmul(randn([64, 24, 40], { generator: g }))],
+      ['matrix · vector', (g) => randn([37, 50], { generator: g }).matmul(randn([50], { generator: g }))],
+      ['vector · matrix', (g) => randn([50], { generator: g }).matmul(randn([50, 37], { generator: g }))],
+      ['dot', (g) => randn([300], { generator: g }).matmul(randn([300], { generator: g }))],
+      ['sliced operands', (g) => randn([40, 60], { generator: g }).narrow(1, 5, 30).matmul(randn([50, 45], { generator: g }).narrow(0, 10, 30))],
+      ['permuted operand', (g) => randn([5, 7, 9], { generator: g }).permute([1, 0, 2]).reshape([7, 45]).matmul(randn([45, 3], { generator: g }))],
+    ];
+    for (const [name, fn] of cases) agree(fn, { rtol: 1e-5, atol: 1e-4 }, name);
+  });
+
+  test('float64 and int32 products fall back to the reference, exactly', () => {
+    const f64 = both((g) => randn([9, 7], { generator: g, dtype: 'float64' }).matmul(randn([7, 5], { generator: g, dtype: 'float64' })));
+    assert.deepEqual(Array.from(f64.native.dataSync()), Array.from(f64.cpu.dataSync()));
+    const i32 = both(() => tensor([[1, 2], [3, 4]], { dtype: 'int32' }).matmul(tensor([[5], [6]], { dtype: 'int32' })));
+    assert.deepEqual(i32.native.toArray(), [[17], [39]]);
+    assert.equal(i32.native.dtype, 'int32');
+  });
+
+  test('the result does not depend on the thread count', () => {
+    const run = (g: Generator): Tensor => randn([200, 300], { generator: g }).matmul(randn([300, 250], { generator: g }));
+    setNativeOptions({ threads: 1 });
+    const one = both(run).native.dataSync();
+    setNativeOptions({ threads: 2 });
+    const two = both(run).native.dataSync();
+    setNativeOptions({ threads: initial!.threads });
+    assert.deepEqual(Array.from(one), Array.from(two));
+  });
+});
+
+describe('native elementwise', { skip }, () => {
+  const special = [0, -0, 1, -1, 0.5, -0.5, 1e-30, -1e-30, 1e-40, -1e-40, 3.4e38, -3.4e38, Infinity, -Infinity, NaN,
+    88.5, 88.8, -87.5, -88.5, -103, -104, 20, -20, 9.5, -9.5, 0.62, -0.62, 0.63, -0.63, 1e-8, 2.5, -2.5, 3.5, 1000, -1000];
+  const unaryOps = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sigmoid', 'tanh', 'relu', 'sign', 'reciprocal', 'sin', 'cos', 'erf', 'floor', 'ceil', 'round'] as const;
+  for (const isa of isas) {
+    test(`unary ops on random, special and strided inputs (${isa})`, () => {
+      setNativeOptions({ isa, minElements: 0 });
+      for (const op of unaryOps) {
+        const call = (x: Tensor): Tensor => (x as unknown as Record<string, () => Tensor>)[op]!.call(x);
+        // exp/log/tanh/sigmoid/erf are polynomial approximations: a few float32 ulps
+        const tol = { rtol: 4e-7 * 8, atol: op === 'erf' ? 3e-7 : 1e-30 };
+        agree(() => call(tensor(special)), tol, `${op} of special values`);
+        agree((g) => call(randn([1000], { generator: g }).mul(op === 'exp' ? 30 : 4)), tol, `${op} of N(0, 4²)`);
+        agree((g) => call(rand([3, 37], { generator: g }).mul(100)), tol, `${op} of U(0, 100)`);
+        agree((g) => call(randn([13, 29], { generator: g }).T), tol, `${op} of a transposed view`);
+        agree((g) => call(randn([4, 40], { generator: g }).narrow(1, 3, 31)), tol, `${op} of a narrowed view`);
+      }
+    });
+
+    test(`binary ops with broadcasting and strided views (${isa})`, () => {
+      setNativeOptions({ isa, minElements: 0 });
+      const ops = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+      const pairs: [string, (g: Generator) => [Tensor, Tensor]][] = [
+        ['same shape', (g) => [randn([7, 33], { generator: g }), randn([7, 33], { generator: g })]],
+        ['row broadcast', (g) => [randn([64, 100], { generator: g }), randn([100], { generator: g })]],
+        ['column broadcast', (g) => [randn([50, 1], { generator: g }), randn([50, 70], { generator: g })]],
+        ['scalar', (g) => [randn([333], { generator: g }), tensor(2)]],
+        ['scalar lhs', (g) => [tensor(0.5), randn([3, 5, 17], { generator: g })]],
+        ['outer', (g) => [randn([19, 1], { generator: g }), randn([1, 23], { generator: g })]],
+        ['transposed', (g) => [randn([21, 30], { generator: g }).T, randn([30, 21], { generator: g })]],
+        ['special', () => [tensor([...special, ...special]), tensor([...special, ...[...special].reverse()])]],
+        ['ties', (g) => { const a = randn([50], { generator: g }).round(); return [a, a.clone()]; }],
+      ];
+      for (const op of ops) {
+        for (const [name, make] of pairs) {
+          agree((g) => {
+            const [a, b] = make(g);
+            return (a as unknown as Record<string, (o: Tensor) => Tensor>)[op]!.call(a, b);
+          }, { rtol: 2e-7, atol: 1e-30 }, `${op}, ${name}`);
+        }
+      }
+    });
+  }
+
+  test('pow follows Math.pow on its special cases', () => {
+    setNativeOptions({ minElements: 0 });
+    const base = tensor([1, -1, 1, -1, 2, 0, -0, -8, NaN, 1, 4, 2]);
+    const expo = tensor([NaN, Infinity, -Infinity, -Infinity, NaN, -1, -1, 1 / 3, 0, 0.5, 0.5, 3]);
+    agree(() => base.pow(expo), { rtol: 2e-7, atol: 0 }, 'pow specials');
+  });
+
+  test('where, isnan, copies into strided views, int and float64 fallbacks', () => {
+    setNativeOptions({ minElements: 0 });
+    agree((g) => {
+      const x = randn([40, 30], { generator: g });
+      return x.gt(0).where(x, randn([30], { generator: g }));
+    }, { rtol: 0, atol: 0 }, 'where with a broadcast operand');
+    agree((g) => randn([9, 1], { generator: g }).gt(0).where(randn([1, 11], { generator: g }), 0), { rtol: 0, atol: 0 }, 'where, both broadcast');
+    agree(() => tensor([1, NaN, -Infinity, 0, NaN, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, NaN]).isnan(), { rtol: 0, atol: 0 }, 'isnan');
+    agree((g) => randn([6, 7, 8], { generator: g }).permute([2, 0, 1]).contiguous(), { rtol: 0, atol: 0 }, 'permuted copy');
+    agree((g) => randn([3, 4], { generator: g }).expand([5, 3, 4]).contiguous(), { rtol: 0, atol: 0 }, 'broadcast copy');
+    agree((g) => {
+      const x = randn([12, 10], { generator: g }).T;
+      const y = randn([10, 12], { generator: g });
+      y.narrow(1, 2, 5).copy_(x.narrow(1, 3, 5));
+      return y;
+    }, { rtol: 0, atol: 0 }, 'copy into a strided view');
+    agree((g) => randn([50], { generator: g, dtype: 'float64' }).exp(), { rtol: 0, atol: 0 }, 'float64 exp (reference)');
+    agree(() => tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], { dtype: 'int32' }).mul(3), { rtol: 0, atol: 0 }, 'int32 mul (reference)');
+  });
+
+  test('elementwise results do not depend on the thread count or the size threshold', () => {
+    const run = (g: Generator): Tensor => randn([300, 700], { generator: g }).sigmoid().add(randn([700], { generator: g }));
+    setNativeOptions({ threads: 1 });
+    const one = both(run).native.dataSync();
+    setNativeOptions({ threads: 2, parallelElements: 1024 });
+    const two = both(run).native.dataSync();
+    setNativeOptions({ threads: initial!.threads, parallelElements: 65536 });
+    assert.deepEqual(Array.from(one), Array.from(two));
+  });
+});
+
+describe('native reductions', { skip }, () => {
+  test('sum, max, min, argmax, argmin, prod over every dim, with NaN and ties', () => {
+    setNativeOptions({ minElements: 0 });
+    const inputs: [string, (g: Generator) => Tensor][] = [
+      ['random', (g) => randn([5, 37, 19], { generator: g })],
+      ['ties', (g) => randn([6, 33, 20], { generator: g }).round()],
+      ['NaN planted', (g) => {
+        const x = randn([4, 35, 18], { generator: g });
+        x.data[17] = NaN; x.data[35 * 18 + 5] = NaN; x.data[3 * 35 * 18 + 34 * 18 + 17] = NaN;
+        return x;
+      }],
+    ];
+    for (const [name, make] of inputs) {
+      for (const dim of [0, 1, 2]) {
+        agree((g) => make(g).sum(dim), { rtol: 1e-6, atol: 1e-6 }, `sum(${dim}) ${name}`);
+        agree((g) => make(g).max(dim).values, { rtol: 0, atol: 0 }, `max(${dim}) ${name}`);
+        agree((g) => make(g).min(dim).values, { rtol: 0, atol: 0 }, `min(${dim}) ${name}`);
+        agree((g) => make(g).max(dim).indices, { rtol: 0, atol: 0 }, `max(${dim}).indices ${name}`);
+        agree((g) => make(g).argmin(dim), { rtol: 0, atol: 0 }, `argmin(${dim}) ${name}`);
+        agree((g) => make(g).mul(0.1).add(1).prod(dim), { rtol: 1e-6, atol: 1e-6 }, `prod(${dim}) ${name}`);
+      }
+      agree((g) => make(g).sum(), { rtol: 1e-6, atol: 1e-6 }, `sum() ${name}`);
+      agree((g) => make(g).max(), { rtol: 0, atol: 0 }, `max() ${name}`);
+    }
+  });
+
+  test('long sums stay accurate', () => {
+    setNativeOptions({ minElements: 0 });
+    agree((g) => rand([1_000_003], { generator: g }).sum(), { rtol: 1e-7, atol: 0 }, 'sum of 1e6 uniforms');
+    agree((g) => rand([3, 100_001], { generator: g }).sum(0), { rtol: 1e-7, atol: 1e-7 }, 'column sums');
+    agree((g) => rand([100_001, 3], { generator: g }).sum(0), { rtol: 1e-7, atol: 0 }, 'sums down long columns');
+  });
+});
+
+describe('native addon guards', { skip }, () => {
+  test('views outside their arrays are refused, not read', () => {
+    const { addon } = loadAddon();
+    const a = new Float32Array(12), b = new Float32Array(12), c = new Float32Array(16);
+    assert.throws(() => addon!.gemm(1, 4, 4, 4, a, 0, 4, 0, 0, b, 0, 4, 0, 0, c), /out of the bounds/);
+    assert.throws(() => addon!.gemm(1, 4, 4, 3, a, 1, 3, 0, 0, b, 0, 4, 0, 0, c), /out of the bounds/);
+    assert.throws(() => addon!.gemm(2, 2, 2, 2, a, 0, 2, 0, 4, b, 0, 2, 0, 4, c.subarray(0, 7)), /too small/);
+    // strided views through the backend, which passes them on unchecked
+    setNativeOptions({ minElements: 0 });
+    const nb = nativeBackend!;
+    assert.throws(() => nb.unary('exp', { data: a, shape: [13], strides: [1], offset: 0 }, new Float32Array(13)), /out of the bounds/);
+    assert.throws(() => nb.binary('add', { data: a, shape: [3, 4], strides: [4, 1], offset: 0 },
+      { data: b, shape: [3, 4], strides: [4, 1], offset: 1 }, new Float32Array(12)), /out of the bounds/);
+    assert.throws(() => nb.unary('exp', { data: a, shape: [3, 4], strides: [-4, 1], offset: 0 }, new Float32Array(12)), /out of the bounds/);
+    assert.throws(() => nb.copy({ data: a, shape: [4, 4], strides: [4, 1], offset: 0 }, { data: c, shape: [4, 4], strides: [4, 1], offset: 0 }), /out of the bounds/);
+    assert.throws(() => nb.reduce('sum', a, 2, 1, 12, 1, new Float32Array(1)), /too small/);
+  });
+
+  test('unknown instruction sets and bad thread counts are refused', () => {
+    assert.throws(() => setNativeOptions({ isa: 'sse2' }), /not available/);
+    assert.throws(() => setNativeOptions({ threads: 0 }), /positive integer/);
+  });
+});

@@ -8,3 +8,4 @@ export { type Loss, LOSSES, lossValue, outputDelta, oneHot } from './losses.js';
 export { Network, type Layer, type NetworkOptions, type StateDict } from './network.js';
 export { forward, calculateLoss, backpropagate, updateWeights, type ForwardPass, type Gradients } from './steps.js';
 export { trainStep, layerStats, evaluate, type LayerStats, type StepResult, type TrainStepOptions, type Evaluation } from './train.js';
+export { fromModule, toModule, copyToModule } from './modules.js';

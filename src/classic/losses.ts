@@ -46,13 +46,14 @@ export function oneHot(labels: Tensor, numClasses: number, dtype: 'float32' | 'f
 
 /**
  * The target as a float matrix Y with the output's shape [N, C] and dtype, after checking it.
- * crossEntropy also takes class labels (int32 [N]), turned into one-hot rows.
+ * Class labels (int32 [N]) are turned into one-hot rows, for every loss when there are several
+ * outputs (the classic MNIST network trains BCE on one-hot targets).
  */
 export function targetMatrix(loss: Loss, output: Tensor, target: Tensor, op: string): Tensor {
   if (!(target instanceof Tensor)) throw new TypeError(`${op}: target must be a Tensor`);
   const [n, c] = output.shape as [number, number];
   const dtype = output.dtype as 'float32' | 'float64';
-  if (loss === 'crossEntropy' && target.dtype === 'int32') {
+  if (target.dtype === 'int32' && target.ndim === 1 && (loss === 'crossEntropy' || c > 1)) {
     if (target.ndim !== 1 || target.shape[0] !== n) {
       throw new Error(`${op}: class labels ${fmt(target.shape)} do not match output ${fmt(output.shape)} (expected [${n}])`);
     }

@@ -75,6 +75,33 @@ export class Network {
     checkLossPairing(this, op);
   }
 
+  /**
+   * A network from existing layers (their tensors are used as they are, not copied): each weight
+   * must be [out, in] with `in` equal to the previous layer's `out`, each bias [out].
+   */
+  static fromLayers(layers: readonly Layer[], loss: Loss = 'mse'): Network {
+    const op = 'classic.Network.fromLayers';
+    if (!layers.length) throw new Error(`${op}: a network needs at least one layer`);
+    if (!isLoss(loss)) throw new Error(`${op}: unknown loss '${String(loss)}' (expected ${LOSSES.join(', ')})`);
+    const dtype = layers[0]!.weight.dtype;
+    if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`${op}: weights must be float32 or float64, got ${dtype}`);
+    layers.forEach((l, i) => {
+      if (!isActivation(l.activation)) throw new Error(`${op}: unknown activation '${String(l.activation)}' for layer ${i} (expected ${ACTIVATIONS.join(', ')})`);
+      const w = l.weight, b = l.bias, prevOut = i > 0 ? layers[i - 1]!.weight.shape[0] : undefined;
+      if (w.ndim !== 2 || (prevOut !== undefined && w.shape[1] !== prevOut)) {
+        throw new Error(`${op}: layer ${i} weight ${fmt(w.shape)} does not follow layer ${i - 1} weight ${fmt(layers[i - 1]?.weight.shape ?? [])} (expected [out, ${prevOut ?? 'in'}])`);
+      }
+      if (b.ndim !== 1 || b.shape[0] !== w.shape[0]) throw new Error(`${op}: layer ${i} bias ${fmt(b.shape)} does not match weight ${fmt(w.shape)} (expected [${w.shape[0]}])`);
+      if (w.dtype !== dtype || b.dtype !== dtype) throw new Error(`${op}: layer ${i} has dtype ${w.dtype}/${b.dtype}, layer 0 has ${dtype}; use one dtype`);
+    });
+    const net = Object.create(Network.prototype) as { -readonly [K in keyof Network]: Network[K] };
+    net.layers = layers.map((l) => ({ weight: l.weight, bias: l.bias, activation: l.activation }));
+    net.loss = loss;
+    net.dtype = dtype;
+    checkLossPairing(net as Network, op);
+    return net as Network;
+  }
+
   /** [n⁰, n¹, ..., nᴸ]: inputs, then the units of each layer. */
   get sizes(): number[] {
     return [this.layers[0]!.weight.shape[1]!, ...this.layers.map((l) => l.weight.shape[0]!)];
@@ -124,11 +151,7 @@ export class Network {
 
   /** An independent copy (same sizes, activations, loss and weight values). */
   clone(): Network {
-    const copy = Object.create(Network.prototype) as { -readonly [K in keyof Network]: Network[K] };
-    copy.layers = this.layers.map((l) => ({ weight: clone(l.weight), bias: clone(l.bias), activation: l.activation }));
-    copy.loss = this.loss;
-    copy.dtype = this.dtype;
-    return copy as Network;
+    return Network.fromLayers(this.layers.map((l) => ({ weight: clone(l.weight), bias: clone(l.bias), activation: l.activation })), this.loss);
   }
 
   toString(): string {

@@ -76,6 +76,14 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
     const prev = grads.get(x.id);
     grads.set(x.id, prev ? o.add(prev, g) : g);
   };
+  // storages handed to the user as .grad in this pass: no two gradients (nor a gradient and a seed) may share one
+  const handedOut = new Set<unknown>(seeds.map((s) => s.data));
+  const own = (g: Tensor): Tensor => {
+    const c = createGraph ? g : o.contiguous(g);
+    const owned = !createGraph && handedOut.has(c.data) ? copyOf(c) : c;
+    handedOut.add(owned.data);
+    return owned;
+  };
   const prevMode = isGradEnabled();
   setGradEnabled(createGraph);
   try {
@@ -87,7 +95,7 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
       const g = grads.get(t.id);
       if (!captureIds?.has(t.id)) grads.delete(t.id);
       if (!g) continue;
-      if (retained.has(t)) t.grad = createGraph ? g : o.contiguous(g);
+      if (retained.has(t)) t.grad = own(g);
       const inGrads = node.apply(g);
       if (!retainGraph) node.release();
       node.inputs.forEach((x, i) => {
@@ -103,9 +111,7 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
       for (const x of leaves) {
         const g = grads.get(x.id);
         if (!g) continue;
-        const gc = createGraph ? g : o.contiguous(g);
-        const owned = !createGraph && seeds.some((s) => s.data === gc.data) ? copyOf(gc) : gc;
-        x.grad = x.grad ? o.add(x.grad, owned) : owned;
+        x.grad = x.grad ? o.add(x.grad, g) : own(g);
       }
     }
   } finally {
@@ -114,7 +120,7 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
   return grads;
 }
 
-/** A leaf's .grad must never alias a tensor the user holds (the seed, or a view of it). */
+/** A leaf's .grad must never alias a tensor the user holds (the seed, another .grad, or a view of them). */
 function copyOf(t: Tensor): Tensor {
   return new Tensor(t.data.slice(t.offset, t.offset + t.size), t.shape);
 }

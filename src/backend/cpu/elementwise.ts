@@ -78,6 +78,7 @@ function compileBinary(expr: string): Loop {
 const whereLoop = new Function(`return function where(cd, co, cs, ad, ao, as, bd, bo, bs, shape, out) {
     const n = out.length, nd = shape.length;
     if (n === 0) return;
+    if (nd === 0) { out[0] = cd[co] ? ad[ao] : bd[bo]; return; }
     const inner = shape[nd - 1], sc = cs[nd - 1], sa = as[nd - 1], sb = bs[nd - 1], idx = new Array(nd).fill(0);
     let bc = co, ba = ao, bb = bo, o = 0;
     for (let r = 0, rows = n / inner; r < rows; r++) {

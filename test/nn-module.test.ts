@@ -66,8 +66,8 @@ test('nested custom module: keys, names, buffers, modules, children and repr equ
   assert.deepEqual(shapes(net.stateDict()), fx.net.stateDict);
   assert.deepEqual(net.namedParameters().map(([n]) => n), fx.net.parameters);
   assert.deepEqual(net.namedBuffers().map(([n]) => n), fx.net.buffers);
-  assert.deepEqual([...net.namedModules()].map(([n]) => n), fx.net.modules);
-  assert.deepEqual([...net.namedChildren()].map(([n]) => n), fx.net.children);
+  assert.deepEqual(net.namedModules().map(([n]) => n), fx.net.modules);
+  assert.deepEqual(net.namedChildren().map(([n]) => n), fx.net.children);
   assert.equal(net.toString(), fx.net.repr);
   assert.equal(net.parameters().length, fx.net.parameters.length);
   assert.deepEqual(net.call(nb.randn([5, 2])).shape, [5, 2]);

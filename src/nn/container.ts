@@ -1,4 +1,5 @@
 /** Containers: nn.Sequential and nn.ModuleList, whose children are keyed '0', '1', ... */
+import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
 function checkModule(m: unknown, owner: string, i: number | string): asserts m is Module {
@@ -63,8 +64,8 @@ export class Sequential extends Module {
     return entries(this)[Symbol.iterator]();
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override forward(input: any): any {
+  /** Each module's forward on the previous one's output. */
+  override forward(input: Tensor): Tensor {
     let x = input;
     for (const m of entries(this)) x = m.forward(x);
     return x;

@@ -91,30 +91,38 @@ export abstract class Module {
 
   // ------------------------------------------------------------------ traversal
 
-  /** Direct sub-modules with their names. */
-  *namedChildren(): Generator<[string, Module]> {
+  /** Direct sub-modules with their names (a module assigned twice is listed once). */
+  namedChildren(): [string, Module][] {
     const seen = new Set<Module>();
+    const out: [string, Module][] = [];
     for (const e of this.#entries()) {
-      if (e.kind === 'module' && !seen.has(e.value)) { seen.add(e.value); yield [e.name, e.value]; }
+      if (e.kind === 'module' && !seen.has(e.value)) { seen.add(e.value); out.push([e.name, e.value]); }
     }
+    return out;
   }
 
   /** Direct sub-modules. */
   children(): Module[] {
-    return [...this.namedChildren()].map(([, m]) => m);
+    return this.namedChildren().map(([, m]) => m);
   }
 
-  /** This module and all below it, depth first, with dotted names ('' for this one). */
-  *namedModules(prefix = '', memo = new Set<Module>()): Generator<[string, Module]> {
-    if (memo.has(this)) return;
-    memo.add(this);
-    yield [prefix, this];
-    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name, memo);
+  /** This module and all below it, depth first, with dotted names ('' for this one); each module once. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    const visit = (m: Module, name: string): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push([name, m]);
+      for (const [n, c] of m.namedChildren()) visit(c, name ? `${name}.${n}` : n);
+    };
+    visit(this, prefix);
+    return out;
   }
 
   /** This module and all below it. */
   modules(): Module[] {
-    return [...this.namedModules()].map(([, m]) => m);
+    return this.namedModules().map(([, m]) => m);
   }
 
   /** All parameters with PyTorch's dotted names (`fc1.weight`, `0.bias`); each shared one once. */

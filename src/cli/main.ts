@@ -1,1 +1,5 @@
-console.log('nabla cli stub', process.argv.slice(2).join(' '));
+#!/usr/bin/env node
+/** Entry point of the `nabla` command (bin/nabla.js runs the compiled copy of this file). */
+import { main } from './run.js';
+
+process.exitCode = await main(process.argv.slice(2));

@@ -93,8 +93,24 @@ export function saveCheckpoint(path: string, c: CheckpointContents): void {
   saveFile(tensors, path, { [FORMAT]: JSON.stringify(meta), format: 'pt' });
 }
 
+export interface RestoreTargets {
+  model?: StateDictHolder;
+  optimizer?: OptimizerStateHolder;
+  /** Generators to set to their saved states, by the names used when saving. */
+  generators?: Record<string, Generator>;
+  /** Strict model state-dict loading (default true). */
+  strict?: boolean;
+}
+
 /** Read a checkpoint; with `into`, also restore the model, optimizer and generators from it. */
-export function loadCheckpoint(path: string, into: { model?: StateDictHolder; optimizer?: OptimizerStateHolder; generators?: Record<string, Generator>; strict?: boolean } = {}): LoadedCheckpoint {
+export function loadCheckpoint(path: string, into: RestoreTargets = {}): LoadedCheckpoint {
+  const loaded = readCheckpoint(path);
+  restoreCheckpoint(loaded, into, path);
+  return loaded;
+}
+
+/** Read a checkpoint without restoring anything. */
+export function readCheckpoint(path: string): LoadedCheckpoint {
   const { tensors, metadata } = loadFileWithMetadata(path);
   const raw = metadata[FORMAT];
   if (raw === undefined) throw new Error(`checkpoint ${path}: not a nabla checkpoint (no '${FORMAT}' metadata); it may be a plain weights file, load it with io.loadFile`);
@@ -111,8 +127,12 @@ export function loadCheckpoint(path: string, into: { model?: StateDictHolder; op
   const optimizerState = meta.optimizer == null ? null : decode(meta.optimizer, tensors, path);
   const generatorStates: Record<string, number[]> = {};
   for (const [name, s] of Object.entries(meta.generators ?? {})) generatorStates[name] = decode(s, {}, path) as number[];
-  const loaded: LoadedCheckpoint = { epoch: meta.epoch as number, modelState, optimizerState, generatorStates, extra: decode(meta.extra ?? null, {}, path) };
+  return { epoch: meta.epoch as number, modelState, optimizerState, generatorStates, extra: decode(meta.extra ?? null, {}, path) };
+}
 
+/** Restore a model, optimizer and generators from a checkpoint that was read; `path` is for messages. */
+export function restoreCheckpoint(loaded: LoadedCheckpoint, into: RestoreTargets, path = 'checkpoint'): void {
+  const { modelState, optimizerState, generatorStates } = loaded;
   if (into.model) into.model.loadStateDict(modelState, { strict: into.strict ?? true });
   if (into.optimizer) {
     if (optimizerState === null) throw new Error(`checkpoint ${path}: has no optimizer state to restore`);
@@ -123,5 +143,4 @@ export function loadCheckpoint(path: string, into: { model?: StateDictHolder; op
     if (!s) throw new Error(`checkpoint ${path}: has no state for generator '${name}' (it has: ${Object.keys(generatorStates).join(', ') || 'none'})`);
     g.setState(s);
   }
-  return loaded;
 }

@@ -6,4 +6,4 @@ export {
 } from './loop.js';
 export { accuracy, correctCount, confusionMatrix, formatConfusionMatrix, predictions } from './metrics.js';
 export { type Progress, BarProgress, LineProgress, createProgress, formatRunningLoss, formatDuration } from './progress.js';
-export { saveCheckpoint, loadCheckpoint, type CheckpointContents, type LoadedCheckpoint, type StateDictHolder, type OptimizerStateHolder } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpoint, restoreCheckpoint, type RestoreTargets, type CheckpointContents, type LoadedCheckpoint, type StateDictHolder, type OptimizerStateHolder } from './checkpoint.js';

@@ -63,7 +63,7 @@ export interface Callback {
 
 export type Monitor = 'testLoss' | 'testAccuracy' | 'trainLoss' | 'trainAccuracy';
 
-/** Stop when the monitored value has not improved by more than `minDelta` for `patience` epochs. */
+/** Stop when the monitored value has not improved by more than `minDelta` for `patience` epochs in a row (as Keras and Lightning). */
 export class EarlyStopping implements Callback {
   readonly monitor: Monitor;
   readonly patience: number;
@@ -89,7 +89,7 @@ export class EarlyStopping implements Callback {
     const better = Number.isNaN(this.best) || (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta);
     if (better) { this.best = value; this.bestEpoch = epoch; this.wait = 0; return false; }
     this.wait++;
-    if (this.wait > this.patience) { this.stoppedEpoch = epoch; return true; }
+    if (this.wait >= this.patience) { this.stoppedEpoch = epoch; return true; }
     return false;
   }
 
@@ -227,10 +227,10 @@ export interface FitOptions {
   testLoader?: BatchSource;
   /** Print the running loss every this many batches (default 100, 0 = never). */
   logInterval?: number;
-  /** Where lines go (default console.log). Passing it turns the progress bar off. */
+  /** Where lines go when there is no progress bar (default console.log). */
   log?: (line: string) => void;
-  /** Progress bar: 'auto' (default) = when stdout is a terminal. */
-  progress?: boolean | 'auto';
+  /** Progress bar: 'auto' (default) = when stdout is a terminal; or a Progress of your own. */
+  progress?: boolean | 'auto' | Progress;
   /** Print the per-epoch summary line (default true). */
   summary?: boolean;
   earlyStopping?: EarlyStopping;
@@ -257,8 +257,8 @@ export async function fit(model: ModelLike, trainLoader: BatchSource, opts: FitO
   const start = opts.startEpoch ?? 0;
   if (!Number.isInteger(opts.epochs) || opts.epochs < 0) throw new Error(`fit: epochs must be a non-negative integer, got ${opts.epochs}`);
   if (!Number.isInteger(start) || start < 0) throw new Error(`fit: startEpoch must be a non-negative integer, got ${start}`);
-  const log = opts.log ?? ((line: string) => console.log(line));
-  const progress = createProgress(opts.log ? false : (opts.progress ?? 'auto'), opts.log);
+  const progress = typeof opts.progress === 'object' ? opts.progress : createProgress(opts.progress ?? 'auto', opts.log);
+  const log = (line: string): void => progress.log(line);
   const callbacks = [...(opts.callbacks ?? []), ...(opts.earlyStopping ? [opts.earlyStopping] : [])];
   const history: History = { epochs: [], stoppedEarly: false };
   for (let epoch = start + 1; epoch <= opts.epochs; epoch++) {

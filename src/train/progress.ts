@@ -91,8 +91,11 @@ export class BarProgress implements Progress {
   }
 }
 
-/** A bar when `stream` is a terminal (and `enabled` is not false), plain lines otherwise. */
+/**
+ * A bar on `stream` when it is a terminal ('auto') or always (true); plain lines through `write` otherwise.
+ * With a bar, lines are printed above it on the same stream.
+ */
 export function createProgress(enabled: boolean | 'auto' = 'auto', write?: (line: string) => void, stream: NodeJS.WriteStream = process.stdout): Progress {
-  const useBar = enabled === true || (enabled === 'auto' && stream.isTTY === true && !write);
+  const useBar = enabled === true || (enabled === 'auto' && stream.isTTY === true);
   return useBar ? new BarProgress(stream) : new LineProgress(write);
 }

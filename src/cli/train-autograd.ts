@@ -1,0 +1,48 @@
+/**
+ * The default engine of `nabla train`: nn modules, autograd and an optim optimizer, the PyTorch way.
+ * Reproducible: the seed fixes the initial weights (global generator) and the shuffling (the loader's own
+ * generator); both generators' states go into every checkpoint, so a resumed run continues exactly.
+ */
+import { DataLoader } from '../data/dataloader.js';
+import { Generator, defaultGenerator, manualSeed } from '../tensor/random.js';
+import { restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { type Callback, evaluate, fit } from '../train/loop.js';
+import type { EngineContext } from './engines.js';
+import { buildModel } from './models.js';
+import { buildLossFn, buildOptimizer } from './recipe.js';
+
+export async function trainWithAutograd(ctx: EngineContext): Promise<void> {
+  const { config: c, options: o, log } = ctx;
+  manualSeed(c.seed);
+  const model = buildModel(c);
+  const optimizer = buildOptimizer(c, model.parameters());
+  const loaderGenerator = new Generator(c.seed);
+  const generators = { loader: loaderGenerator, global: defaultGenerator };
+  let startEpoch = 0;
+  if (ctx.resume) {
+    restoreCheckpoint(ctx.resume, { model, optimizer, generators }, o.resume);
+    startEpoch = ctx.resume.epoch;
+    log(`resumed from ${o.resume} after epoch ${startEpoch}`);
+  }
+  const lossFn = buildLossFn(c.loss);
+  const trainLoader = new DataLoader(ctx.trainSet, { batchSize: c.batchSize, shuffle: true, generator: loaderGenerator });
+  const testLoader = new DataLoader(ctx.testSet, { batchSize: o.testBatchSize });
+
+  const callbacks: Callback[] = [];
+  if (o.save) {
+    const file = o.save;
+    callbacks.push({
+      onEpochEnd(summary) {
+        saveCheckpoint(file, { model, optimizer, epoch: summary.epoch, generators, extra: { config: c, summary } });
+        log(`saved checkpoint ${file} (epoch ${summary.epoch})`);
+      },
+    });
+  }
+  if (startEpoch >= c.epochs) log(`nothing to train: the checkpoint has ${startEpoch} epochs done and --epochs is ${c.epochs}`);
+  const history = await fit(model, trainLoader, {
+    optimizer, lossFn, epochs: c.epochs, startEpoch, testLoader, logInterval: o.logInterval, log, progress: o.progress, callbacks,
+  });
+  const last = history.epochs.at(-1);
+  const result = last?.testAccuracy !== undefined ? { accuracy: last.testAccuracy } : await evaluate(model, testLoader);
+  log(`Accuracy of the network on the ${ctx.testSet.length} test images: ${(100 * result.accuracy).toFixed(2)} %`);
+}

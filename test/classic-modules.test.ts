@@ -93,3 +93,15 @@ test('errors name the step, the argument and the shapes', () => {
   const one = new classic.Network([3, 1], { loss: 'bce' });
   assert.throws(() => classic.calculateLoss(one, classic.forward(one, nb.zeros([2, 3])), nb.zeros([2])), /use target\.unsqueeze\(1\)/);
 });
+
+test('the same seed gives the same initial weights as the equivalent nn.Sequential', () => {
+  nb.manualSeed(3);
+  const net = new classic.Network([5, 4, 3], { hidden: 'sigmoid', output: 'sigmoid', loss: 'bce' });
+  nb.manualSeed(3);
+  const model = new nn.Sequential(new nn.Linear(5, 4), new nn.Sigmoid(), new nn.Linear(4, 3), new nn.Sigmoid());
+  const a = net.stateDict(), b = model.stateDict();
+  assert.deepEqual(Object.keys(a), Object.keys(b));
+  for (const k of Object.keys(a)) assert.deepEqual(a[k]!.toArray(), b[k]!.toArray(), k);
+  const bound = 1 / Math.sqrt(5);
+  assert.ok(net.layers[0]!.weight.abs().max().item() <= bound);
+});

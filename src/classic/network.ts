@@ -4,7 +4,8 @@
  * weights load into nn.Sequential(nn.Linear, nn.Sigmoid, nn.Linear, ...) and back.
  */
 import { clone, detach, to } from '../ops/shape.js';
-import { Generator, defaultGenerator } from '../tensor/random.js';
+import { Linear } from '../nn/linear.js';
+import type { Generator } from '../tensor/random.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Activation, ACTIVATIONS, isActivation } from './activations.js';
@@ -41,8 +42,9 @@ export class Network {
   readonly dtype: 'float32' | 'float64';
 
   /**
-   * A network with `sizes[0]` inputs and layers of sizes[1], ..., sizes[L] units, initialised as
-   * nn.Linear does: W and b uniform in ±1/√(fan in).
+   * A network with `sizes[0]` inputs and layers of sizes[1], ..., sizes[L] units, initialised by
+   * nn.Linear itself (W and b uniform in ±1/√(fan in)), drawing from the same generator in the same
+   * order: after manualSeed(s) it starts from the weights of the equivalent nn.Sequential.
    */
   constructor(sizes: readonly number[], opts: NetworkOptions = {}) {
     const op = 'classic.Network';
@@ -58,16 +60,11 @@ export class Network {
       ? [...opts.activations]
       : Array.from({ length: L }, (_, l) => (l < L - 1 ? opts.hidden ?? 'sigmoid' : opts.output ?? (loss === 'bce' ? 'sigmoid' : 'identity')));
     if (acts.length !== L) throw new Error(`${op}: ${L} layers need ${L} activations, got ${acts.length}`);
-    const g = opts.generator ?? defaultGenerator;
     const layers = acts.map((f, l): Layer => {
       if (!isActivation(f)) throw new Error(`${op}: unknown activation '${String(f)}' for layer ${l} (expected ${ACTIVATIONS.join(', ')})`);
-      const fanIn = sizes[l]!, fanOut = sizes[l + 1]!, bound = 1 / Math.sqrt(fanIn);
-      const uniform = (n: number, shape: number[]) => {
-        const arr = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-        for (let i = 0; i < n; i++) arr[i] = (2 * g.random() - 1) * bound;
-        return new Tensor(arr, shape);
-      };
-      return { weight: uniform(fanOut * fanIn, [fanOut, fanIn]), bias: uniform(fanOut, [fanOut]), activation: f };
+      // nn.Linear draws the initial values, so the same seed gives the same weights as an nn.Sequential
+      const linear = new Linear(sizes[l]!, sizes[l + 1]!, { dtype, generator: opts.generator });
+      return { weight: detach(linear.weight), bias: detach(linear.bias!), activation: f };
     });
     this.layers = layers;
     this.loss = loss;

@@ -281,3 +281,18 @@ test('Module.to converts parameters; call is forward', () => {
   assert.deepEqual(net.call(x).toArray(), net.forward(x).toArray());
   assert.equal(net.call(x).dtype, 'float64');
 });
+
+test('registerParameter and registerModule assign fields that register like any other', () => {
+  class M extends nn.Module {
+    constructor() {
+      super();
+      this.registerModule('body', new nn.Linear(2, 2));
+      this.registerParameter('gain', new nn.Parameter(nb.ones([2])));
+      this.registerParameter('shift', null);
+    }
+    override forward(x: Tensor) { return x; }
+  }
+  const m = new M();
+  assert.deepEqual(Object.keys(m.stateDict()), ['gain', 'body.weight', 'body.bias']);
+  assert.throws(() => m.registerParameter('w', nb.ones([1]) as nb.nn.Parameter), /must be an nn.Parameter or null/);
+});

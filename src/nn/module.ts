@@ -29,6 +29,23 @@ type Entry =
 const isModuleArray = (v: unknown): v is Module[] => Array.isArray(v) && v.length > 0 && v.every((m) => m instanceof Module);
 const isParamArray = (v: unknown): v is Parameter[] => Array.isArray(v) && v.length > 0 && v.every((p) => p instanceof Parameter);
 
+/**
+ * Base class of layers and models (torch.nn.Module). Assign parameters, sub-modules and arrays of
+ * them as ordinary fields; they are registered in the order the fields were created, which gives
+ * PyTorch's state-dict keys. Fields that hold other values (numbers, plain tensors, `#private`
+ * fields) are not registered.
+ *
+ * @example
+ * class Net extends nn.Module {
+ *   fc1 = new nn.Linear(784, 100);
+ *   fc2 = new nn.Linear(100, 10);
+ *   override forward(x: Tensor): Tensor {
+ *     return this.fc2.call(this.fc1.call(x.flatten(1)).relu());
+ *   }
+ * }
+ * const net = new Net();
+ * Object.keys(net.stateDict()); // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+ */
 export abstract class Module {
   /** Training mode (true) or evaluation mode (false); switched by {@link train} and {@link eval}. */
   training = true;
@@ -78,6 +95,20 @@ export abstract class Module {
     if (tensor instanceof Parameter) throw new TypeError(`registerBuffer: '${name}' is a Parameter; assign it as a field instead`);
     this.#buffers.set(name, persistent);
     (this as Record<string, unknown>)[name] = tensor;
+  }
+
+  /** Assign a parameter (or null) as the field `name`, as PyTorch's `register_parameter`. */
+  registerParameter(name: string, param: Parameter | null): void {
+    if (param !== null && !(param instanceof Parameter)) throw new TypeError(`registerParameter: '${name}' must be an nn.Parameter or null`);
+    if (this.#buffers.has(name)) throw new Error(`registerParameter: '${name}' is already a buffer of ${this.constructor.name}`);
+    (this as Record<string, unknown>)[name] = param;
+  }
+
+  /** Assign a sub-module as the field `name`, as PyTorch's `register_module` / `add_module`. */
+  registerModule(name: string, module: Module | null): void {
+    if (module !== null && !(module instanceof Module)) throw new TypeError(`registerModule: '${name}' must be an nn.Module or null`);
+    if (this.#buffers.has(name)) throw new Error(`registerModule: '${name}' is already a buffer of ${this.constructor.name}`);
+    (this as Record<string, unknown>)[name] = module;
   }
 
   #ownBuffers(persistentOnly: boolean): [string, Tensor][] {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import '../backend/index.js';
 import '../ops/index.js';
 import { backend, getBackend, listBackends, setBackend } from '../backend/backend.js';
+import { setNativeThreads } from '../backend/native/index.js';
 import { DataLoader } from '../data/dataloader.js';
 import { Subset } from '../data/dataset.js';
 import { MNIST } from '../data/mnist.js';
@@ -61,6 +62,11 @@ export async function main(argv: readonly string[], io: CliOutput = consoleOutpu
   }
 }
 
+/** How each backend with a thread pool sets its thread count (--threads), by backend name. */
+const THREAD_SETTERS: Record<string, (n: number) => void> = {
+  native: setNativeThreads,
+};
+
 function checkFile(command: string, flag: string, file: string): void {
   if (!existsSync(file)) throw new UsageError(`${command}: --${flag} ${file}: no such file`);
 }
@@ -73,8 +79,8 @@ function setupBackend(command: string, name: string | undefined, threads: number
     setBackend(name);
   }
   if (threads !== undefined) {
-    const b = backend() as { setNumThreads?: (n: number) => void };
-    if (typeof b.setNumThreads === 'function') b.setNumThreads(threads);
+    const set = THREAD_SETTERS[getBackend()] ?? (backend() as { setThreads?: (n: number) => void }).setThreads?.bind(backend());
+    if (set) set(threads);
     else notes.push(`note: backend '${getBackend()}' has no thread pool; --threads ${threads} is ignored`);
   }
   return notes;

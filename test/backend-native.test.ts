@@ -7,7 +7,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type Tensor, Generator, getBackend, listBackends, setBackend, tensor, randn, rand, noGrad,
+  type Tensor, Generator, autograd, getBackend, listBackends, optim, setBackend, tensor, randn, rand, noGrad,
 } from '../src/index.js';
 import { registerBackend } from '../src/backend/backend.js';
 import { loadAddon } from '../src/backend/native/addon.js';
@@ -53,6 +53,20 @@ for (const isa of isas) {
   });
 }
 if (!isas.length) test('native op case table', { skip }, () => {});
+
+test('the gradient of a transposed (column-major) matmul operand comes out in its layout', () => {
+  const x = randn([6, 5], { requiresGrad: true }), w = randn([4, 5], { requiresGrad: true });
+  const wT = w.T, xT = randn([5, 6]).requiresGrad_(true).T;
+  const [gw] = autograd.grad(x.matmul(wT).sum(), [wT]);
+  assert.deepEqual(gw!.strides, wT.strides);
+  const [gx] = autograd.grad(xT.matmul(w.T).sum(), [xT]);
+  assert.deepEqual(gx!.strides, xT.strides);
+  // the same values as the row-major formula Aᵀ G
+  const g = tensor(1).expand([6, 4]);
+  assertClose(gw!, x.detach().T.matmul(g), { rtol: 1e-6, atol: 1e-6 }, 'gradient of wᵀ');
+  x.matmul(w.T).sum().backward();
+  assert.ok(w.grad!.isContiguous());
+});
 
 describe('native gemm', { skip }, () => {
   const shapes: [number, number, number][] = [
@@ -227,6 +241,46 @@ describe('native reductions', { skip }, () => {
     agree((g) => rand([1_000_003], { generator: g }).sum(), { rtol: 1e-7, atol: 0 }, 'sum of 1e6 uniforms');
     agree((g) => rand([3, 100_001], { generator: g }).sum(0), { rtol: 1e-7, atol: 1e-7 }, 'column sums');
     agree((g) => rand([100_001, 3], { generator: g }).sum(0), { rtol: 1e-7, atol: 0 }, 'sums down long columns');
+  });
+});
+
+describe('native fused optimizer steps', { skip }, () => {
+  const configs: [string, Record<string, unknown>][] = [
+    ['SGD', { lr: 0.1 }],
+    ['SGD', { lr: 0.1, momentum: 0.9, dampening: 0.2, weightDecay: 0.01 }],
+    ['SGD', { lr: 0.1, momentum: 0.9, nesterov: true, maximize: true }],
+    ['Adam', { lr: 0.01 }],
+    ['Adam', { lr: 0.01, weightDecay: 0.1, amsgrad: true }],
+    ['AdamW', { lr: 0.01, weightDecay: 0.1, amsgrad: true }],
+    ['AdamW', { lr: 0.01, betas: [0.8, 0.9], maximize: true }],
+  ];
+  /** Five steps from fixed parameters and gradients on the given backend. */
+  function run(backendName: string, cls: string, opts: Record<string, unknown>, dtype: 'float32' | 'float64', n: number): Tensor {
+    const prev = getBackend();
+    setBackend(backendName);
+    try {
+      const g = new Generator(11);
+      const p = randn([n], { generator: g, dtype }).requiresGrad_(true);
+      const Opt = (optim as unknown as Record<string, new (ps: Tensor[], o: unknown) => { step(): void }>)[cls]!;
+      const opt = new Opt([p], opts);
+      for (let s = 0; s < 5; s++) { p.grad = randn([n], { generator: g, dtype }); opt.step(); }
+      return p;
+    } finally {
+      setBackend(prev);
+    }
+  }
+  test('float32 steps in the addon match the reference update', () => {
+    for (const [cls, opts] of configs) {
+      for (const n of [1000, 100_003]) {
+        assertClose(run('native', cls, opts, 'float32', n), run('cpu', cls, opts, 'float32', n), { rtol: 1e-5, atol: 1e-6 }, `${cls} ${JSON.stringify(opts)} n=${n}`);
+      }
+    }
+  });
+  test('float64 and tiny parameters take the written-out update', () => {
+    for (const [cls, opts] of configs) {
+      assertClose(run('native', cls, opts, 'float64', 50), run('cpu', cls, opts, 'float64', 50), { rtol: 1e-12, atol: 1e-14 }, `${cls} float64`);
+      assertClose(run('native', cls, opts, 'float32', 7), run('cpu', cls, opts, 'float32', 7), { rtol: 1e-6, atol: 1e-7 }, `${cls} tiny`);
+    }
   });
 });
 

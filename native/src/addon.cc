@@ -277,6 +277,53 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/** A Float32Array of at least n elements, or null/undefined (allowed when optional). */
+float* f32_at_least(Args& a, size_t i, long n, bool optional) {
+  if (!a.ok) return nullptr;
+  napi_valuetype t;
+  napi_typeof(a.env, a.argv[i], &t);
+  if (optional && (t == napi_null || t == napi_undefined)) return nullptr;
+  size_t len = 0;
+  float* p = a.f32(i, &len);
+  if (a.ok && (long)len < n) a.fail("optimizer step: array shorter than n");
+  return p;
+}
+
+// sgdStep(param, grad, buf | null, n, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, 11);
+  long n = a.num(3);
+  if (a.ok && n < 0) a.fail("optimizer step: negative n");
+  float* p = f32_at_least(a, 0, n, false);
+  const float* g = f32_at_least(a, 1, n, false);
+  float* buf = f32_at_least(a, 2, n, true);
+  SgdParams q;
+  q.lr = (float)a.dbl(4); q.momentum = (float)a.dbl(5); q.dampening = (float)a.dbl(6); q.weight_decay = (float)a.dbl(7);
+  q.nesterov = a.num(8) != 0; q.maximize = a.num(9) != 0; q.first = a.num(10) != 0;
+  if (!a.ok) return nullptr;
+  sgd_step(active, q, p, g, buf, n);
+  return undefined(env);
+}
+
+// adamStep(param, grad, m, v, vmax | null, n, lr, beta1, beta2, eps, weightDecay, stepSize, invSqrtBc2, decoupled, maximize)
+napi_value AdamStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, 15);
+  long n = a.num(5);
+  if (a.ok && n < 0) a.fail("optimizer step: negative n");
+  float* p = f32_at_least(a, 0, n, false);
+  const float* g = f32_at_least(a, 1, n, false);
+  float* m = f32_at_least(a, 2, n, false);
+  float* v = f32_at_least(a, 3, n, false);
+  float* vmax = f32_at_least(a, 4, n, true);
+  AdamParams q;
+  q.lr = (float)a.dbl(6); q.beta1 = (float)a.dbl(7); q.beta2 = (float)a.dbl(8); q.eps = (float)a.dbl(9);
+  q.weight_decay = (float)a.dbl(10); q.step_size = (float)a.dbl(11); q.inv_sqrt_bc2 = (float)a.dbl(12);
+  q.decoupled = a.num(13) != 0; q.maximize = a.num(14) != 0;
+  if (!a.ok) return nullptr;
+  adam_step(active, q, p, g, m, v, vmax, n);
+  return undefined(env);
+}
+
 napi_value SetIsa(napi_env env, napi_callback_info info) {
   Args a(env, info, 1);
   char name[32] = {0};
@@ -368,7 +415,7 @@ NAPI_MODULE_INIT() {
   const Fn fns[] = {
     {"setMeta", SetMeta}, {"gemm", Gemm}, {"unary", Unary}, {"isnan", IsNan}, {"binary", Binary},
     {"where", Where}, {"copy", Copy}, {"reduce", Reduce}, {"setIsa", SetIsa}, {"setThreads", SetThreads},
-    {"setTuning", SetTuning}, {"info", Info},
+    {"setTuning", SetTuning}, {"info", Info}, {"sgdStep", SgdStep}, {"adamStep", AdamStep},
   };
   for (const Fn& f : fns) {
     napi_value v;

@@ -19,6 +19,19 @@ enum BinaryCode {
 extern const char* const kUnaryNames[U_COUNT];
 extern const char* const kBinaryNames[B_COUNT];
 
+/** d = ±g + wd·p; with momentum b = first ? d : μ·b + (1 − τ)·d and d = nesterov ? d + μ·b : b; p −= lr·d. */
+struct SgdParams {
+  float lr, momentum, dampening, weight_decay;
+  int nesterov, maximize, first;
+};
+
+/** g = ±g (+ wd·p, or p ·= 1 − lr·wd when decoupled); m = β1·m + (1 − β1)·g; v = β2·v + (1 − β2)·g²;
+ *  v̂ = amsgrad ? vmax = max(vmax, v) : v; p −= step_size · m / (√v̂ / √bc2 + eps), step_size = lr / bc1. */
+struct AdamParams {
+  float lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2;
+  int decoupled, maximize;
+};
+
 struct Kernels {
   const char* isa;
   // gemm micro-tile: MR rows × NR columns (NR = 2 vectors); the half kernel is MR × NR/2
@@ -47,6 +60,11 @@ struct Kernels {
   void (*extreme_rows)(const float* x, long rows, long ld, long n, int sign, float* acc, uint8_t* nan);
   /** y[i] = a·x[i] + y[i] (axpy). */
   void (*axpy)(float a, const float* x, float* y, long n);
+
+  /** One SGD step in place (see SgdParams); buf is null without momentum. */
+  void (*sgd)(const struct SgdParams* q, float* p, const float* g, float* buf, long n);
+  /** One Adam/AdamW step in place (see AdamParams); vmax is null without amsgrad. */
+  void (*adam)(const struct AdamParams* q, float* p, const float* g, float* m, float* v, float* vmax, long n);
 };
 
 const Kernels* kernels_avx2();

@@ -322,6 +322,69 @@ static void axpy_k(float a, const float* x, float* y, long n) {
   if (i < n) { int r = (int)(n - i); vstore_n(y + i, vfma(av, vload_n(x + i, r), vload_n(y + i, r)), r); }
 }
 
+// ------------------------------------------------------------------ fused optimizer steps
+
+static void sgd_k(const nabla::SgdParams* q, float* p, const float* g, float* buf, long n) {
+  const vf lr = vset1(q->lr), mu = vset1(q->momentum), damp = vset1(1.0f - q->dampening), wd = vset1(q->weight_decay);
+  const vf flip = vset1(q->maximize ? -0.0f : 0.0f);
+  const bool decay = q->weight_decay != 0.0f;
+  long i = 0;
+  auto step = [&](vf pv, vf gv, vf bv, vf* bout) {
+    vf d = vxor(gv, flip);
+    if (decay) d = vadd(d, vmul(wd, pv));
+    if (buf) {
+      vf b = q->first ? d : vadd(vmul(mu, bv), vmul(damp, d));
+      *bout = b;
+      d = q->nesterov ? vadd(d, vmul(mu, b)) : b;
+    }
+    return vsub(pv, vmul(lr, d));
+  };
+  for (; i + NB_W <= n; i += NB_W) {
+    vf b = vzero();
+    vf r = step(vload(p + i), vload(g + i), buf ? vload(buf + i) : vzero(), &b);
+    if (buf) vstore(buf + i, b);
+    vstore(p + i, r);
+  }
+  if (i < n) {
+    int r = (int)(n - i);
+    vf b = vzero();
+    vf out = step(vload_n(p + i, r), vload_n(g + i, r), buf ? vload_n(buf + i, r) : vzero(), &b);
+    if (buf) vstore_n(buf + i, b, r);
+    vstore_n(p + i, out, r);
+  }
+}
+
+static void adam_k(const nabla::AdamParams* q, float* p, const float* g, float* m, float* v, float* vmax, long n) {
+  const vf b1 = vset1(q->beta1), c1 = vset1(1.0f - q->beta1), b2 = vset1(q->beta2), c2 = vset1(1.0f - q->beta2);
+  const vf wd = vset1(q->weight_decay), shrink = vset1(1.0f - q->lr * q->weight_decay);
+  const vf ss = vset1(q->step_size), ib2 = vset1(q->inv_sqrt_bc2), eps = vset1(q->eps);
+  const vf flip = vset1(q->maximize ? -0.0f : 0.0f);
+  const bool decay = q->weight_decay != 0.0f;
+  auto step = [&](long i, int r) {
+    vf pv = r ? vload_n(p + i, r) : vload(p + i);
+    vf gv = vxor(r ? vload_n(g + i, r) : vload(g + i), flip);
+    if (decay) {
+      if (q->decoupled) pv = vmul(pv, shrink);
+      else gv = vadd(gv, vmul(wd, pv));
+    }
+    vf mv = vadd(vmul(b1, r ? vload_n(m + i, r) : vload(m + i)), vmul(c1, gv));
+    vf vv = vadd(vmul(b2, r ? vload_n(v + i, r) : vload(v + i)), vmul(vmul(c2, gv), gv));
+    vf vh = vv;
+    if (vmax) {
+      vf old = r ? vload_n(vmax + i, r) : vload(vmax + i);
+      vh = vsel(vgt(old, vv), old, vv);
+      if (r) vstore_n(vmax + i, vh, r); else vstore(vmax + i, vh);
+    }
+    vf upd = vdiv(vmul(ss, mv), vadd(vmul(vsqrt(vh), ib2), eps));
+    pv = vsub(pv, upd);
+    if (r) { vstore_n(m + i, mv, r); vstore_n(v + i, vv, r); vstore_n(p + i, pv, r); }
+    else { vstore(m + i, mv); vstore(v + i, vv); vstore(p + i, pv); }
+  };
+  long i = 0;
+  for (; i + NB_W <= n; i += NB_W) step(i, 0);
+  if (i < n) step(i, (int)(n - i));
+}
+
 // ------------------------------------------------------------------ gemm: packing and the micro-kernel
 
 /** 8×8 transpose: d[k·P + l] = s[l·ls + k] for k, l < 8. */
@@ -431,4 +494,5 @@ static const nabla::Kernels kTable = {
   ukernel_t<NB_MR, 2>, ukernel_t<NB_MR, 1>, pack_k,
   unary_k, binary_k, compare_k, isnan_k, where_k,
   sum_k, sum_rows_k, extreme_k, extreme_rows_k, axpy_k,
+  sgd_k, adam_k,
 };

@@ -221,6 +221,48 @@ void ew_copy(const float* src, const Space& s, float* dst) {
   });
 }
 
+// ------------------------------------------------------------------ fused optimizer steps
+
+namespace {
+
+struct OptimJob {
+  const Kernels* k;
+  const SgdParams* sgd;
+  const AdamParams* adam;
+  float* p; const float* g; float* a; float* b; float* c;
+  long n, chunk;
+  static void run(void* ctx, long t, int) {
+    const OptimJob& j = *static_cast<const OptimJob*>(ctx);
+    long s = t * j.chunk, len = j.n - s < j.chunk ? j.n - s : j.chunk;
+    if (j.sgd) j.k->sgd(j.sgd, j.p + s, j.g + s, j.a ? j.a + s : nullptr, len);
+    else j.k->adam(j.adam, j.p + s, j.g + s, j.a + s, j.b + s, j.c ? j.c + s : nullptr, len);
+  }
+};
+
+void run_optim(OptimJob& j, long cost) {
+  int threads = pool_threads();
+  if (threads == 1 || j.n * cost < par_elements) {
+    j.chunk = j.n > 0 ? j.n : 1;
+    if (j.n > 0) OptimJob::run(&j, 0, 0);
+    return;
+  }
+  long tasks = 4L * threads;
+  j.chunk = (((j.n + tasks - 1) / tasks) + 63) & ~63L;
+  parallel_for((j.n + j.chunk - 1) / j.chunk, OptimJob::run, &j);
+}
+
+} // namespace
+
+void sgd_step(const Kernels* k, const SgdParams& q, float* p, const float* g, float* buf, long n) {
+  OptimJob j{k, &q, nullptr, p, g, buf, nullptr, nullptr, n, 0};
+  run_optim(j, 2);
+}
+
+void adam_step(const Kernels* k, const AdamParams& q, float* p, const float* g, float* m, float* v, float* vmax, long n) {
+  OptimJob j{k, nullptr, &q, p, g, m, v, vmax, n, 0};
+  run_optim(j, 4);
+}
+
 // ------------------------------------------------------------------ reductions
 
 namespace {

@@ -38,6 +38,10 @@ extern const char* const kReduceNames[R_COUNT];
 /** Reduce contiguous x seen as [outer, n, inner] along n into out [outer, inner] (int32 for arg codes). */
 void reduce(const Kernels* k, int op, const float* x, long outer, long n, long inner, void* out);
 
+/** Fused optimizer steps over n contiguous elements, split over the pool when large. */
+void sgd_step(const Kernels* k, const SgdParams& q, float* p, const float* g, float* buf, long n);
+void adam_step(const Kernels* k, const AdamParams& q, float* p, const float* g, float* m, float* v, float* vmax, long n);
+
 void ew_set_parallel_threshold(long elements);
 long ew_parallel_threshold();
 

@@ -46,12 +46,18 @@ function mmRaw(a: Tensor, b: Tensor): Tensor {
 
 const mT = (x: Tensor): Tensor => transpose(x, -2, -1);
 
+/** A 2-D column-major operand, such as the transposed weight in linear: its gradient is made in that layout. */
+const colMajor = (x: Tensor): boolean =>
+  x.ndim === 2 && x.shape[0]! > 1 && x.shape[1]! > 1 && x.strides[0] === 1 && x.strides[1] === x.shape[0];
+
 /** The recorded product of two tensors with ≥ 2 dims whose batch dims already agree (or b is 2-D). */
 function mm(a: Tensor, b: Tensor): Tensor {
-  // ∂(AB) = (G Bᵀ, Aᵀ G); the engine sums batch-broadcast gradients back
+  // ∂(AB) = (G Bᵀ, Aᵀ G); the engine sums batch-broadcast gradients back. A column-major operand gets
+  // (B Gᵀ)ᵀ or (Gᵀ A)ᵀ instead, the same values in its own layout (as PyTorch does), so that the gradient
+  // of a transposed leaf arrives contiguous and needs no strided copy
   return record(mmRaw(a, b), 'MmBackward', [a, b], (g) => [
-    a.requiresGrad ? matmul(g, mT(b)) : null,
-    b.requiresGrad ? matmul(mT(a), g) : null,
+    a.requiresGrad ? (colMajor(a) ? mT(matmul(b, mT(g))) : matmul(g, mT(b))) : null,
+    b.requiresGrad ? (colMajor(b) ? mT(matmul(mT(g), a)) : matmul(mT(a), g)) : null,
   ]);
 }
 

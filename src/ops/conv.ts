@@ -9,7 +9,7 @@
  */
 import { backend, type Conv2dGeometry, type View } from '../backend/backend.js';
 import { record } from '../autograd/node.js';
-import { type TypedArray, allocate, isFloat } from '../tensor/dtype.js';
+import { type DType, type TypedArray, allocate, isFloat } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sum } from './reduce.js';
@@ -48,6 +48,19 @@ function imagesPerChunk(g: Conv2dGeometry): number {
   return Math.max(1, Math.min(g.N, Math.floor(COLS_LIMIT / Math.max(perImage, 1))));
 }
 
+/**
+ * Reused work buffers for cols and permuted rows, one per slot and dtype. A fresh multi-megabyte array
+ * costs more than the kernel that fills it (the pages are faulted in and zeroed), so these are kept; each
+ * is used only inside one synchronous raw function below, never across calls.
+ */
+const scratch = new Map<string, TypedArray>();
+function work(slot: 'cols' | 'rows' | 'part', dtype: DType, size: number): TypedArray {
+  const key = `${slot}:${dtype}`;
+  let b = scratch.get(key);
+  if (!b || b.length < size) scratch.set(key, (b = allocate(dtype, size)));
+  return b.subarray(0, size);
+}
+
 /** The contiguous storage of t (t itself, or a copy). */
 function dense(t: Tensor): View {
   if (t.isContiguous()) return t;
@@ -57,10 +70,11 @@ function dense(t: Tensor): View {
 }
 
 /** g[n0 … n0+nb] ([nb, O, L] inside g [N, O, OH, OW]) as a [O, nb·L] matrix, the layout the gemm produces. */
-function gradAsRows(g: Tensor, n0: number, nb: number, O: number, L: number, buf: TypedArray): TypedArray {
+function gradAsRows(g: Tensor, n0: number, nb: number, O: number, L: number): TypedArray {
   const [sN, sO, sH, sW] = g.strides as [number, number, number, number];
   const OW = g.shape[3]!;
   if (nb === 1 && g.isContiguous()) return g.data.subarray(g.offset + n0 * O * L, g.offset + (n0 + 1) * O * L);
+  const buf = work('rows', g.dtype, O * nb * L);
   backend().copy(
     { data: g.data, shape: [O, nb, g.shape[2]!, OW], strides: [sO, sN, sH, sW], offset: g.offset + n0 * sN },
     { data: buf, shape: [O, nb, g.shape[2]!, OW], strides: [nb * L, L, OW, 1], offset: 0 },
@@ -74,13 +88,12 @@ function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry,
   const Og = O / groups, Kg = (geo.C / groups) * geo.kh * geo.kw;
   const out = empty([N, O, OH, OW], x.dtype), wd = dense(w);
   const chunk = imagesPerChunk(geo);
-  const cols = allocate(x.dtype, geo.C * geo.kh * geo.kw * chunk * L);
-  const rows = chunk > 1 ? allocate(x.dtype, O * chunk * L) : null;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
+    const cols = work('cols', x.dtype, geo.C * geo.kh * geo.kw * ld);
     be.im2col(x, geo, n0, nb, cols);
     // one image: the gemm writes straight into the output; several: into [O, nb·L] rows, then permuted
-    const c = nb === 1 ? out.data.subarray(n0 * O * L, (n0 + 1) * O * L) : rows!.subarray(0, O * ld);
+    const c = nb === 1 ? out.data.subarray(n0 * O * L, (n0 + 1) * O * L) : work('rows', x.dtype, O * ld);
     be.gemm({
       batch: groups, M: Og, N: ld, K: Kg,
       a: wd.data, aOffset: wd.offset, lda: Kg, transA: false, aBatchStride: Og * Kg,
@@ -102,15 +115,15 @@ function inputGradRaw(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number)
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
   const gx = empty([N, C, H, W], g.dtype), wd = dense(w);
   const chunk = imagesPerChunk(geo);
-  const cols = allocate(g.dtype, C * geo.kh * geo.kw * chunk * L), buf = allocate(g.dtype, O * chunk * L);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
-    const g2 = gradAsRows(g, n0, nb, O, L, buf);
+    const g2 = gradAsRows(g, n0, nb, O, L);
+    const cols = work('cols', g.dtype, C * geo.kh * geo.kw * ld);
     be.gemm({
       batch: groups, M: Kg, N: ld, K: Og,
       a: wd.data, aOffset: wd.offset, lda: Kg, transA: true, aBatchStride: Og * Kg,
       b: g2, bOffset: 0, ldb: ld, transB: false, bBatchStride: Og * ld,
-      c: cols.subarray(0, C * geo.kh * geo.kw * ld),
+      c: cols,
     });
     be.col2im(cols, geo, n0, nb, gx.data);
   }
@@ -123,20 +136,20 @@ function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
   const gw = empty(wShape, x.dtype);
   const chunk = imagesPerChunk(geo);
-  const cols = allocate(x.dtype, C * geo.kh * geo.kw * chunk * L), buf = allocate(x.dtype, O * chunk * L);
-  const part = chunk < N ? allocate(x.dtype, gw.size) : null;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
+    const cols = work('cols', x.dtype, C * geo.kh * geo.kw * ld);
     be.im2col(x, geo, n0, nb, cols);
-    const g2 = gradAsRows(g, n0, nb, O, L, buf);
-    const c = n0 === 0 ? gw.data : part!;
+    const g2 = gradAsRows(g, n0, nb, O, L);
+    const part = n0 === 0 ? null : work('part', x.dtype, gw.size);
+    const c = part ?? gw.data;
     be.gemm({
       batch: groups, M: Og, N: Kg, K: ld,
       a: g2, aOffset: 0, lda: ld, transA: false, aBatchStride: Og * ld,
       b: cols, bOffset: 0, ldb: ld, transB: true, bBatchStride: Kg * ld,
       c,
     });
-    if (n0 > 0) be.binary('add', gw, { data: part!, shape: gw.shape, strides: gw.strides, offset: 0 }, gw.data);
+    if (part) be.binary('add', gw, { data: part, shape: gw.shape, strides: gw.strides, offset: 0 }, gw.data);
   }
   return gw;
 }

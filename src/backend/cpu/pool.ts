@@ -6,6 +6,10 @@ export function maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: 
   const { N, C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW } = g;
   const [sN, sC, sH, sW] = x.strides as [number, number, number, number];
   const xd = x.data;
+  if (padTop === 0 && padLeft === 0 && (OH - 1) * sh + (kh - 1) * dh < H && (OW - 1) * sw + (kw - 1) * dw < W) {
+    maxPoolInside(x, g, out, indices);
+    return;
+  }
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
@@ -29,6 +33,35 @@ export function maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: 
             for (let j = j0; j < j1; j++) {
               const iw = w0 + j * dw, v = xd[rowp + iw * sW]!;
               if (v > best || v !== v) { best = v; bi = ih * W + iw; } // NaN propagates, as PyTorch
+            }
+          }
+          out[o] = best;
+          indices[o] = bi;
+        }
+      }
+    }
+  }
+}
+
+/** Every window inside the image (no padding, no partial ceil-mode window): no bounds to clip. */
+function maxPoolInside(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void {
+  const { N, C, W, kh, kw, sh, sw, dh, dw, OH, OW } = g;
+  const [sN, sC, sH, sW] = x.strides as [number, number, number, number];
+  const xd = x.data;
+  let o = 0;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const base = x.offset + n * sN + c * sC;
+      for (let oh = 0; oh < OH; oh++) {
+        const h0 = oh * sh;
+        for (let ow = 0; ow < OW; ow++, o++) {
+          const w0 = ow * sw;
+          let best = -Infinity, bi = h0 * W + w0;
+          for (let i = 0; i < kh; i++) {
+            const ih = h0 + i * dh, rowp = base + ih * sH;
+            for (let j = 0; j < kw; j++) {
+              const iw = w0 + j * dw, v = xd[rowp + iw * sW]!;
+              if (v > best || v !== v) { best = v; bi = ih * W + iw; }
             }
           }
           out[o] = best;

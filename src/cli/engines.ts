@@ -7,6 +7,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LoadedCheckpoint } from '../train/checkpoint.js';
 import { trainWithAutograd } from './train-autograd.js';
+import { trainWithClassic } from './train-classic.js';
 import type { RunOptions, TrainConfig } from './config.js';
 
 export interface EngineContext {
@@ -26,4 +27,5 @@ export type Engine = (ctx: EngineContext) => Promise<void>;
 
 export const ENGINES: Record<string, Engine> = {
   autograd: trainWithAutograd,
+  classic: trainWithClassic,
 };

@@ -1,11 +1,28 @@
 /** Backend registry with the reference CPU backend registered first. */
-import { registerBackend } from './backend.js';
+import { listBackends, registerBackend, setBackend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
 import { nativeBackend } from './native/index.js';
+import { wasmBackend, wasmUnavailableReason } from './wasm/index.js';
 
 registerBackend(cpuBackend);
 // the native addon's float32 kernels, when the addon is built (see src/backend/native)
 if (nativeBackend) registerBackend(nativeBackend);
+// WebAssembly SIMD kernels with a worker pool, when built (see src/backend/wasm)
+if (wasmBackend) registerBackend(wasmBackend);
+
+// default: native if available, then wasm, then cpu; NABLA_BACKEND=cpu|wasm|native overrides
+{
+  const wanted = process.env.NABLA_BACKEND;
+  if (wanted) {
+    if (!listBackends().includes(wanted)) {
+      const why = wanted === 'wasm' ? wasmUnavailableReason : wanted === 'native' ? 'the addon is not built' : null;
+      throw new Error(`NABLA_BACKEND: backend '${wanted}' is not available${why ? ` (${why})` : ''}; available: ${listBackends().join(', ')}`);
+    }
+    setBackend(wanted);
+  } else {
+    setBackend(nativeBackend ? 'native' : wasmBackend ? 'wasm' : 'cpu');
+  }
+}
 
 export { backend, setBackend, getBackend, listBackends, registerBackend } from './backend.js';
 export type { Backend, View, UnaryOp, BinaryOp, ReduceOp, GemmArgs, Conv2dGeometry, PoolWindows } from './backend.js';

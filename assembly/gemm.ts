@@ -1,0 +1,221 @@
+/**
+ * Float32 matrix multiply, C = op(A) · op(B), register-blocked for SIMD128 and read in place:
+ * no transpose is ever materialised for the layouts the backward pass produces.
+ *
+ * Two micro-kernels:
+ * - `kern4x8` (B rows contiguous: NN and TN): a 4×8 block of C in eight v128 accumulators; per k it loads
+ *   8 values of B (two v128) and broadcasts 4 values of A (load32_splat), 8 mul + 8 add.
+ * - `dot4x2` (B columns contiguous: NT): 4 rows of A against 2 rows of B, dot products vectorised along k
+ *   (A and B both contiguous in k), reduced horizontally once per tile.
+ * Edges: short row groups repeat their last row (reads stay in bounds, the extra rows are not stored);
+ * short column groups read past the row into padding the caller provides and store only valid columns.
+ *
+ * A job is cut into tiles (batch × row blocks × column blocks) described in a descriptor in memory, so the
+ * calling thread and the pool's workers run `gemmTiles(desc, lo, hi)` on disjoint tile ranges.
+ * All sizes and offsets are in bytes unless named otherwise.
+ */
+
+// descriptor layout (i32 slots)
+export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
+export const G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7;
+export const G_C = 8, G_LDC = 9, G_CBS = 10;
+export const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17;
+export const G_SCRATCH = 18, G_BIAS = 19, G_ACT = 20;
+
+const KC: i32 = 256;   // k block of the broadcast kernel: a 256×8 panel of B (8 KiB) stays in L1
+const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay in L1
+
+@inline function ld(desc: usize, slot: i32): i32 { return load<i32>(desc + (<usize>slot << 2)); }
+
+/** Store a 4×8 register tile into C (adding what is there when acc), only rows × cols of it. */
+@inline function storeTile(
+  cp: usize, l: usize, rows: i32, cols: i32, acc: bool, scratch: usize,
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+): void {
+  if (rows == 4 && cols == 8) {
+    if (acc) {
+      c00 = f32x4.add(c00, v128.load(cp)); c01 = f32x4.add(c01, v128.load(cp, 16));
+      c10 = f32x4.add(c10, v128.load(cp + l)); c11 = f32x4.add(c11, v128.load(cp + l, 16));
+      c20 = f32x4.add(c20, v128.load(cp + 2 * l)); c21 = f32x4.add(c21, v128.load(cp + 2 * l, 16));
+      c30 = f32x4.add(c30, v128.load(cp + 3 * l)); c31 = f32x4.add(c31, v128.load(cp + 3 * l, 16));
+    }
+    v128.store(cp, c00); v128.store(cp, c01, 16);
+    v128.store(cp + l, c10); v128.store(cp + l, c11, 16);
+    v128.store(cp + 2 * l, c20); v128.store(cp + 2 * l, c21, 16);
+    v128.store(cp + 3 * l, c30); v128.store(cp + 3 * l, c31, 16);
+    return;
+  }
+  v128.store(scratch, c00); v128.store(scratch, c01, 16);
+  v128.store(scratch, c10, 32); v128.store(scratch, c11, 48);
+  v128.store(scratch, c20, 64); v128.store(scratch, c21, 80);
+  v128.store(scratch, c30, 96); v128.store(scratch, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const dst = cp + <usize>r * l, src = scratch + (<usize>r << 5);
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 2;
+      const v = load<f32>(src + o);
+      store<f32>(dst + o, acc ? load<f32>(dst + o) + v : v);
+    }
+  }
+}
+
+/** C[4×8] (+)= A[4×kc] · B[kc×8]; A(r, k) at a + r·ars + k·acs, B(k, j) at b + k·brs + 4j. */
+@inline function kern4x8(
+  a: usize, ars: usize, acs: usize, rows: i32, b: usize, brs: usize,
+  cp: usize, ldc: usize, kc: i32, acc: bool, cols: i32, scratch: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const a0 = a, a1 = rows > 1 ? a + ars : a0, a2 = rows > 2 ? a + 2 * ars : a1, a3 = rows > 3 ? a + 3 * ars : a2;
+  let off: usize = 0, bp = b;
+  const end = <usize>kc * acs;
+  while (off < end) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let x = v128.load32_splat(a0 + off);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a1 + off);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a2 + off);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a3 + off);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    off += acs; bp += brs;
+  }
+  storeTile(cp, ldc, rows, cols, acc, scratch, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+@inline function hsum(v: v128): f32 {
+  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.add(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
+}
+
+/** C[4×2] (+)= A[4×kc] · B[2×kc]ᵀ with rows of A (stride lda) and of B (stride ldb) contiguous in k. */
+@inline function dot4x2(
+  a: usize, lda: usize, rows: i32, b: usize, ldb: usize, cols: i32, kc: i32, cp: usize, ldc: usize, acc: bool,
+): void {
+  const a0 = a, a1 = rows > 1 ? a + lda : a0, a2 = rows > 2 ? a + 2 * lda : a1, a3 = rows > 3 ? a + 3 * lda : a2;
+  const b0 = b, b1 = cols > 1 ? b + ldb : b0;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = <usize>(kc & ~3) << 2;
+  let off: usize = 0;
+  while (off < end) {
+    const x0 = v128.load(b0 + off), x1 = v128.load(b1 + off);
+    let y = v128.load(a0 + off);
+    c00 = f32x4.add(c00, f32x4.mul(y, x0)); c01 = f32x4.add(c01, f32x4.mul(y, x1));
+    y = v128.load(a1 + off);
+    c10 = f32x4.add(c10, f32x4.mul(y, x0)); c11 = f32x4.add(c11, f32x4.mul(y, x1));
+    y = v128.load(a2 + off);
+    c20 = f32x4.add(c20, f32x4.mul(y, x0)); c21 = f32x4.add(c21, f32x4.mul(y, x1));
+    y = v128.load(a3 + off);
+    c30 = f32x4.add(c30, f32x4.mul(y, x0)); c31 = f32x4.add(c31, f32x4.mul(y, x1));
+    off += 16;
+  }
+  let s00 = hsum(c00), s01 = hsum(c01), s10 = hsum(c10), s11 = hsum(c11);
+  let s20 = hsum(c20), s21 = hsum(c21), s30 = hsum(c30), s31 = hsum(c31);
+  const kend = <usize>kc << 2;
+  while (off < kend) {
+    const x0 = load<f32>(b0 + off), x1 = load<f32>(b1 + off);
+    let y = load<f32>(a0 + off); s00 += y * x0; s01 += y * x1;
+    y = load<f32>(a1 + off); s10 += y * x0; s11 += y * x1;
+    y = load<f32>(a2 + off); s20 += y * x0; s21 += y * x1;
+    y = load<f32>(a3 + off); s30 += y * x0; s31 += y * x1;
+    off += 4;
+  }
+  storePair(cp, acc, cols, s00, s01);
+  if (rows > 1) storePair(cp + ldc, acc, cols, s10, s11);
+  if (rows > 2) storePair(cp + 2 * ldc, acc, cols, s20, s21);
+  if (rows > 3) storePair(cp + 3 * ldc, acc, cols, s30, s31);
+}
+
+@inline function storePair(p: usize, acc: bool, cols: i32, x: f32, y: f32): void {
+  if (acc) { x += load<f32>(p); if (cols > 1) y += load<f32>(p, 4); }
+  store<f32>(p, x);
+  if (cols > 1) store<f32>(p, y, 4);
+}
+
+/** Rows [i0, i1) × columns [j0, j1) of one product, B rows contiguous (NN, TN). */
+function tileNN(
+  a: usize, ars: usize, acs: usize, b: usize, brs: usize, c: usize, ldc: usize,
+  i0: i32, i1: i32, j0: i32, j1: i32, K: i32, scratch: usize,
+): void {
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0), acc = k0 > 0;
+    const ak = a + <usize>k0 * acs, bk = b + <usize>k0 * brs;
+    for (let j = j0; j < j1; j += 8) {
+      const cols = min(8, j1 - j), bj = bk + (<usize>j << 2);
+      for (let i = i0; i < i1; i += 4) {
+        kern4x8(ak + <usize>i * ars, ars, acs, min(4, i1 - i), bj, brs, c + <usize>i * ldc + (<usize>j << 2), ldc, kc, acc, cols, scratch);
+      }
+    }
+  }
+}
+
+/** Rows [i0, i1) × columns [j0, j1) of one product, A rows and B columns contiguous (NT). */
+function tileNT(
+  a: usize, lda: usize, b: usize, ldb: usize, c: usize, ldc: usize,
+  i0: i32, i1: i32, j0: i32, j1: i32, K: i32,
+): void {
+  if (K == 0) {
+    for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) store<f32>(c + <usize>i * ldc + (<usize>j << 2), 0);
+    return;
+  }
+  for (let k0 = 0; k0 < K; k0 += KCD) {
+    const kc = min(KCD, K - k0), acc = k0 > 0, kb = <usize>k0 << 2;
+    for (let i = i0; i < i1; i += 4) {
+      const rows = min(4, i1 - i), ai = a + <usize>i * lda + kb;
+      for (let j = j0; j < j1; j += 2) {
+        dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc);
+      }
+    }
+  }
+}
+
+/** Bias and activation epilogue on a finished tile: C = act(C + bias[j]). act: 0 none, 1 relu, 2 sigmoid, 3 tanh. */
+function epilogue(c: usize, ldc: usize, i0: i32, i1: i32, j0: i32, j1: i32, bias: usize, act: i32): void {
+  for (let i = i0; i < i1; i++) applyRow(c + <usize>i * ldc + (<usize>j0 << 2), bias == 0 ? 0 : bias + (<usize>j0 << 2), j1 - j0, act);
+}
+
+import { applyRow } from './math';
+
+/** Run tiles [lo, hi) of the product described at desc (batch-major, then row blocks, then column blocks). */
+export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
+  const M = ld(desc, G_M), N = ld(desc, G_N), K = ld(desc, G_K);
+  const TM = ld(desc, G_TM), TN = ld(desc, G_TN), nti = ld(desc, G_NTI), ntj = ld(desc, G_NTJ);
+  const ars = <usize>ld(desc, G_ARS), acs = <usize>ld(desc, G_ACS), brs = <usize>ld(desc, G_BRS), bcs = <usize>ld(desc, G_BCS);
+  const ldc = <usize>ld(desc, G_LDC), scratch = <usize>ld(desc, G_SCRATCH);
+  const bias = <usize>ld(desc, G_BIAS), act = ld(desc, G_ACT);
+  const perBatch = nti * ntj;
+  for (let t = lo; t < hi; t++) {
+    const bt = t / perBatch, r = t - bt * perBatch, ti = r / ntj, tj = r - ti * ntj;
+    const a = <usize>ld(desc, G_A) + <usize>bt * <usize>ld(desc, G_ABS);
+    const b = <usize>ld(desc, G_B) + <usize>bt * <usize>ld(desc, G_BBS);
+    const c = <usize>ld(desc, G_C) + <usize>bt * <usize>ld(desc, G_CBS);
+    const i0 = ti * TM, i1 = min(M, i0 + TM), j0 = tj * TN, j1 = min(N, j0 + TN);
+    if (bcs == 4) tileNN(a, ars, acs, b, brs, c, ldc, i0, i1, j0, j1, K, scratch);
+    else tileNT(a, ars, b, bcs, c, ldc, i0, i1, j0, j1, K);
+    if (bias != 0 || act != 0) epilogue(c, ldc, i0, i1, j0, j1, bias, act);
+  }
+}
+
+/** dst (rows × cols, row-major) = src viewed with row stride srs and column stride 4 transposed: dst[j][i] = src[i][j]. */
+export function transpose(src: usize, rows: i32, cols: i32, srs: i32, dst: usize): void {
+  // 4×4 blocks through registers, scalar edges
+  const r4 = rows & ~3, c4 = cols & ~3, s = <usize>srs, d = <usize>rows << 2;
+  for (let i = 0; i < r4; i += 4) {
+    const p = src + <usize>i * s;
+    for (let j = 0; j < c4; j += 4) {
+      const q = p + (<usize>j << 2);
+      const x0 = v128.load(q), x1 = v128.load(q + s), x2 = v128.load(q + 2 * s), x3 = v128.load(q + 3 * s);
+      const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+      const o = dst + <usize>j * d + (<usize>i << 2);
+      v128.store(o, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+      v128.store(o + d, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+      v128.store(o + 2 * d, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+      v128.store(o + 3 * d, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+    }
+    for (let j = c4; j < cols; j++) for (let r = 0; r < 4; r++) store<f32>(dst + <usize>j * d + (<usize>(i + r) << 2), load<f32>(p + <usize>r * s + (<usize>j << 2)));
+  }
+  for (let i = r4; i < rows; i++) for (let j = 0; j < cols; j++) store<f32>(dst + <usize>j * d + (<usize>i << 2), load<f32>(src + <usize>i * s + (<usize>j << 2)));
+}

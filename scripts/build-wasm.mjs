@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * Build nabla's WebAssembly kernels from assembly/*.ts with AssemblyScript (a devDependency, pure JS:
+ * no install script, no download). Two binaries from one source:
+ *   nabla.wasm     imports a plain memory: kernels run on the calling thread with fast copies in and out;
+ *   nabla-mt.wasm  imports a shared memory: the same kernels, run by the calling thread and the worker pool.
+ * Written next to the loader in src/backend/wasm/ and dist/backend/wasm/ (the .wasm files are not committed).
+ * Runs as part of `npm run build` (and so of `npm install`).
+ */
+import { mkdirSync, copyFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'assembly', 'index.ts');
+const outDirs = [join(root, 'src', 'backend', 'wasm'), join(root, 'dist', 'backend', 'wasm')];
+
+let asc;
+try {
+  asc = (await import('assemblyscript/asc')).default;
+} catch (e) {
+  console.error('build-wasm: assemblyscript is not installed (it is a devDependency: run `npm install`)');
+  throw e;
+}
+
+const common = [entry, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--importMemory', '--initialMemory', '16'];
+const variants = [
+  { file: 'nabla.wasm', flags: [] },
+  { file: 'nabla-mt.wasm', flags: ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'] },
+];
+
+for (const v of variants) {
+  const out = join(outDirs[0], v.file);
+  const t0 = Date.now();
+  const { error, stderr } = await asc.main([...common, ...v.flags, '-o', out]);
+  if (error) {
+    console.error(stderr.toString());
+    throw new Error(`build-wasm: ${v.file} failed: ${error.message}`);
+  }
+  for (const d of outDirs.slice(1)) {
+    mkdirSync(d, { recursive: true });
+    copyFileSync(out, join(d, v.file));
+  }
+  console.log(`build-wasm: ${v.file} (${statSync(out).size} bytes) in ${Date.now() - t0} ms`);
+}

@@ -1,0 +1,365 @@
+/**
+ * The wasm backend: float32 kernels in WebAssembly SIMD128 (built from assembly/ by `npm install`),
+ * matrix products shared with a pool of worker threads. It is the reference backend with the float32
+ * kernels replaced, so every other dtype, every op it lacks and any kernel added to the interface later
+ * runs the reference code. Tensors keep their own arrays: each call copies its operands into a scratch
+ * arena in wasm memory and the result back out. Tiny operands stay in TypeScript, where a call is cheaper.
+ */
+import { availableParallelism, cpus } from 'node:os';
+import type { TypedArray } from '../../tensor/dtype.js';
+import type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
+import { cpuBackend } from '../cpu/index.js';
+import { isContiguousView } from '../cpu/elementwise.js';
+import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
+import { Arena, DESC_OFFSET } from './arena.js';
+import { type WasmExports, loadKernels } from './load.js';
+import { JOB_GEMM, Pool } from './pool.js';
+
+const cpu = cpuBackend;
+
+/** Settings of the wasm backend; each is optional in `setWasmOptions`. */
+export interface WasmOptions {
+  /** Threads for matrix products, the calling thread included (default: the CPUs, or NABLA_NUM_THREADS). */
+  threads: number;
+  /** Elementwise ops and reductions on fewer elements run in TypeScript. */
+  minElements: number;
+  /** Products with less work (2·M·N·K) run in TypeScript. */
+  gemmMinFlops: number;
+  /** Products with at least this much work (2·M·N·K) are shared with the pool. */
+  gemmParallelFlops: number;
+}
+
+const UNARY: Partial<Record<UnaryOp, number>> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sigmoid: 5, tanh: 6, relu: 7, reciprocal: 8, floor: 9, ceil: 10, round: 11,
+};
+const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
+const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
+// gemm descriptor slots (assembly/gemm.ts)
+const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
+const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17, G_SCRATCH = 18, G_BIAS = 19, G_ACT = 20;
+/** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
+const MAX_BYTES = 1 << 30;
+
+const f32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
+
+/** An operand of a broadcast binary op as the kernel reads it: its dense data and, per merged dim, a stride. */
+interface Plan { sizes: number[]; sa: number[]; sb: number[]; aLen: number; bLen: number }
+
+/**
+ * Merge the dims of a broadcast binary op into as few as possible, each operand either dense (row-major,
+ * no gaps) or broadcast (stride 0) along each merged dim. Null when an operand is neither (a transposed
+ * view, a slice with gaps): the reference handles those.
+ */
+function planBinary(shape: readonly number[], a: View, b: View): Plan | null {
+  const aLen = denseLength(shape, a), bLen = denseLength(shape, b);
+  if (aLen < 0 || bLen < 0) return null;
+  const sizes: number[] = [], sa: number[] = [], sb: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const da = a.strides[d]! === 0 ? 0 : 1, db = b.strides[d]! === 0 ? 0 : 1;
+    const k = sizes.length - 1;
+    if (k >= 0 && (sa[k]! === 0) === (da === 0) && (sb[k]! === 0) === (db === 0)) {
+      sizes[k]! *= n;
+      sa[k] = a.strides[d]!;
+      sb[k] = b.strides[d]!;
+    } else {
+      sizes.push(n);
+      sa.push(a.strides[d]!);
+      sb.push(b.strides[d]!);
+    }
+  }
+  return { sizes, sa, sb, aLen, bLen };
+}
+
+/** Elements of v's dense data when its non-broadcast dims are row-major without gaps, else −1. */
+function denseLength(shape: readonly number[], v: View): number {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d]!, s = v.strides[d]!;
+    if (n === 1 || s === 0) continue;
+    if (s !== expected) return -1;
+    expected *= n;
+  }
+  return expected;
+}
+
+function createWasmBackend(): { backend: Backend & FusedKernels; info: () => WasmInfo; setOptions: (o: Partial<WasmOptions>) => void } | { error: string } {
+  const loaded = loadKernels();
+  if (!loaded.plain) return { error: loaded.error ?? 'unknown error' };
+  const ex: WasmExports = loaded.plain.exports;
+  const arena = new Arena(loaded.plain.memory, ex.heapBase());
+  const ncpu = availableCpus();
+  const envThreads = Number(process.env.NABLA_NUM_THREADS);
+  const state: WasmOptions = {
+    threads: Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : ncpu,
+    minElements: 64,
+    gemmMinFlops: 8192,
+    gemmParallelFlops: 1 << 21,
+  };
+  const sh = loaded.shared;
+  const shArena = sh ? new Arena(sh.memory, sh.exports.heapBase()) : null;
+  let pool: Pool | null = null;
+  const makePool = (): Pool | null =>
+    sh && state.threads > 1
+      ? new Pool(sh.memory, sh.module, (kind, c) => { if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1); }, { workers: state.threads - 1, spin: 200000 })
+      : null;
+
+  // ---------------------------------------------------------------- gemm
+
+  function gemm(g: GemmArgs): void {
+    const { batch, M, N, K } = g;
+    const flops = 2 * batch * M * N * K;
+    const aLen = batch === 0 || M === 0 || K === 0 ? 0 : (g.aBatchStride * (batch - 1)) + (g.transA ? (K - 1) * g.lda + M : (M - 1) * g.lda + K);
+    const bLen = batch === 0 || N === 0 || K === 0 ? 0 : (g.bBatchStride * (batch - 1)) + (g.transB ? (N - 1) * g.ldb + K : (K - 1) * g.ldb + N);
+    const cLen = batch * M * N;
+    if (!(f32(g.a) && f32(g.b) && f32(g.c)) || flops < state.gemmMinFlops || 4 * (aLen + bLen + 2 * cLen) > MAX_BYTES) {
+      cpu.gemm(g);
+      return;
+    }
+    if (!pool && state.threads > 1) pool = makePool();
+    const parallel = pool !== null && !pool.broken && flops >= state.gemmParallelFlops;
+    const ar = parallel ? shArena! : arena, kx = parallel ? sh!.exports : ex;
+    ar.reset();
+    const pa = ar.put(g.a, g.aOffset, aLen);
+    let pb = ar.put(g.b, g.bOffset, bLen);
+    let ldb = g.ldb, transB = g.transB, bbs = g.bBatchStride;
+    if (g.transA && transB) {
+      // Aᵀ·Bᵀ: transpose B once in wasm memory (rare: the backward pass needs NN, NT and TN only)
+      const nb = bbs === 0 ? 1 : batch, t = ar.alloc(nb * K * N * 4);
+      for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, N, K, ldb * 4, t + i * K * N * 4);
+      pb = t; ldb = N; transB = false; bbs = bbs === 0 ? 0 : K * N;
+    }
+    const pc = ar.alloc(cLen * 4), scratch = ar.alloc(256);
+    // tiles: cache-sized, then cut further so every thread gets a few
+    const dot = transB;
+    const threads = parallel ? pool!.size + 1 : 1;
+    let TM = M, TN = N;
+    if (dot) TN = Math.min(N, Math.max(2, (Math.floor(65536 / Math.max(1, Math.min(K, 1024))) & ~1)));
+    else TM = Math.min(M, 128);
+    const want = threads > 1 ? 4 * threads : 1;
+    for (let guard = 0; guard < 16 && batch * Math.ceil(M / TM) * Math.ceil(N / TN) < want; guard++) {
+      const unitN = dot ? 2 : 8;
+      if (TN >= TM && TN > unitN) TN = Math.max(unitN, Math.ceil(TN / 2 / unitN) * unitN);
+      else if (TM > 4) TM = Math.max(4, Math.ceil(TM / 2 / 4) * 4);
+      else if (TN > unitN) TN = Math.max(unitN, Math.ceil(TN / 2 / unitN) * unitN);
+      else break;
+    }
+    const nti = Math.ceil(M / TM), ntj = Math.ceil(N / TN), tiles = batch * nti * ntj;
+    const d = ar.i32, o = DESC_OFFSET >> 2;
+    d[o + G_A] = pa; d[o + G_ARS] = g.transA ? 4 : g.lda * 4; d[o + G_ACS] = g.transA ? g.lda * 4 : 4; d[o + G_ABS] = g.aBatchStride * 4;
+    d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
+    d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
+    d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_TM] = TM; d[o + G_TN] = TN; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
+    d[o + G_SCRATCH] = scratch; d[o + G_BIAS] = 0; d[o + G_ACT] = 0;
+    if (parallel) pool!.run(JOB_GEMM, tiles);
+    else kx.gemmTiles(DESC_OFFSET, 0, tiles);
+    ar.get(pc, cLen, g.c);
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  function unary(op: UnaryOp, x: View, out: TypedArray): void {
+    const code = UNARY[op], n = out.length;
+    if (code === undefined || n < state.minElements || !f32(x.data) || !f32(out) || n * 4 > MAX_BYTES || !isContiguousView(x)) {
+      cpu.unary(op, x, out);
+      return;
+    }
+    arena.reset();
+    const p = arena.put(x.data, x.offset, n);
+    ex.unary(code, p, p, n);
+    arena.get(p, n, out);
+  }
+
+  function binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
+    const code = BINARY[op], n = out.length;
+    const plan = code !== undefined && n >= state.minElements && f32(a.data) && f32(b.data) && f32(out) && n * 12 <= MAX_BYTES
+      ? planBinary(a.shape, a, b) : null;
+    if (!plan) {
+      cpu.binary(op, a, b, out);
+      return;
+    }
+    arena.reset();
+    const pa = arena.put(a.data as Float32Array, a.offset, plan.aLen);
+    const pb = arena.put(b.data as Float32Array, b.offset, plan.bLen);
+    const po = arena.alloc(n * 4);
+    const { sizes, sa, sb } = plan, g = sizes.length;
+    if (g <= 2) {
+      const R = g === 2 ? sizes[0]! : 1, C = sizes[g - 1] ?? 1;
+      ex.binary2d(code!, pa, mode(g, sa), pb, mode(g, sb), po, R, C);
+    } else {
+      // more than two merged dims: loop over the outer ones, the kernel takes the last two
+      const R = sizes[g - 2]!, C = sizes[g - 1]!, am = mode(2, sa.slice(g - 2)), bm = mode(2, sb.slice(g - 2));
+      const outer = sizes.slice(0, g - 2), idx = new Array<number>(outer.length).fill(0);
+      let oa = 0, ob = 0;
+      for (let k = 0, rows = n / (R * C); k < rows; k++) {
+        ex.binary2d(code!, pa + oa * 4, am, pb + ob * 4, bm, po + k * R * C * 4, R, C);
+        for (let dd = outer.length - 1; dd >= 0; dd--) {
+          idx[dd]!++; oa += sa[dd]!; ob += sb[dd]!;
+          if (idx[dd]! < outer[dd]!) break;
+          oa -= sa[dd]! * outer[dd]!; ob -= sb[dd]! * outer[dd]!; idx[dd] = 0;
+        }
+      }
+    }
+    arena.get(po, n, out as Float32Array);
+  }
+
+  /** Kernel mode of an operand from its strides on the (one or two) merged dims. */
+  function mode(g: number, s: readonly number[]): number {
+    if (g <= 1) return s[0] === 0 ? M_SCALAR : M_FULL;
+    const r = s[0] !== 0, c = s[1] !== 0;
+    return r && c ? M_FULL : c ? M_ROW : r ? M_COL : M_SCALAR;
+  }
+
+  // ---------------------------------------------------------------- reductions
+
+  function reduce(op: ReduceOp, x: TypedArray, xOffset: number, outer: number, n: number, inner: number, out: TypedArray): void {
+    const total = outer * n * inner;
+    if (op !== 'sum' || !f32(x) || !f32(out) || total < state.minElements || total * 4 > MAX_BYTES) {
+      cpu.reduce(op, x, xOffset, outer, n, inner, out);
+      return;
+    }
+    arena.reset();
+    const px = arena.put(x, xOffset, total);
+    const po = arena.alloc(outer * inner * 4);
+    if (inner === 1) ex.sumRows(px, outer, n, po);
+    else ex.sumCols(px, outer, n, inner, po, arena.alloc(Math.ceil(inner / 4) * 32));
+    arena.get(po, outer * inner, out);
+  }
+
+  // ---------------------------------------------------------------- fused optimizer steps
+
+  function sgdStep(s: SgdStepArgs): void {
+    const { n } = s;
+    if (!f32(s.param) || !f32(s.grad) || (s.momentumBuffer && !f32(s.momentumBuffer)) || n * 12 > MAX_BYTES) {
+      sgdReference(s);
+      return;
+    }
+    arena.reset();
+    const pp = arena.put(s.param, 0, n), pg = arena.put(s.grad, 0, n);
+    const buf = s.momentumBuffer as Float32Array | null;
+    const pbuf = buf ? (s.firstStep ? arena.alloc(n * 4) : arena.put(buf, 0, n)) : 0;
+    ex.sgd(pp, pg, pbuf, n, s.lr, s.momentum, 1 - s.dampening, s.weightDecay, +s.nesterov, +s.maximize, +s.firstStep);
+    arena.get(pp, n, s.param as Float32Array);
+    if (buf) arena.get(pbuf, n, buf);
+  }
+
+  function adamStep(s: AdamStepArgs): void {
+    const { n } = s;
+    const arrays = [s.param, s.grad, s.expAvg, s.expAvgSq, ...(s.maxExpAvgSq ? [s.maxExpAvgSq] : [])];
+    if (!arrays.every(f32) || n * 20 > MAX_BYTES) {
+      adamReference(s);
+      return;
+    }
+    arena.reset();
+    const pp = arena.put(s.param as Float32Array, 0, n), pg = arena.put(s.grad as Float32Array, 0, n);
+    const pm = arena.put(s.expAvg as Float32Array, 0, n), pv = arena.put(s.expAvgSq as Float32Array, 0, n);
+    const pmax = s.maxExpAvgSq ? arena.put(s.maxExpAvgSq as Float32Array, 0, n) : 0;
+    const bc1 = 1 - s.beta1 ** s.step, bc2 = 1 - s.beta2 ** s.step;
+    ex.adam(pp, pg, pm, pv, pmax, n, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.weightDecay, 1 - s.lr * s.weightDecay,
+      +s.decoupled, +s.maximize, s.lr / bc1, Math.sqrt(bc2));
+    arena.get(pp, n, s.param as Float32Array);
+    arena.get(pm, n, s.expAvg as Float32Array);
+    arena.get(pv, n, s.expAvgSq as Float32Array);
+    if (pmax) arena.get(pmax, n, s.maxExpAvgSq as Float32Array);
+  }
+
+  const backend: Backend & FusedKernels = {
+    ...cpu,
+    name: 'wasm',
+    unary, binary, reduce, gemm, sgdStep, adamStep,
+  };
+
+  const info = (): WasmInfo => ({
+    ...state,
+    cpus: ncpu,
+    shared: sh !== null,
+    workersStarted: pool !== null,
+    arenaBytes: arena.size + (shArena?.size ?? 0),
+  });
+
+  const setOptions = (o: Partial<WasmOptions>): void => {
+    if (o.threads !== undefined) {
+      if (!Number.isInteger(o.threads) || o.threads < 1) throw new Error(`setWasmOptions: threads must be a positive integer, got ${o.threads}`);
+      if (o.threads !== state.threads && pool) { void pool.terminate(); pool = null; }
+      state.threads = o.threads;
+    }
+    for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops'] as const) {
+      const v = o[k];
+      if (v === undefined) continue;
+      if (!(v >= 0)) throw new Error(`setWasmOptions: ${k} must be a number ≥ 0, got ${v}`);
+      state[k] = v;
+    }
+  };
+  return { backend, info, setOptions };
+}
+
+/** The fused kernels this backend adds (optim's seam, src/optim/fused.ts). */
+interface FusedKernels {
+  sgdStep(args: SgdStepArgs): void;
+  adamStep(args: AdamStepArgs): void;
+}
+
+/** What the wasm backend reports about itself. */
+export interface WasmInfo extends WasmOptions {
+  cpus: number;
+  /** Whether the shared-memory build loaded (threads need it). */
+  shared: boolean;
+  workersStarted: boolean;
+  /** Bytes of wasm memory held by the scratch arenas. */
+  arenaBytes: number;
+}
+
+function availableCpus(): number {
+  return Math.max(1, typeof availableParallelism === 'function' ? availableParallelism() : cpus().length);
+}
+
+// the reference updates, for float64 parameters (same formulas as src/optim, one pass over the arrays)
+function sgdReference(s: SgdStepArgs): void {
+  const { param: p, grad: g, momentumBuffer: buf, n } = s;
+  for (let i = 0; i < n; i++) {
+    let d = s.maximize ? -g[i]! : g[i]!;
+    if (s.weightDecay !== 0) d += s.weightDecay * p[i]!;
+    if (s.momentum !== 0 && buf) {
+      buf[i] = s.firstStep ? d : s.momentum * buf[i]! + (1 - s.dampening) * d;
+      d = s.nesterov ? d + s.momentum * buf[i]! : buf[i]!;
+    }
+    p[i] = p[i]! - s.lr * d;
+  }
+}
+
+function adamReference(s: AdamStepArgs): void {
+  const { param: p, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: vmax, n } = s;
+  const bc1 = 1 - s.beta1 ** s.step, bc2s = Math.sqrt(1 - s.beta2 ** s.step);
+  for (let i = 0; i < n; i++) {
+    let gi = s.maximize ? -g[i]! : g[i]!;
+    let pi = p[i]!;
+    if (s.weightDecay !== 0) {
+      if (s.decoupled) pi *= 1 - s.lr * s.weightDecay;
+      else gi += s.weightDecay * pi;
+    }
+    m[i] = s.beta1 * m[i]! + (1 - s.beta1) * gi;
+    v[i] = s.beta2 * v[i]! + (1 - s.beta2) * gi * gi;
+    let vh = v[i]!;
+    if (vmax) { vmax[i] = Math.max(vmax[i]!, vh); vh = vmax[i]!; }
+    p[i] = pi - (m[i]! / (Math.sqrt(vh) / bc2s + s.eps)) * (s.lr / bc1);
+  }
+}
+
+const created = createWasmBackend();
+
+/** The wasm backend, or null when its kernels are not available (see `wasmUnavailableReason`). */
+export const wasmBackend: Backend | null = 'backend' in created ? created.backend : null;
+/** Why the wasm backend is not available; null when it is. */
+export const wasmUnavailableReason: string | null = 'error' in created ? created.error : null;
+
+/** The wasm backend's settings and state, or null without it. */
+export function wasmInfo(): WasmInfo | null {
+  return 'info' in created ? created.info() : null;
+}
+
+/** Change the wasm backend's settings (threads, size thresholds). */
+export function setWasmOptions(opts: Partial<WasmOptions>): void {
+  if (!('setOptions' in created)) throw new Error(`setWasmOptions: the wasm backend is not available (${wasmUnavailableReason})`);
+  created.setOptions(opts);
+}

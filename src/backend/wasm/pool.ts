@@ -1,0 +1,154 @@
+/**
+ * The thread pool: persistent workers that share one WebAssembly.Memory (shared: true) with the calling
+ * thread and run chunks of a job, woken through Atomics rather than a message per call.
+ *
+ * A job is a kind, a descriptor in shared memory and n chunks. Chunks are claimed one at a time by
+ * compare-and-swap on a counter that only ever grows, so a worker that wakes late for a job that is over
+ * claims nothing, and the calling thread claims chunks too: it never waits for a worker to start, only for
+ * chunks a worker has already claimed to finish. Workers spin briefly after a job (the next one usually
+ * follows within microseconds in a training step), then sleep in Atomics.wait. They are unref'd: they never
+ * keep the process alive, and ops stay synchronous.
+ */
+import { Worker } from 'node:worker_threads';
+import { CTL_OFFSET, DESC_OFFSET } from './arena.js';
+
+// control block slots (Int32 at CTL_OFFSET)
+const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8;
+
+/** Job kinds: which export runs a chunk (the worker script has the same table). */
+export const JOB_GEMM = 1;
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, ctlOffset, descOffset, spin } = workerData;
+const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const ctl = new Int32Array(memory.buffer, ctlOffset, 16);
+const GEN = ${GEN}, NEXT = ${NEXT}, LO = ${LO}, HI = ${HI}, DONE = ${DONE}, SLEEPERS = ${SLEEPERS}, MAINWAIT = ${MAINWAIT}, ERR = ${ERR}, KIND = ${KIND};
+function chunk(kind, c) {
+  if (kind === ${JOB_GEMM}) ex.gemmTiles(descOffset, c, c + 1);
+}
+let seen = Atomics.load(ctl, GEN);
+for (;;) {
+  let g = Atomics.load(ctl, GEN);
+  for (let s = spin; g === seen && s > 0; s--) g = Atomics.load(ctl, GEN);
+  if (g === seen) {
+    Atomics.add(ctl, SLEEPERS, 1);
+    Atomics.wait(ctl, GEN, seen);
+    Atomics.sub(ctl, SLEEPERS, 1);
+    continue;
+  }
+  seen = g;
+  const hi = Atomics.load(ctl, HI), lo = Atomics.load(ctl, LO), kind = Atomics.load(ctl, KIND);
+  for (;;) {
+    const v = Atomics.load(ctl, NEXT);
+    if (v >= hi || v < lo) break;
+    if (Atomics.compareExchange(ctl, NEXT, v, v + 1) !== v) continue;
+    try { chunk(kind, v - lo); } catch (e) { Atomics.store(ctl, ERR, 1); }
+    if (Atomics.add(ctl, DONE, 1) + 1 === hi - lo && Atomics.load(ctl, MAINWAIT)) Atomics.notify(ctl, DONE);
+  }
+}
+`;
+
+export interface PoolOptions {
+  /** Worker threads (the calling thread works too). */
+  workers: number;
+  /** Atomics.load iterations a worker spins before sleeping (about 1 ns each). */
+  spin: number;
+}
+
+export class Pool {
+  private readonly ctl: Int32Array;
+  private workers: Worker[] = [];
+  private started = false;
+  /** Set when a worker failed to start or died: jobs then run on the calling thread only. */
+  broken = false;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly module: WebAssembly.Module,
+    private readonly runChunk: (kind: number, chunk: number) => void,
+    readonly options: PoolOptions,
+  ) {
+    this.ctl = new Int32Array(memory.buffer, CTL_OFFSET, 16);
+  }
+
+  get size(): number {
+    return this.options.workers;
+  }
+
+  /** Start the workers (once, on the first parallel job); they join jobs as soon as they are up. */
+  private start(): void {
+    this.started = true;
+    for (let i = 0; i < this.options.workers; i++) {
+      try {
+        const w = new Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET, spin: this.options.spin },
+        });
+        w.on('error', () => { this.broken = true; });
+        w.on('exit', () => { this.broken = true; });
+        w.unref();
+        this.workers.push(w);
+      } catch {
+        this.broken = true;
+      }
+    }
+  }
+
+  /** Run chunks 0 … n−1 of a job whose descriptor is already written; returns when all are done. */
+  run(kind: number, n: number): void {
+    if (!this.started) this.start();
+    const ctl = this.ctl;
+    let lo = Atomics.load(ctl, NEXT);
+    if (lo > 0x3fffffff) { lo = 0; Atomics.store(ctl, NEXT, 0); } // stale workers see v < their lo and stop
+    Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, ERR, 0);
+    Atomics.store(ctl, KIND, kind);
+    Atomics.store(ctl, LO, lo);
+    Atomics.store(ctl, HI, lo + n); // publishes the job: workers read HI before LO
+    Atomics.add(ctl, GEN, 1);
+    if (Atomics.load(ctl, SLEEPERS) > 0) Atomics.notify(ctl, GEN);
+    let mine = 0;
+    for (;;) {
+      const v = Atomics.load(ctl, NEXT);
+      if (v >= lo + n) break;
+      if (Atomics.compareExchange(ctl, NEXT, v, v + 1) !== v) continue;
+      try {
+        this.runChunk(kind, v - lo);
+      } catch (e) {
+        Atomics.store(ctl, ERR, 1);
+      }
+      Atomics.add(ctl, DONE, 1);
+      mine++;
+    }
+    if (mine < n) this.waitDone(n);
+    if (Atomics.load(ctl, ERR)) throw new Error('wasm backend: a kernel failed in the thread pool');
+  }
+
+  /** Wait for chunks claimed by workers: spin a little, then sleep until the last one notifies. */
+  private waitDone(n: number): void {
+    const ctl = this.ctl;
+    for (let s = 0; s < 20000; s++) if (Atomics.load(ctl, DONE) >= n) return;
+    let last = Atomics.load(ctl, DONE), since = Date.now();
+    while (last < n) {
+      Atomics.store(ctl, MAINWAIT, 1);
+      Atomics.wait(ctl, DONE, last, 100);
+      Atomics.store(ctl, MAINWAIT, 0);
+      const d = Atomics.load(ctl, DONE);
+      if (d !== last) { last = d; since = Date.now(); continue; }
+      if (Date.now() - since > 60000) {
+        // a worker holds a chunk and makes no progress for a minute: stop using the pool
+        this.broken = true;
+        throw new Error('wasm backend: the thread pool stalled (a worker stopped during a job)');
+      }
+    }
+  }
+
+  /** Stop the workers (tests; the process exits without this since workers are unref'd). */
+  async terminate(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    this.broken = true;
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}

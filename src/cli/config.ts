@@ -96,13 +96,15 @@ const CONFIG_FLAGS: Record<keyof TrainConfig, string> = {
 export function resolveTrainConfig(v: Values, base?: TrainConfig): TrainConfig {
   const cmd = 'nabla train';
   const str = (k: string): string | undefined => v[k] as string | undefined;
-  const optimizer = str('optimizer') !== undefined ? choiceFlag(cmd, 'optimizer', str('optimizer')!, OPTIMIZERS) : base?.optimizer ?? DEFAULTS.optimizer;
+  const model = str('model') !== undefined ? choiceFlag(cmd, 'model', str('model')!, Object.keys(MODELS)) : base?.model ?? DEFAULTS.model;
+  const md = MODELS[model]?.defaults ?? {}; // a model's own defaults (the CNNs: cross-entropy, Adam, normalised pixels)
+  const optimizer = str('optimizer') !== undefined ? choiceFlag(cmd, 'optimizer', str('optimizer')!, OPTIMIZERS) : base?.optimizer ?? md.optimizer ?? DEFAULTS.optimizer;
   const c: TrainConfig = {
-    model: str('model') !== undefined ? choiceFlag(cmd, 'model', str('model')!, Object.keys(MODELS)) : base?.model ?? DEFAULTS.model,
+    model,
     engine: str('engine') !== undefined ? choiceFlag(cmd, 'engine', str('engine')!, Object.keys(ENGINES)) : base?.engine ?? DEFAULTS.engine,
     hidden: str('hidden') !== undefined ? intListFlag(cmd, 'hidden', str('hidden')!) : base?.hidden ?? DEFAULTS.hidden,
     activation: str('activation') !== undefined ? choiceFlag(cmd, 'activation', str('activation')!, Object.keys(ACTIVATIONS) as Activation[]) : base?.activation ?? DEFAULTS.activation,
-    loss: str('loss') !== undefined ? choiceFlag(cmd, 'loss', str('loss')!, LOSSES) : base?.loss ?? DEFAULTS.loss,
+    loss: str('loss') !== undefined ? choiceFlag(cmd, 'loss', str('loss')!, LOSSES) : base?.loss ?? md.loss ?? DEFAULTS.loss,
     optimizer,
     lr: str('lr') !== undefined ? numberFlag(cmd, 'lr', str('lr')!, { positive: true }) : base?.lr ?? DEFAULT_LR[optimizer],
     momentum: str('momentum') !== undefined ? numberFlag(cmd, 'momentum', str('momentum')!, { min: 0, max: 1 }) : base?.momentum ?? DEFAULTS.momentum,
@@ -110,7 +112,7 @@ export function resolveTrainConfig(v: Values, base?: TrainConfig): TrainConfig {
     batchSize: str('batch-size') !== undefined ? intFlag(cmd, 'batch-size', str('batch-size')!, 1) : base?.batchSize ?? DEFAULTS.batchSize,
     epochs: str('epochs') !== undefined ? intFlag(cmd, 'epochs', str('epochs')!, 0) : base?.epochs ?? DEFAULTS.epochs,
     seed: str('seed') !== undefined ? intFlag(cmd, 'seed', str('seed')!, 0, 2 ** 32 - 1) : base?.seed ?? DEFAULTS.seed,
-    normalize: v.normalize !== undefined ? Boolean(v.normalize) : base?.normalize ?? DEFAULTS.normalize,
+    normalize: v.normalize !== undefined ? Boolean(v.normalize) : base?.normalize ?? md.normalize ?? DEFAULTS.normalize,
     limit: str('limit') !== undefined ? intFlag(cmd, 'limit', str('limit')!, 0, 60000) : base?.limit ?? DEFAULTS.limit,
   };
   if (c.momentum !== 0 && c.optimizer !== 'sgd') throw new UsageError(`${cmd}: --momentum applies to --optimizer sgd only (got --optimizer ${c.optimizer})`);

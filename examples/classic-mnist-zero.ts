@@ -3,12 +3,12 @@
  * backpropagation engine (nabla's `classic` module: forward, calculateLoss, backpropagate,
  * updateWeights, no autograd). Prints the loss, every layer's δ norm, and the test accuracy.
  *
- *   npx tsx examples/classic-mnist-zero.ts            # 2 epochs
+ *   npx tsx examples/classic-mnist-zero.ts            # 1 epoch
  *   npx tsx examples/classic-mnist-zero.ts 5          # 5 epochs
  */
 import { type Tensor, Generator, classic, data, datasets, manualSeed } from '../src/index.js';
 
-const EPOCHS = Number(process.argv[2] ?? 2);
+const EPOCHS = Number(process.argv[2] ?? 1);
 const LR = 0.5, BATCH = 64;
 
 manualSeed(0);

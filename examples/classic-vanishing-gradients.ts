@@ -33,6 +33,14 @@ for (const hidden of ['sigmoid', 'tanh', 'relu'] as const) {
   console.log(`  ‖δ¹‖ / ‖δ¹⁰‖ = ${(first / last).toExponential(2)}, about ${Math.pow(first / last, 1 / 9).toFixed(3)} per layer`);
 }
 
+// With initial weights scaled for the activation, tanh and ReLU keep δ: for 30 → 30 layers, Xavier's
+// bound √(6/(30+30)) is √3 times nn.Linear's 1/√30, He's √(6/30) is √6 times.
+console.log('\ninitial weights scaled for the activation');
+for (const [hidden, k, name] of [['tanh', Math.sqrt(3), 'Xavier (×√3)'], ['relu', Math.sqrt(6), 'He (×√6)'], ['sigmoid', Math.sqrt(3), 'Xavier (×√3)']] as const) {
+  const { stats } = measure(hidden, k);
+  console.log(`  ${hidden.padEnd(7)} ${name.padEnd(13)} ‖δ¹‖ / ‖δ¹⁰‖ = ${(stats[0]!.deltaNorm / stats[stats.length - 1]!.deltaNorm).toExponential(2)}`);
+}
+
 // Larger weights make Wᵀ amplify δ, but push z into the flat tails of σ: saturation.
 const saturated = (a: Tensor): number => a.mul(a.neg().add(1)).lt(0.01).float().mean().item(); // σ′ = a(1 − a) < 0.01
 console.log('\nsigmoid with every weight multiplied by k');

@@ -7,7 +7,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type Tensor, Generator, autograd, getBackend, listBackends, optim, setBackend, tensor, randn, rand, noGrad,
+  type Tensor, Generator, autograd, getBackend, listBackends, nn, optim, setBackend, tensor, randn, rand, noGrad,
 } from '../src/index.js';
 import { registerBackend } from '../src/backend/backend.js';
 import { loadAddon } from '../src/backend/native/addon.js';
@@ -241,6 +241,60 @@ describe('native reductions', { skip }, () => {
     agree((g) => rand([1_000_003], { generator: g }).sum(), { rtol: 1e-7, atol: 0 }, 'sum of 1e6 uniforms');
     agree((g) => rand([3, 100_001], { generator: g }).sum(0), { rtol: 1e-7, atol: 1e-7 }, 'column sums');
     agree((g) => rand([100_001, 3], { generator: g }).sum(0), { rtol: 1e-7, atol: 0 }, 'sums down long columns');
+  });
+});
+
+describe('native convolution and pooling', { skip }, () => {
+  /** Output and input/weight/bias gradients of f on both backends (gradients of sum(out · w)). */
+  function agreeWithGrads(make: (g: Generator) => Tensor[], f: (...xs: Tensor[]) => Tensor, tol: { rtol: number; atol: number }, what: string): void {
+    const run = (name: string): Tensor[] => {
+      const prev = getBackend();
+      setBackend(name);
+      try {
+        const g = new Generator(5);
+        const xs = make(g).map((t) => t.requiresGrad_(true));
+        const out = f(...xs);
+        out.mul(randn(out.shape, { generator: g })).sum().backward();
+        return [out.detach(), ...xs.map((x) => x.grad!)];
+      } finally {
+        setBackend(prev);
+      }
+    };
+    const a = run('native'), b = run('cpu');
+    a.forEach((t, i) => assertClose(t, b[i]!, tol, `${what}: ${i === 0 ? 'output' : `gradient ${i}`}`));
+  }
+  const F = nn.functional;
+  test('conv2d: stride, padding, dilation, groups, batches, forward and both gradients', () => {
+    setNativeOptions({ minElements: 0 });
+    const cases: [string, number[], number[], Record<string, unknown>][] = [
+      ['1→32 3×3 (the CNN)', [4, 1, 28, 28], [32, 1, 3, 3], {}],
+      ['32→64 3×3', [3, 32, 13, 13], [64, 32, 3, 3], {}],
+      ['stride 2, padding 1', [2, 3, 11, 9], [5, 3, 3, 3], { stride: 2, padding: 1 }],
+      ['padding same, dilation 2', [2, 4, 10, 12], [6, 4, 3, 3], { padding: 'same', dilation: 2 }],
+      ['groups 2, 5×3, stride (2, 1)', [3, 4, 9, 8], [6, 2, 5, 3], { groups: 2, stride: [2, 1], padding: [2, 1] }],
+      ['1×1', [5, 7, 6, 6], [3, 7, 1, 1], {}],
+    ];
+    for (const [name, xs, ws, opts] of cases) {
+      agreeWithGrads((g) => [randn(xs, { generator: g }), randn(ws, { generator: g }), randn([ws[0]!], { generator: g })],
+        (x, w, b) => F.conv2d(x!, w!, b!, opts), { rtol: 1e-4, atol: 1e-4 }, `conv2d ${name}`);
+    }
+    // a strided (non-contiguous) input
+    agreeWithGrads((g) => [randn([6, 2, 10, 3], { generator: g }), randn([4, 6, 3, 3], { generator: g })],
+      (x, w) => F.conv2d(x!.permute([1, 0, 2, 3]).narrow(2, 1, 8), w!, null, { padding: 1 }), { rtol: 1e-4, atol: 1e-4 }, 'conv2d of a permuted view');
+  });
+  test('maxPool2d: windows, padding, dilation, ceil mode, ties and NaN', () => {
+    setNativeOptions({ minElements: 0 });
+    const cases: [string, number, Record<string, unknown>][] = [
+      ['2×2', 2, {}], ['3×3 stride 2 padding 1', 3, { stride: 2, padding: 1 }], ['3 dilation 2', 3, { dilation: 2, stride: 1 }],
+      ['2 ceil mode', 2, { ceilMode: true, stride: 2 }], ['3 stride 2 ceil', 3, { stride: 2, ceilMode: true, padding: 1 }],
+    ];
+    for (const [name, k, opts] of cases) {
+      agreeWithGrads((g) => [randn([3, 4, 11, 13], { generator: g })], (x) => F.maxPool2d(x!, k, opts), { rtol: 0, atol: 0 }, `maxPool2d ${name}`);
+      agreeWithGrads((g) => [randn([2, 3, 9, 10], { generator: g }).round()], (x) => F.maxPool2d(x!, k, opts), { rtol: 0, atol: 0 }, `maxPool2d ${name}, ties`);
+    }
+    agreeWithGrads((g) => [randn([8, 8, 4, 2], { generator: g })], (x) => F.maxPool2d(x!.permute([3, 2, 1, 0]), 2), { rtol: 0, atol: 0 }, 'maxPool2d of a permuted view');
+    const withNan = (g: Generator): Tensor[] => { const x = randn([1, 2, 6, 6], { generator: g }); x.data[7] = NaN; x.data[44] = NaN; x.data[45] = NaN; return [x]; };
+    agreeWithGrads(withNan, (x) => F.maxPool2d(x!, 2), { rtol: 0, atol: 0 }, 'maxPool2d with NaN');
   });
 });
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "ops.h"
@@ -324,6 +325,113 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// ------------------------------------------------------------------ convolution and pooling
+// meta: [0..3] the image view's strides, [4..17] the geometry N, C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW
+
+bool read_geometry(Args& a, Geometry& g, long* strides) {
+  if (!a.ok) return false;
+  if (!meta || meta_len < 18) { a.fail("setMeta was not called"); return false; }
+  for (int i = 0; i < 4; i++) strides[i] = (long)meta[i];
+  const double* m = meta + 4;
+  g.N = (long)m[0]; g.C = (long)m[1]; g.H = (long)m[2]; g.W = (long)m[3]; g.kh = (long)m[4]; g.kw = (long)m[5];
+  g.sh = (long)m[6]; g.sw = (long)m[7]; g.padTop = (long)m[8]; g.padLeft = (long)m[9]; g.dh = (long)m[10];
+  g.dw = (long)m[11]; g.OH = (long)m[12]; g.OW = (long)m[13];
+  bool ok = g.N >= 0 && g.C >= 0 && g.H >= 0 && g.W >= 0 && g.OH >= 0 && g.OW >= 0 && g.kh >= 1 && g.kw >= 1 &&
+            g.sh >= 1 && g.sw >= 1 && g.dh >= 1 && g.dw >= 1;
+  if (!ok) a.fail("bad convolution geometry");
+  return ok;
+}
+
+/** A [N, C, H, W] view with the given strides at off must lie inside an array of len elements. */
+bool check_image(Args& a, const long* st, long N, long C, long H, long W, long off, size_t len) {
+  Space s;
+  s.nd = 4; s.nops = 1;
+  s.shape[0] = N; s.shape[1] = C; s.shape[2] = H; s.shape[3] = W;
+  for (int d = 0; d < 4; d++) s.strides[0][d] = st[d];
+  return check_operand(a, s, 0, off, len);
+}
+
+bool need(Args& a, size_t len, long n, const char* what) {
+  if (!a.ok) return false;
+  if (n < 0 || (size_t)n > len) { a.fail(what); return false; }
+  return true;
+}
+
+// im2col(x, xOffset, n0, nb, cols)
+napi_value Im2col(napi_env env, napi_callback_info info) {
+  Args a(env, info, 5);
+  size_t lx, lc;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1), n0 = a.num(2), nb = a.num(3);
+  float* cols = a.f32(4, &lc);
+  Geometry g;
+  long st[4];
+  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
+  if (n0 < 0 || nb < 0 || n0 + nb > g.N) { a.fail("im2col: images out of range"); return nullptr; }
+  if (!need(a, lc, g.C * g.kh * g.kw * nb * g.OH * g.OW, "im2col: cols array too small")) return nullptr;
+  im2col(x + xOff, st, g, n0, nb, cols);
+  return undefined(env);
+}
+
+// col2im(cols, n0, nb, out)
+napi_value Col2im(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4);
+  size_t lc, lo;
+  const float* cols = a.f32(0, &lc);
+  long n0 = a.num(1), nb = a.num(2);
+  float* out = a.f32(3, &lo);
+  Geometry g;
+  long st[4];
+  if (!read_geometry(a, g, st)) return nullptr;
+  if (n0 < 0 || nb < 0 || n0 + nb > g.N) { a.fail("col2im: images out of range"); return nullptr; }
+  if (!need(a, lc, g.C * g.kh * g.kw * nb * g.OH * g.OW, "col2im: cols array too small") ||
+      !need(a, lo, g.N * g.C * g.H * g.W, "col2im: output array too small"))
+    return nullptr;
+  col2im(cols, g, n0, nb, out);
+  return undefined(env);
+}
+
+// maxPool2d(x, xOffset, out, indices)
+napi_value MaxPool2d(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4);
+  size_t lx, lo, li;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  float* out = a.f32(2, &lo);
+  int32_t* idx = a.i32(3, &li);
+  Geometry g;
+  long st[4];
+  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
+  long n = g.N * g.C * g.OH * g.OW;
+  if (!need(a, lo, n, "maxPool2d: output array too small") || !need(a, li, n, "maxPool2d: indices array too small")) return nullptr;
+  max_pool2d(x + xOff, st, g, out, idx);
+  return undefined(env);
+}
+
+// maxPool2dBackward(g, gOffset, indices, H, W, out); meta [0..3] g's strides, [4..7] N, C, OH, OW
+napi_value MaxPool2dBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6);
+  size_t lg, li, lo;
+  const float* gr = a.f32(0, &lg);
+  long gOff = a.num(1);
+  const int32_t* idx = a.i32(2, &li);
+  long H = a.num(3), W = a.num(4);
+  float* out = a.f32(5, &lo);
+  if (!a.ok) return nullptr;
+  if (!meta || meta_len < 8) { a.fail("setMeta was not called"); return nullptr; }
+  long st[4], N = (long)meta[4], C = (long)meta[5], OH = (long)meta[6], OW = (long)meta[7];
+  for (int i = 0; i < 4; i++) st[i] = (long)meta[i];
+  if (N < 0 || C < 0 || OH < 0 || OW < 0 || H < 0 || W < 0) { a.fail("maxPool2dBackward: negative size"); return nullptr; }
+  if (!check_image(a, st, N, C, OH, OW, gOff, lg) || !need(a, li, N * C * OH * OW, "maxPool2dBackward: indices array too small") ||
+      !need(a, lo, N * C * H * W, "maxPool2dBackward: output array too small"))
+    return nullptr;
+  if (!max_pool2d_backward(gr + gOff, st, N, C, OH, OW, idx, H, W, out)) {
+    a.fail("maxPool2dBackward: an index lies outside its plane");
+    return nullptr;
+  }
+  return undefined(env);
+}
+
 napi_value SetIsa(napi_env env, napi_callback_info info) {
   Args a(env, info, 1);
   char name[32] = {0};
@@ -416,6 +524,7 @@ NAPI_MODULE_INIT() {
     {"setMeta", SetMeta}, {"gemm", Gemm}, {"unary", Unary}, {"isnan", IsNan}, {"binary", Binary},
     {"where", Where}, {"copy", Copy}, {"reduce", Reduce}, {"setIsa", SetIsa}, {"setThreads", SetThreads},
     {"setTuning", SetTuning}, {"info", Info}, {"sgdStep", SgdStep}, {"adamStep", AdamStep},
+    {"im2col", Im2col}, {"col2im", Col2im}, {"maxPool2d", MaxPool2d}, {"maxPool2dBackward", MaxPool2dBackward},
   };
   for (const Fn& f : fns) {
     napi_value v;

@@ -5,7 +5,7 @@
  * the addon lacks, runs the reference code. Tiny operands also stay in TypeScript, where a call is cheaper.
  */
 import type { TypedArray } from '../../tensor/dtype.js';
-import type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
+import type { Backend, BinaryOp, Conv2dGeometry, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { type NativeAddon, type NativeInfo, loadAddon } from './addon.js';
 import { fusedSteps } from './fused.js';
@@ -53,6 +53,19 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
   }
 
   const f32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
+
+  /** meta = [strides of a 4-D view, then N, C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW]. */
+  function geometry(strides: readonly number[], g: Conv2dGeometry): void {
+    meta[0] = strides[0]!; meta[1] = strides[1]!; meta[2] = strides[2]!; meta[3] = strides[3]!;
+    meta[4] = g.N; meta[5] = g.C; meta[6] = g.H; meta[7] = g.W; meta[8] = g.kh; meta[9] = g.kw; meta[10] = g.sh;
+    meta[11] = g.sw; meta[12] = g.padTop; meta[13] = g.padLeft; meta[14] = g.dh; meta[15] = g.dw; meta[16] = g.OH; meta[17] = g.OW;
+  }
+  const conv = addon as unknown as {
+    im2col(x: Float32Array, xOffset: number, n0: number, nb: number, cols: Float32Array): void;
+    col2im(cols: Float32Array, n0: number, nb: number, out: Float32Array): void;
+    maxPool2d(x: Float32Array, xOffset: number, out: Float32Array, indices: Int32Array): void;
+    maxPool2dBackward(g: Float32Array, gOffset: number, indices: Int32Array, H: number, W: number, out: Float32Array): void;
+  };
 
   // the fused optimizer steps sit on the prototype: a caller that overrides and then deletes one
   // (as the optimizer tests do) gets the native one back
@@ -116,6 +129,31 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
         return;
       }
       cpu.gemm(g);
+    },
+
+    im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols: TypedArray): void {
+      if (f32(x.data) && f32(cols)) { geometry(x.strides, g); conv.im2col(x.data, x.offset, n0, nb, cols); return; }
+      cpu.im2col(x, g, n0, nb, cols);
+    },
+
+    col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: number, out: TypedArray): void {
+      if (f32(cols) && f32(out)) { geometry([0, 0, 0, 0], g); conv.col2im(cols, n0, nb, out); return; }
+      cpu.col2im(cols, g, n0, nb, out);
+    },
+
+    maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void {
+      if (f32(x.data) && f32(out)) { geometry(x.strides, g); conv.maxPool2d(x.data, x.offset, out, indices); return; }
+      cpu.maxPool2d(x, g, out, indices);
+    },
+
+    maxPool2dBackward(g: View, indices: Int32Array, H: number, W: number, out: TypedArray): void {
+      if (f32(g.data) && f32(out) && g.shape.length === 4) {
+        meta[0] = g.strides[0]!; meta[1] = g.strides[1]!; meta[2] = g.strides[2]!; meta[3] = g.strides[3]!;
+        meta[4] = g.shape[0]!; meta[5] = g.shape[1]!; meta[6] = g.shape[2]!; meta[7] = g.shape[3]!;
+        conv.maxPool2dBackward(g.data, g.offset, indices, H, W, out);
+        return;
+      }
+      cpu.maxPool2dBackward(g, indices, H, W, out);
     },
   });
   return { backend, state };

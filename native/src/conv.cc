@@ -1,0 +1,210 @@
+// im2col / col2im and max pooling. Every task owns whole output rows (im2col), whole channels (col2im) or
+// whole planes (pooling), so no two threads write the same memory.
+#include "conv.h"
+
+#include <atomic>
+#include <string.h>
+
+#include "pool.h"
+
+namespace nabla {
+namespace {
+
+/** The output columns [lo, hi) whose input column ow·sw + start lies in [0, W). */
+inline void valid_range(long OW, long sw, long start, long W, long* lo, long* hi) {
+  long l = start >= 0 ? 0 : (-start + sw - 1) / sw;
+  long h = start >= W ? 0 : (W - 1 - start) / sw + 1;
+  if (h > OW) h = OW;
+  if (l > OW) l = OW;
+  if (h < l) h = l;
+  *lo = l;
+  *hi = h;
+}
+
+struct Im2colJob {
+  const float* x; const long* sx; const Geometry* g; long n0, nb; float* cols;
+  long rows_per_task;
+};
+
+void im2col_rows(const Im2colJob& j, long r0, long r1) {
+  const Geometry& g = *j.g;
+  const long L = g.OH * g.OW, ld = j.nb * L;
+  const long sN = j.sx[0], sC = j.sx[1], sH = j.sx[2], sW = j.sx[3];
+  for (long row = r0; row < r1; row++) {
+    const long c = row / (g.kh * g.kw), i = (row / g.kw) % g.kh, jj = row % g.kw;
+    const long start = jj * g.dw - g.padLeft;
+    long lo, hi;
+    valid_range(g.OW, g.sw, start, g.W, &lo, &hi);
+    float* dst = j.cols + row * ld;
+    for (long n = 0; n < j.nb; n++) {
+      const float* xn = j.x + (j.n0 + n) * sN + c * sC;
+      float* o = dst + n * L;
+      for (long oh = 0; oh < g.OH; oh++, o += g.OW) {
+        const long ih = oh * g.sh - g.padTop + i * g.dh;
+        if (ih < 0 || ih >= g.H) { memset(o, 0, sizeof(float) * (size_t)g.OW); continue; }
+        const float* xr = xn + ih * sH + start * sW;
+        for (long ow = 0; ow < lo; ow++) o[ow] = 0.0f;
+        if (g.sw == 1 && sW == 1) memcpy(o + lo, xr + lo, sizeof(float) * (size_t)(hi - lo));
+        else {
+          const long step = g.sw * sW;
+          for (long ow = lo; ow < hi; ow++) o[ow] = xr[ow * step];
+        }
+        for (long ow = hi; ow < g.OW; ow++) o[ow] = 0.0f;
+      }
+    }
+  }
+}
+
+void im2col_task(void* ctx, long t, int) {
+  const Im2colJob& j = *static_cast<const Im2colJob*>(ctx);
+  const long rows = j.g->C * j.g->kh * j.g->kw;
+  long r0 = t * j.rows_per_task, r1 = r0 + j.rows_per_task < rows ? r0 + j.rows_per_task : rows;
+  im2col_rows(j, r0, r1);
+}
+
+struct Col2imJob {
+  const float* cols; const Geometry* g; long n0, nb; float* out;
+};
+
+/** Every cols row of channel c, added into that channel's planes. */
+void col2im_channel(const Col2imJob& j, long c) {
+  const Geometry& g = *j.g;
+  const long L = g.OH * g.OW, ld = j.nb * L, plane = g.H * g.W;
+  for (long i = 0; i < g.kh; i++) {
+    for (long jj = 0; jj < g.kw; jj++) {
+      const long row = (c * g.kh + i) * g.kw + jj;
+      const long start = jj * g.dw - g.padLeft;
+      long lo, hi;
+      valid_range(g.OW, g.sw, start, g.W, &lo, &hi);
+      for (long n = 0; n < j.nb; n++) {
+        float* on = j.out + ((j.n0 + n) * g.C + c) * plane;
+        const float* src = j.cols + row * ld + n * L;
+        for (long oh = 0; oh < g.OH; oh++, src += g.OW) {
+          const long ih = oh * g.sh - g.padTop + i * g.dh;
+          if (ih < 0 || ih >= g.H) continue;
+          float* orow = on + ih * g.W + start;
+          if (g.sw == 1) for (long ow = lo; ow < hi; ow++) orow[ow] += src[ow];
+          else for (long ow = lo; ow < hi; ow++) orow[ow * g.sw] += src[ow];
+        }
+      }
+    }
+  }
+}
+
+void col2im_task(void* ctx, long t, int) { col2im_channel(*static_cast<const Col2imJob*>(ctx), t); }
+
+struct PoolJob {
+  const float* x; const long* sx; const Geometry* g; float* out; int32_t* indices;
+  long planes_per_task;
+};
+
+/** One (n, c) plane of max pooling, with the reference's rules: padding skipped, a NaN wins (the last one). */
+void max_pool_plane(const PoolJob& j, long p) {
+  const Geometry& g = *j.g;
+  const long n = p / g.C, c = p % g.C;
+  const float* base = j.x + n * j.sx[0] + c * j.sx[1];
+  const long sH = j.sx[2], sW = j.sx[3];
+  float* out = j.out + p * g.OH * g.OW;
+  int32_t* idx = j.indices + p * g.OH * g.OW;
+  for (long oh = 0; oh < g.OH; oh++) {
+    const long h0 = oh * g.sh - g.padTop;
+    long i0 = 0, i1 = g.kh;
+    while (i0 < g.kh && h0 + i0 * g.dh < 0) i0++;
+    while (i1 > i0 && h0 + (i1 - 1) * g.dh >= g.H) i1--;
+    for (long ow = 0; ow < g.OW; ow++) {
+      const long w0 = ow * g.sw - g.padLeft;
+      long j0 = 0, j1 = g.kw;
+      while (j0 < g.kw && w0 + j0 * g.dw < 0) j0++;
+      while (j1 > j0 && w0 + (j1 - 1) * g.dw >= g.W) j1--;
+      float best = -__builtin_inff();
+      long bi = (h0 + i0 * g.dh) * g.W + w0 + j0 * g.dw;
+      for (long i = i0; i < i1; i++) {
+        const long ih = h0 + i * g.dh;
+        const float* row = base + ih * sH;
+        for (long jj = j0; jj < j1; jj++) {
+          const long iw = w0 + jj * g.dw;
+          const float v = row[iw * sW];
+          if (v > best || v != v) { best = v; bi = ih * g.W + iw; }
+        }
+      }
+      out[oh * g.OW + ow] = best;
+      idx[oh * g.OW + ow] = (int32_t)bi;
+    }
+  }
+}
+
+void max_pool_task(void* ctx, long t, int) {
+  const PoolJob& j = *static_cast<const PoolJob*>(ctx);
+  const long planes = j.g->N * j.g->C;
+  long p0 = t * j.planes_per_task, p1 = p0 + j.planes_per_task < planes ? p0 + j.planes_per_task : planes;
+  for (long p = p0; p < p1; p++) max_pool_plane(j, p);
+}
+
+struct PoolBackJob {
+  const float* g; const long* sg; long C, OH, OW; const int32_t* indices; long plane; float* out;
+  long planes_per_task, planes;
+  std::atomic<bool> bad;
+};
+
+void max_pool_back_task(void* ctx, long t, int) {
+  PoolBackJob& j = *static_cast<PoolBackJob*>(ctx);
+  long p0 = t * j.planes_per_task, p1 = p0 + j.planes_per_task < j.planes ? p0 + j.planes_per_task : j.planes;
+  for (long p = p0; p < p1; p++) {
+    const long n = p / j.C, c = p % j.C;
+    const float* gp = j.g + n * j.sg[0] + c * j.sg[1];
+    const int32_t* ip = j.indices + p * j.OH * j.OW;
+    float* op = j.out + p * j.plane;
+    for (long oh = 0; oh < j.OH; oh++) {
+      for (long ow = 0; ow < j.OW; ow++) {
+        const int32_t k = ip[oh * j.OW + ow];
+        if (k < 0 || k >= j.plane) { j.bad.store(true, std::memory_order_relaxed); continue; }
+        op[k] += gp[oh * j.sg[2] + ow * j.sg[3]];
+      }
+    }
+  }
+}
+
+/** Tasks of about `target` units each, at least one per thread when there is enough work. */
+long per_task(long units, long work_per_unit) {
+  const int threads = pool_threads();
+  if (threads == 1 || units * work_per_unit < (1L << 15)) return units > 0 ? units : 1;
+  long tasks = 4L * threads;
+  if (tasks > units) tasks = units;
+  return (units + tasks - 1) / tasks;
+}
+
+} // namespace
+
+void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols) {
+  const long rows = g.C * g.kh * g.kw;
+  Im2colJob j{x, sx, &g, n0, nb, cols, per_task(rows, nb * g.OH * g.OW)};
+  parallel_for((rows + j.rows_per_task - 1) / j.rows_per_task, im2col_task, &j);
+}
+
+void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out) {
+  Col2imJob j{cols, &g, n0, nb, out};
+  if (pool_threads() == 1 || g.C * g.kh * g.kw * nb * g.OH * g.OW < (1L << 15)) {
+    for (long c = 0; c < g.C; c++) col2im_channel(j, c);
+    return;
+  }
+  parallel_for(g.C, col2im_task, &j);
+}
+
+void max_pool2d(const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices) {
+  const long planes = g.N * g.C;
+  PoolJob j{x, sx, &g, out, indices, per_task(planes, g.OH * g.OW * g.kh * g.kw)};
+  parallel_for((planes + j.planes_per_task - 1) / j.planes_per_task, max_pool_task, &j);
+}
+
+bool max_pool2d_backward(const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,
+                         long H, long W, float* out) {
+  PoolBackJob j;
+  j.g = g; j.sg = sg; j.C = C; j.OH = OH; j.OW = OW; j.indices = indices; j.plane = H * W; j.out = out;
+  j.planes = N * C;
+  j.planes_per_task = per_task(j.planes, OH * OW);
+  j.bad.store(false);
+  parallel_for((j.planes + j.planes_per_task - 1) / j.planes_per_task, max_pool_back_task, &j);
+  return !j.bad.load();
+}
+
+} // namespace nabla

@@ -1,0 +1,24 @@
+// Convolution and pooling kernels over NCHW float32 images (the native versions of the reference
+// backend's im2col / col2im / maxPool2d / maxPool2dBackward), split over the thread pool.
+#pragma once
+#include <stdint.h>
+
+namespace nabla {
+
+/** Sliding-window geometry, as Conv2dGeometry in src/backend/backend.ts. */
+struct Geometry {
+  long N, C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW;
+};
+
+/** cols [C·kh·kw, nb·OH·OW] from images n0 … n0+nb−1 of x (strides sx in elements), zeros for padding. */
+void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols);
+/** out [N, C, H, W] (contiguous) += the adjoint of im2col of cols. */
+void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out);
+/** Max over windows (padding skipped, NaN wins) into out [N, C, OH, OW], argmax h·W + w into indices. */
+void max_pool2d(const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices);
+/** out[n, c, indices[…]] += g[n, c, oh, ow]; g strided [N, C, OH, OW], out contiguous [N, C, H, W].
+ *  Returns false (and writes nothing for that element) when an index is outside the plane. */
+bool max_pool2d_backward(const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,
+                         long H, long W, float* out);
+
+} // namespace nabla

@@ -31,6 +31,9 @@ function checkConfig(c: TrainConfig): void {
   if (c.optimizer !== 'sgd') throw new UsageError(`${cmd}: updates the weights by plain SGD (W ← W − η∇W); --optimizer ${c.optimizer} needs the default engine`);
   if (c.momentum !== 0) throw new UsageError(`${cmd}: updates the weights by plain SGD; --momentum needs the default engine`);
   if (c.weightDecay !== 0) throw new UsageError(`${cmd}: updates the weights by plain SGD; --weight-decay needs the default engine`);
+  // a learning-rate schedule (a newer flag: read loosely so configurations without it pass)
+  const scheduler = (c as { scheduler?: string }).scheduler;
+  if (scheduler !== undefined && scheduler !== 'none') throw new UsageError(`${cmd}: keeps the learning rate constant; --scheduler ${scheduler} needs the default engine`);
 }
 
 const flat = (images: Tensor): Tensor => reshape(images, [images.shape[0]!, -1]);

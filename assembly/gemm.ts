@@ -20,7 +20,13 @@ export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
 export const G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7;
 export const G_C = 8, G_LDC = 9, G_CBS = 10;
 export const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17;
-export const G_SCRATCH = 18, G_BIAS = 19, G_ACT = 20;
+export const G_BIAS = 19, G_ACT = 20; // slot 18 unused
+
+/** Where this thread's kernels spill a partial 4×8 tile (128 bytes); each thread's instance sets its own. */
+let tileScratch: usize = 4096;
+
+/** Give this instance (thread) its own 128-byte scratch block for partial tiles. */
+export function setScratch(p: usize): void { tileScratch = p; }
 
 const KC: i32 = 256;   // k block of the broadcast kernel: a 256×8 panel of B (8 KiB) stays in L1
 const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay in L1
@@ -183,7 +189,7 @@ export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
   const M = ld(desc, G_M), N = ld(desc, G_N), K = ld(desc, G_K);
   const TM = ld(desc, G_TM), TN = ld(desc, G_TN), nti = ld(desc, G_NTI), ntj = ld(desc, G_NTJ);
   const ars = <usize>ld(desc, G_ARS), acs = <usize>ld(desc, G_ACS), brs = <usize>ld(desc, G_BRS), bcs = <usize>ld(desc, G_BCS);
-  const ldc = <usize>ld(desc, G_LDC), scratch = <usize>ld(desc, G_SCRATCH);
+  const ldc = <usize>ld(desc, G_LDC), scratch = tileScratch;
   const bias = <usize>ld(desc, G_BIAS), act = ld(desc, G_ACT);
   const perBatch = nti * ntj;
   for (let t = lo; t < hi; t++) {

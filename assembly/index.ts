@@ -3,7 +3,7 @@
  * (src/backend/wasm) owns the layout: a control block, a job descriptor and a scratch arena.
  * The same source is built twice: against a plain memory (calling thread only) and a shared one (thread pool).
  */
-export { gemmTiles, transpose } from './gemm';
+export { gemmTiles, transpose, setScratch } from './gemm';
 export { unary, binary2d } from './elementwise';
 export { sumRows, sumCols } from './reduce';
 export { sgd, adam, logSoftmaxRows } from './fused';

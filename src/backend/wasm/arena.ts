@@ -4,10 +4,13 @@
  * collected, no dispose); the arena only grows (to the largest call seen) and is reused by every call.
  */
 
-/** Bytes reserved at the start of memory: 1024 control block (pool), 1024 job descriptor. */
+/** Bytes reserved at the start of memory: control block (pool), job descriptor, per-thread tile scratch. */
 export const CTL_OFFSET = 1024;
 export const DESC_OFFSET = 2048;
-const ARENA_START = 4096;
+/** 128 bytes per thread (thread i at SCRATCH_OFFSET + 128·i), for up to MAX_THREADS threads. */
+export const SCRATCH_OFFSET = 4096;
+export const MAX_THREADS = 32;
+const ARENA_START = SCRATCH_OFFSET + 128 * MAX_THREADS;
 /** Every buffer is followed by this much padding: kernels run whole vectors and may read 8 floats past a row. */
 const PAD = 64;
 const PAGE = 65536;

@@ -11,7 +11,7 @@ import type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../ba
 import { cpuBackend } from '../cpu/index.js';
 import { isContiguousView } from '../cpu/elementwise.js';
 import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
-import { Arena, DESC_OFFSET } from './arena.js';
+import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET } from './arena.js';
 import { type WasmExports, loadKernels } from './load.js';
 import { JOB_GEMM, Pool } from './pool.js';
 
@@ -36,7 +36,7 @@ const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div:
 const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
 // gemm descriptor slots (assembly/gemm.ts)
 const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
-const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17, G_SCRATCH = 18, G_BIAS = 19, G_ACT = 20;
+const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17, G_BIAS = 19, G_ACT = 20;
 /** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
 const MAX_BYTES = 1 << 30;
 
@@ -89,16 +89,18 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   if (!loaded.plain) return { error: loaded.error ?? 'unknown error' };
   const ex: WasmExports = loaded.plain.exports;
   const arena = new Arena(loaded.plain.memory, ex.heapBase());
+  ex.setScratch(SCRATCH_OFFSET);
   const ncpu = availableCpus();
   const envThreads = Number(process.env.NABLA_NUM_THREADS);
   const state: WasmOptions = {
-    threads: Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : ncpu,
+    threads: Math.min(MAX_THREADS, Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : ncpu),
     minElements: 64,
     gemmMinFlops: 8192,
     gemmParallelFlops: 1 << 21,
   };
   const sh = loaded.shared;
   const shArena = sh ? new Arena(sh.memory, sh.exports.heapBase()) : null;
+  sh?.exports.setScratch(SCRATCH_OFFSET);
   let pool: Pool | null = null;
   const makePool = (): Pool | null =>
     sh && state.threads > 1
@@ -117,6 +119,10 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       cpu.gemm(g);
       return;
     }
+    if (K === 0) {
+      g.c.fill(0, 0, cLen);
+      return;
+    }
     if (!pool && state.threads > 1) pool = makePool();
     const parallel = pool !== null && !pool.broken && flops >= state.gemmParallelFlops;
     const ar = parallel ? shArena! : arena, kx = parallel ? sh!.exports : ex;
@@ -130,7 +136,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, N, K, ldb * 4, t + i * K * N * 4);
       pb = t; ldb = N; transB = false; bbs = bbs === 0 ? 0 : K * N;
     }
-    const pc = ar.alloc(cLen * 4), scratch = ar.alloc(256);
+    const pc = ar.alloc(cLen * 4);
     // tiles: cache-sized, then cut further so every thread gets a few
     const dot = transB;
     const threads = parallel ? pool!.size + 1 : 1;
@@ -151,7 +157,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
     d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
     d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_TM] = TM; d[o + G_TN] = TN; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
-    d[o + G_SCRATCH] = scratch; d[o + G_BIAS] = 0; d[o + G_ACT] = 0;
+    d[o + G_BIAS] = 0; d[o + G_ACT] = 0;
     if (parallel) pool!.run(JOB_GEMM, tiles);
     else kx.gemmTiles(DESC_OFFSET, 0, tiles);
     ar.get(pc, cLen, g.c);
@@ -282,7 +288,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     if (o.threads !== undefined) {
       if (!Number.isInteger(o.threads) || o.threads < 1) throw new Error(`setWasmOptions: threads must be a positive integer, got ${o.threads}`);
       if (o.threads !== state.threads && pool) { void pool.terminate(); pool = null; }
-      state.threads = o.threads;
+      state.threads = Math.min(MAX_THREADS, o.threads);
     }
     for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops'] as const) {
       const v = o[k];

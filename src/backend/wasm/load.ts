@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 /** The kernels' exports (see assembly/index.ts). Pointers and sizes are in bytes, counts in elements. */
 export interface WasmExports {
   heapBase(): number;
+  /** This instance's 128-byte scratch block for partial gemm tiles (each thread has its own). */
+  setScratch(p: number): void;
   gemmTiles(desc: number, lo: number, hi: number): void;
   transpose(src: number, rows: number, cols: number, srs: number, dst: number): void;
   unary(op: number, x: number, out: number, n: number): void;

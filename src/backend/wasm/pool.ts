@@ -10,7 +10,7 @@
  * keep the process alive, and ops stay synchronous.
  */
 import { Worker } from 'node:worker_threads';
-import { CTL_OFFSET, DESC_OFFSET } from './arena.js';
+import { CTL_OFFSET, DESC_OFFSET, SCRATCH_OFFSET } from './arena.js';
 
 // control block slots (Int32 at CTL_OFFSET)
 const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8;
@@ -20,8 +20,9 @@ export const JOB_GEMM = 1;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctlOffset, descOffset, spin } = workerData;
+const { module, memory, ctlOffset, descOffset, scratch, spin } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+ex.setScratch(scratch);
 const ctl = new Int32Array(memory.buffer, ctlOffset, 16);
 const GEN = ${GEN}, NEXT = ${NEXT}, LO = ${LO}, HI = ${HI}, DONE = ${DONE}, SLEEPERS = ${SLEEPERS}, MAINWAIT = ${MAINWAIT}, ERR = ${ERR}, KIND = ${KIND};
 function chunk(kind, c) {
@@ -83,7 +84,10 @@ export class Pool {
       try {
         const w = new Worker(WORKER_SOURCE, {
           eval: true,
-          workerData: { module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET, spin: this.options.spin },
+          workerData: {
+            module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET,
+            scratch: SCRATCH_OFFSET + 128 * (i + 1), spin: this.options.spin,
+          },
         });
         w.on('error', () => { this.broken = true; });
         w.on('exit', () => { this.broken = true; });

@@ -1,0 +1,341 @@
+/**
+ * The wasm backend against the reference: the shared op case table (forward, backward, double backward) on one
+ * thread and through the worker pool, then the kernels' own cases: gemm over odd shapes, every transpose and batch
+ * layout and sliced operands; elementwise ops on special values and broadcast patterns; sums; the fused optimizer
+ * steps; the pool's determinism, that it never keeps a process alive, and that the scratch arena does not grow.
+ * Size thresholds are set to 0 so that every call, however small, runs the wasm kernels.
+ */
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  type Tensor, Generator, getBackend, listBackends, nn, noGrad, optim, setBackend, tensor, zeros,
+} from '../src/index.js';
+import { setWasmOptions, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
+import { runOpCasesAgainstReference } from './op-cases.js';
+import { assertClose } from './helpers/assert.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+test('the wasm backend is built and registered', () => {
+  assert.ok(wasmBackend, `wasm backend unavailable: ${wasmUnavailableReason} (run \`npm run build\`)`);
+  assert.ok(listBackends().includes('wasm'));
+  assert.equal(wasmInfo()!.shared, true, 'the shared-memory build (threads) did not load');
+});
+
+const initial = wasmInfo();
+after(() => {
+  if (initial) setWasmOptions(initial);
+});
+
+/** Every kernel call on wasm, however small; `parallel` sends every product through the pool (2 threads). */
+function forceWasm(parallel: boolean): void {
+  setWasmOptions({ minElements: 0, gemmMinFlops: 0, gemmParallelFlops: parallel ? 0 : Infinity, threads: parallel ? 2 : 1 });
+}
+
+/** fn's result on wasm and on the reference (fn gets a fresh seeded generator each time). */
+function both(fn: (g: Generator) => Tensor): { wasm: Tensor; cpu: Tensor } {
+  const prev = getBackend();
+  try {
+    setBackend('wasm');
+    const wasm = noGrad(() => fn(new Generator(11)));
+    setBackend('cpu');
+    const cpu = noGrad(() => fn(new Generator(11)));
+    return { wasm, cpu };
+  } finally {
+    setBackend(prev);
+  }
+}
+
+function agree(fn: (g: Generator) => Tensor, tol: { rtol?: number; atol?: number }, what: string): void {
+  const { wasm, cpu } = both(fn);
+  assert.equal(wasm.dtype, cpu.dtype, `${what}: dtype`);
+  assert.deepEqual(wasm.shape, cpu.shape, `${what}: shape`);
+  assertClose(wasm, cpu, tol, what);
+}
+
+for (const parallel of [false, true]) {
+  describe(`wasm matches the reference on the op case table (${parallel ? 'thread pool' : 'one thread'})`, () => {
+    forceWasm(parallel);
+    const results = runOpCasesAgainstReference('wasm', 'float32', { rtol: 1e-5, atol: 1e-6 });
+    for (const r of results) test(r.name, () => assert.ok(r.ok, r.message));
+  });
+}
+
+// ---------------------------------------------------------------- gemm
+
+const randnT = (g: Generator, shape: number[]): Tensor => tensor(Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => g.normal()), { shape });
+
+/** |a|·|b|: the scale of each product's rounding error (float32 sums of K terms). */
+function gemmTol(K: number): { rtol: number; atol: number } {
+  return { rtol: 2e-6 * Math.sqrt(K + 1), atol: 2e-6 * Math.sqrt(K + 1) };
+}
+
+for (const parallel of [false, true]) {
+  describe(`gemm: odd shapes, transposes, batches and slices (${parallel ? 'thread pool' : 'one thread'})`, () => {
+    const sizes = [1, 2, 3, 4, 5, 7, 8, 9, 13, 17, 33, 67];
+    test('every transpose over odd sizes', () => {
+      forceWasm(parallel);
+      const pick = (i: number) => sizes[(i * 7) % sizes.length]!;
+      for (let t = 0; t < 40; t++) {
+        const M = pick(t), N = pick(t + 3), K = pick(t * 5 + 1);
+        for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+          agree((g) => {
+            const a = ta ? randnT(g, [K, M]).T : randnT(g, [M, K]);
+            const b = tb ? randnT(g, [N, K]).T : randnT(g, [K, N]);
+            return a.matmul(b);
+          }, gemmTol(K), `[${M}, ${K}]${ta ? 'ᵀ' : ''} @ [${K}, ${N}]${tb ? 'ᵀ' : ''}`);
+        }
+      }
+    });
+
+    test('large and MLP-sized products, k longer than one block', () => {
+      forceWasm(parallel);
+      for (const [M, K, N] of [[64, 784, 100], [100, 64, 784], [64, 100, 10], [130, 1100, 70], [9, 2500, 3]]) {
+        agree((g) => randnT(g, [M, K]).matmul(randnT(g, [N, K]).T), gemmTol(K), `NT ${M}x${K}x${N}`);
+        agree((g) => randnT(g, [K, M]).T.matmul(randnT(g, [K, N])), gemmTol(K), `TN ${M}x${K}x${N}`);
+        agree((g) => randnT(g, [M, K]).matmul(randnT(g, [K, N])), gemmTol(K), `NN ${M}x${K}x${N}`);
+      }
+    });
+
+    test('batched, with a broadcast batch and a shared 2-D operand', () => {
+      forceWasm(parallel);
+      agree((g) => randnT(g, [3, 5, 7]).matmul(randnT(g, [3, 7, 6])), gemmTol(7), 'batched NN');
+      agree((g) => randnT(g, [3, 5, 7]).matmul(randnT(g, [3, 6, 7]).mT), gemmTol(7), 'batched NT');
+      agree((g) => randnT(g, [3, 7, 5]).mT.matmul(randnT(g, [3, 7, 6])), gemmTol(7), 'batched TN');
+      agree((g) => randnT(g, [3, 7, 5]).mT.matmul(randnT(g, [3, 6, 7]).mT), gemmTol(7), 'batched TT');
+      agree((g) => randnT(g, [2, 3, 5, 9]).matmul(randnT(g, [9, 4])), gemmTol(9), 'shared 2-D right operand');
+      agree((g) => randnT(g, [2, 1, 5, 9]).matmul(randnT(g, [3, 9, 4])), gemmTol(9), 'broadcast batch');
+      agree((g) => randnT(g, [4, 9]).matmul(randnT(g, [2, 3, 9]).mT), gemmTol(9), 'shared 2-D left operand, Bᵀ');
+    });
+
+    test('sliced operands (offsets, leading dimensions wider than the matrix)', () => {
+      forceWasm(parallel);
+      agree((g) => randnT(g, [20, 30]).slice(1, 3, 20).slice(0, 2, 15).matmul(randnT(g, [19, 25]).slice(0, 2, 19).slice(1, 1, 12)), gemmTol(17), 'NN slices');
+      agree((g) => randnT(g, [20, 30]).slice(1, 5, 25).matmul(randnT(g, [11, 40]).slice(1, 10, 30).T), gemmTol(20), 'NT slices');
+      agree((g) => randnT(g, [31, 14]).slice(0, 2, 29).T.matmul(randnT(g, [30, 9]).slice(0, 1, 28)), gemmTol(27), 'TN slices');
+      agree((g) => randnT(g, [4]).matmul(randnT(g, [4, 9])), gemmTol(4), 'vector @ matrix');
+      agree((g) => randnT(g, [7, 4]).matmul(randnT(g, [4])), gemmTol(4), 'matrix @ vector');
+    });
+
+    test('K = 0 gives zeros, and special values propagate', () => {
+      forceWasm(parallel);
+      agree(() => zeros([3, 0]).matmul(zeros([0, 5])), {}, 'K = 0');
+      agree(() => tensor([[1, NaN, 2], [3, 4, Infinity]]).matmul(tensor([[1, 2], [3, 4], [5, 6]])), {}, 'NaN and ∞ in A');
+      agree(() => tensor([[1, 2, 3]]).matmul(tensor([[1, -Infinity], [0, 4], [5, 6]]).T.contiguous().T), {}, '∞ in B');
+    });
+  });
+}
+
+test('a product on the pool is bitwise identical to one thread', () => {
+  const run = (parallel: boolean): Float32Array => {
+    forceWasm(parallel);
+    const prev = getBackend();
+    setBackend('wasm');
+    try {
+      const g = new Generator(3);
+      const a = randnT(g, [150, 300]), b = randnT(g, [300, 130]);
+      return a.matmul(b).add(a.matmul(randnT(g, [130, 300]).T).sum()).dataSync() as Float32Array;
+    } finally {
+      setBackend(prev);
+    }
+  };
+  assert.deepEqual(run(true), run(false));
+});
+
+// ---------------------------------------------------------------- elementwise
+
+const SPECIAL = [0, -0, 1, -1, 0.5, -0.5, 1e-3, -1e-3, 1e-30, 1e-40, -1e-40, 3.4e38, -3.4e38, 20, -20, 88.7, 89, -87.4, -104, -110,
+  Infinity, -Infinity, NaN, 0.62, -0.63, 2.5, -2.5, 3.5, 0.49999997, 7.1e-5, 9, -9, 1e10, -1e10];
+
+describe('elementwise kernels', () => {
+  test('unary ops on special values and odd lengths agree with the reference to a few ulp', () => {
+    forceWasm(false);
+    const g = new Generator(5);
+    for (const op of ['neg', 'exp', 'log', 'sqrt', 'abs', 'sigmoid', 'tanh', 'relu', 'reciprocal', 'floor', 'ceil', 'round'] as const) {
+      for (const n of [1, 3, 5, 67, 1001]) {
+        const vals = Array.from({ length: n }, (_, i) => (i < SPECIAL.length && n > 60 ? SPECIAL[i]! : g.normal() * 6));
+        agree(() => (tensor(vals) as unknown as Record<string, () => Tensor>)[op]!.call(tensor(vals)), { rtol: 4e-7, atol: 1e-38 }, `${op} (n = ${n})`);
+      }
+      // every special value on its own, in every lane position
+      for (let lane = 0; lane < 4; lane++) {
+        const vals = SPECIAL.map((v, i) => (i % 4 === lane ? v : 0.25));
+        agree(() => (tensor(vals) as unknown as Record<string, () => Tensor>)[op]!.call(tensor(vals)), { rtol: 4e-7, atol: 1e-38 }, `${op} specials lane ${lane}`);
+      }
+    }
+  });
+
+  test('exp, log, sigmoid and tanh stay within 4 ulp over a wide range', () => {
+    forceWasm(false);
+    const xs = Float32Array.from({ length: 20001 }, (_, i) => -100 + i * 0.01);
+    const pos = Float32Array.from({ length: 20001 }, (_, i) => Math.exp(-80 + i * 0.008));
+    const prev = getBackend();
+    setBackend('wasm');
+    try {
+      const checks: [string, Float32Array, (x: number) => number, Tensor][] = [
+        ['exp', xs, Math.exp, tensor(xs).exp()],
+        ['sigmoid', xs, (x) => 1 / (1 + Math.exp(-x)), tensor(xs).sigmoid()],
+        ['tanh', xs, Math.tanh, tensor(xs).tanh()],
+        ['log', pos, Math.log, tensor(pos).log()],
+      ];
+      for (const [name, input, f, t] of checks) {
+        const got = t.dataSync();
+        for (let i = 0; i < input.length; i++) {
+          const want = Math.fround(f(input[i]!));
+          const ulp = Math.max(Math.abs(want) * 2 ** -23, 2 ** -149);
+          // below the normal range (sigmoid(−100) ≈ 4e−44) the quotient rounds to 0, as it does in PyTorch
+          const ok = Number.isFinite(want) ? Math.abs(got[i]! - want) <= 4 * ulp || (Math.abs(want) < 2e-38 && Math.abs(got[i]!) < 2e-38) : got[i] === want;
+          assert.ok(ok, `${name}(${input[i]}) = ${got[i]}, want ${want}`);
+        }
+      }
+    } finally {
+      setBackend(prev);
+    }
+  });
+
+  test('binary ops over broadcast patterns, views and special values', () => {
+    forceWasm(false);
+    const shapes: [number[], number[]][] = [
+      [[5, 7], [7]], [[5, 7], [5, 1]], [[5, 7], []], [[], [5, 7]], [[4, 1], [1, 6]], [[2, 3, 4, 5], [3, 1, 5]],
+      [[2, 3, 4, 5], [2, 1, 4, 1]], [[3, 1, 6], [1, 5, 1]], [[67], [67]], [[1, 9], [3, 9]], [[6, 10], [6, 10]],
+    ];
+    for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const) {
+      for (const [sa, sb] of shapes) {
+        agree((g) => (randnT(g, sa) as unknown as Record<string, (o: Tensor) => Tensor>)[op]!.call(randnT(g, sa), randnT(g, sb)), { rtol: 1e-7, atol: 0 }, `${op} [${sa}] with [${sb}]`);
+      }
+      // a transposed and a sliced operand (not dense: the reference kernels take them)
+      agree((g) => (randnT(g, [6, 5]).T as unknown as Record<string, (o: Tensor) => Tensor>)[op]!.call(randnT(g, [6, 5]).T, randnT(g, [5, 6])), { rtol: 1e-7, atol: 0 }, `${op} transposed`);
+      agree((g) => (randnT(g, [6, 9]).slice(1, 2, 7) as unknown as Record<string, (o: Tensor) => Tensor>)[op]!.call(randnT(g, [6, 9]).slice(1, 2, 7), tensor(1.5)), { rtol: 1e-7, atol: 0 }, `${op} sliced`);
+      const a = tensor(SPECIAL), b = tensor(SPECIAL.map((_, i) => SPECIAL[(i * 5 + 3) % SPECIAL.length]!));
+      agree(() => (a as unknown as Record<string, (o: Tensor) => Tensor>)[op]!.call(a, b), { rtol: 1e-7, atol: 0 }, `${op} specials`);
+    }
+    // maximum/minimum: NaN wins, and ±0 ties follow the reference exactly
+    agree(() => tensor([0, -0, NaN, 1, -0, 0]).maximum(tensor([-0, 0, 1, NaN, -0, 0])), {}, 'maximum ties and NaN');
+    const m = both(() => tensor([0, -0]).maximum(tensor([-0, 0])));
+    assert.deepEqual(Array.from(m.wasm.dataSync(), (v) => Object.is(v, -0)), Array.from(m.cpu.dataSync(), (v) => Object.is(v, -0)));
+  });
+
+  test('dtypes the kernels do not cover fall back to the reference', () => {
+    forceWasm(false);
+    agree(() => tensor([1, 2, 3], { dtype: 'float64' }).exp().add(tensor([0.5], { dtype: 'float64' })), { rtol: 0, atol: 0 }, 'float64');
+    agree(() => tensor([1, 2, 3], { dtype: 'int32' }).mul(tensor([4, 5, 6], { dtype: 'int32' })), { rtol: 0, atol: 0 }, 'int32');
+    agree(() => tensor([1, 2, 3]).gt(tensor([2])).float().add(tensor([1, 2, 3]).sin()), { rtol: 0, atol: 0 }, 'comparisons and sin');
+  });
+});
+
+// ---------------------------------------------------------------- reductions
+
+test('sums over every dim of odd shapes agree with the reference', () => {
+  forceWasm(false);
+  for (const shape of [[7], [3, 5], [5, 67], [4, 3, 9], [2, 3, 4, 5], [1000], [64, 100]]) {
+    for (let d = -1; d < shape.length; d++) {
+      agree((g) => (d < 0 ? randnT(g, shape).sum() : randnT(g, shape).sum(d)), { rtol: 1e-6, atol: 1e-6 }, `sum [${shape}] over ${d < 0 ? 'all' : d}`);
+    }
+  }
+  agree((g) => randnT(g, [4, 6, 5]).sum([0, 2], true), { rtol: 1e-6, atol: 1e-6 }, 'sum over two dims');
+  agree(() => tensor([1, NaN, 2, 3, 4]).sum(), {}, 'NaN in a sum');
+});
+
+// ---------------------------------------------------------------- fused optimizer steps
+
+describe('fused optimizer steps agree with the reference update', () => {
+  const trainParams = (make: (params: Tensor[]) => optim.Optimizer): Float32Array[] => {
+    const lin = new nn.Linear(13, 7);
+    noGrad(() => {
+      const g = new Generator(9);
+      for (const p of lin.parameters()) p.copy_(randnT(g, [...p.shape]));
+    });
+    const opt = make(lin.parameters());
+    const g = new Generator(4);
+    for (let s = 0; s < 5; s++) {
+      opt.zeroGrad();
+      lin.forward(randnT(g, [6, 13])).pow(2).mean().backward();
+      opt.step();
+    }
+    return lin.parameters().map((p) => p.dataSync() as Float32Array);
+  };
+  const configs: [string, (ps: Tensor[]) => optim.Optimizer][] = [
+    ['SGD', (ps) => new optim.SGD(ps, { lr: 0.1 })],
+    ['SGD momentum, dampening, weight decay', (ps) => new optim.SGD(ps, { lr: 0.05, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 })],
+    ['SGD nesterov, maximize', (ps) => new optim.SGD(ps, { lr: 0.05, momentum: 0.8, nesterov: true, maximize: true })],
+    ['Adam', (ps) => new optim.Adam(ps, { lr: 0.01 })],
+    ['Adam weight decay, amsgrad', (ps) => new optim.Adam(ps, { lr: 0.01, weightDecay: 0.1, amsgrad: true })],
+    ['AdamW maximize', (ps) => new optim.AdamW(ps, { lr: 0.01, maximize: true })],
+  ];
+  for (const [name, make] of configs) {
+    test(name, () => {
+      forceWasm(false);
+      const prev = getBackend();
+      try {
+        setBackend('wasm');
+        const w = trainParams(make);
+        setBackend('cpu');
+        const c = trainParams(make);
+        w.forEach((p, i) => assertClose(p, c[i]!, { rtol: 2e-5, atol: 2e-6 }, `${name}: parameter ${i}`));
+      } finally {
+        setBackend(prev);
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------- memory, process, selection
+
+test('the scratch arenas stop growing once the largest call has been seen', () => {
+  forceWasm(true);
+  const prev = getBackend();
+  setBackend('wasm');
+  try {
+    const g = new Generator(1);
+    const step = () => {
+      const a = randnT(g, [64, 300]), w = randnT(g, [50, 300]);
+      a.matmul(w.T).sigmoid().sum(0).add(1).log();
+    };
+    step();
+    const size = wasmInfo()!.arenaBytes;
+    for (let i = 0; i < 50; i++) step();
+    assert.equal(wasmInfo()!.arenaBytes, size);
+  } finally {
+    setBackend(prev);
+  }
+});
+
+/** Run a script in a fresh process (through tsx); its exit status, output and wall time. */
+function runScript(code: string, env: Record<string, string> = {}): { status: number | null; out: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60000,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}`, ms: Date.now() - t0 };
+}
+
+test('the worker pool never keeps the process alive', () => {
+  const r = runScript(`
+    import { randn, matmul, setBackend } from './src/index.ts';
+    import { setWasmOptions, wasmInfo } from './src/backend/wasm/index.ts';
+    setBackend('wasm');
+    setWasmOptions({ threads: 2, gemmParallelFlops: 0 });
+    const y = matmul(randn([200, 300]), randn([300, 100]));
+    console.log('done', y.shape.join('x'), wasmInfo().workersStarted);
+  `);
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.out, /done 200x100 true/);
+});
+
+test('NABLA_BACKEND chooses the backend, and names what is available when it cannot', () => {
+  const code = `import { getBackend } from './src/index.ts'; console.log('backend=' + getBackend());`;
+  for (const name of ['cpu', 'wasm']) {
+    const r = runScript(code, { NABLA_BACKEND: name });
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, new RegExp(`backend=${name}`));
+  }
+  const bad = runScript(code, { NABLA_BACKEND: 'tpu' });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.out, /NABLA_BACKEND: backend 'tpu' is not available; available: cpu/);
+});
+
+test('setWasmOptions checks its arguments', () => {
+  assert.throws(() => setWasmOptions({ threads: 0 }), /setWasmOptions: threads must be a positive integer, got 0/);
+  assert.throws(() => setWasmOptions({ minElements: -1 }), /setWasmOptions: minElements must be a number ≥ 0, got -1/);
+});

@@ -65,11 +65,26 @@ test('nabla train --save / --resume: 2 epochs straight equal 1 + resume + 1, bit
   assert.equal(accLine.replace(/ \(\d+\/10000\)$/, ''), outA.at(-1));
   assert.ok(ev.includes('confusion matrix (rows: true digit, columns: predicted digit):'));
 
+  // with a cosine schedule (its state is in the checkpoint): resume from the epoch-1 file of a 2-epoch run
+  const cos = ['--limit', '640', '--hidden', '32', '--momentum', '0.9', '--scheduler', 'cosine', '--no-progress', '--log-interval', '0'];
+  const perEpoch = join(tmp, 'cos-{epoch}.safetensors'), cosResumed = join(tmp, 'cos-resumed.safetensors');
+  await run('train', ...cos, '--epochs', '2', '--save', perEpoch);
+  await run('train', '--resume', join(tmp, 'cos-1.safetensors'), '--save', cosResumed, '--no-progress');
+  const c2 = io.loadFileWithMetadata(join(tmp, 'cos-2.safetensors')), cr = io.loadFileWithMetadata(cosResumed);
+  for (const k of Object.keys(c2.tensors)) assert.deepEqual(Array.from(cr.tensors[k]!.data), Array.from(c2.tensors[k]!.data), k);
+  const sched = (x: typeof a) => JSON.parse(x.metadata['nabla.checkpoint']!).extra.scheduler;
+  assert.deepEqual(sched(cr), sched(c2));
+  assert.equal(sched(c2).lastEpoch, 2);
+  assert.ok(Math.abs(JSON.parse(c2.metadata['nabla.checkpoint']!).optimizer.paramGroups[0].lr) < 1e-12, 'cosine reaches 0 after the last epoch');
+
   // changing the configuration of a resumed run is refused
   const err: string[] = [];
   const code = await main(['train', '--resume', resumed, '--lr', '0.5'], { out: () => {}, err: (l) => err.push(l) });
   assert.equal(code, 2);
   assert.match(err[0]!, /--lr 0\.5 differs from the resumed checkpoint's 0\.1/);
+  const err2: string[] = [];
+  assert.equal(await main(['train', '--resume', cosResumed, '--epochs', '3'], { out: () => {}, err: (l) => err2.push(l) }), 2);
+  assert.match(err2[0]!, /--epochs cannot change when resuming a run with --scheduler cosine \(its schedule spans 2 epochs\)/);
 });
 
 test('nabla train with --hidden lists, relu/tanh, ce/mse and adam/adamw runs', async () => {

@@ -10,6 +10,8 @@ export const LOSSES = ['bce', 'ce', 'mse'] as const;
 export type LossName = (typeof LOSSES)[number];
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const SCHEDULERS = ['none', 'cosine'] as const;
+export type SchedulerName = (typeof SCHEDULERS)[number];
 
 /** What defines the model (enough to rebuild it from a checkpoint). */
 export interface ModelConfig {
@@ -26,6 +28,8 @@ export interface TrainConfig extends ModelConfig {
   lr: number;
   momentum: number;
   weightDecay: number;
+  /** Learning-rate schedule over the epochs: none (constant) or cosine (decay to 0 at the last epoch). */
+  scheduler: SchedulerName;
   batchSize: number;
   epochs: number;
   seed: number;
@@ -48,7 +52,7 @@ export interface RunOptions {
 /** The classic recipe. */
 export const DEFAULTS = {
   model: 'mlp', engine: 'autograd', hidden: [100], activation: 'sigmoid' as Activation, loss: 'bce' as LossName,
-  optimizer: 'sgd' as OptimizerName, momentum: 0, batchSize: 64, epochs: 1, seed: 0, normalize: false, limit: 0,
+  optimizer: 'sgd' as OptimizerName, momentum: 0, scheduler: 'none' as SchedulerName, batchSize: 64, epochs: 1, seed: 0, normalize: false, limit: 0,
   testBatchSize: 1000, logInterval: 100,
 };
 
@@ -68,12 +72,13 @@ export function trainFlags(): FlagTable {
     lr: { type: 'string', arg: 'NUM', help: 'learning rate', defaultText: '0.1 for sgd, 0.001 for adam and adamw' },
     momentum: { type: 'string', arg: 'NUM', help: 'SGD momentum, 0 to 1', defaultText: String(DEFAULTS.momentum) },
     'weight-decay': { type: 'string', arg: 'NUM', help: 'weight decay (L2 for sgd and adam, decoupled for adamw)', defaultText: '0, 0.01 for adamw' },
+    scheduler: { type: 'string', arg: 'NAME', help: 'learning-rate schedule: none, or cosine (CosineAnnealingLR from --lr down to 0 over --epochs, stepped per epoch)', defaultText: DEFAULTS.scheduler },
     'batch-size': { type: 'string', arg: 'N', help: 'training batch size', defaultText: String(DEFAULTS.batchSize) },
     seed: { type: 'string', arg: 'N', help: 'random seed (initial weights and shuffling); the same seed gives the same run', defaultText: String(DEFAULTS.seed) },
     normalize: { type: 'boolean', help: 'normalise pixels with MNIST\'s mean 0.1307 and std 0.3081 (default: pixels in [0, 1])' },
     limit: { type: 'string', arg: 'N', help: 'train on the first N images only, for quick runs (0 = all 60 000)', defaultText: '0' },
     engine: { type: 'string', arg: 'NAME', help: `training engine: ${Object.keys(ENGINES).join(', ')}`, defaultText: DEFAULTS.engine },
-    save: { type: 'string', arg: 'FILE', help: 'write a checkpoint (safetensors) after every epoch, atomically' },
+    save: { type: 'string', arg: 'FILE', help: 'write a checkpoint (safetensors) after every epoch, atomically; {epoch} in FILE is replaced by the epoch number' },
     resume: { type: 'string', arg: 'FILE', help: 'continue a run from its checkpoint, exactly as if it had not stopped' },
     threads: { type: 'string', arg: 'N', help: 'worker threads for backends that have them (accepted and ignored otherwise)' },
     backend: { type: 'string', arg: 'NAME', help: 'compute backend (see the list in the log; default: the fastest available)' },
@@ -89,7 +94,7 @@ type Values = Record<string, string | boolean | undefined>;
 
 const CONFIG_FLAGS: Record<keyof TrainConfig, string> = {
   model: 'model', hidden: 'hidden', activation: 'activation', loss: 'loss', engine: 'engine', optimizer: 'optimizer', lr: 'lr',
-  momentum: 'momentum', weightDecay: 'weight-decay', batchSize: 'batch-size', epochs: 'epochs', seed: 'seed', normalize: 'normalize', limit: 'limit',
+  momentum: 'momentum', weightDecay: 'weight-decay', scheduler: 'scheduler', batchSize: 'batch-size', epochs: 'epochs', seed: 'seed', normalize: 'normalize', limit: 'limit',
 };
 
 /** The configuration from flags, over `base` (the defaults, or a resumed checkpoint's configuration). */
@@ -109,6 +114,7 @@ export function resolveTrainConfig(v: Values, base?: TrainConfig): TrainConfig {
     lr: str('lr') !== undefined ? numberFlag(cmd, 'lr', str('lr')!, { positive: true }) : base?.lr ?? DEFAULT_LR[optimizer],
     momentum: str('momentum') !== undefined ? numberFlag(cmd, 'momentum', str('momentum')!, { min: 0, max: 1 }) : base?.momentum ?? DEFAULTS.momentum,
     weightDecay: str('weight-decay') !== undefined ? numberFlag(cmd, 'weight-decay', str('weight-decay')!, { min: 0 }) : base?.weightDecay ?? DEFAULT_WEIGHT_DECAY[optimizer],
+    scheduler: str('scheduler') !== undefined ? choiceFlag(cmd, 'scheduler', str('scheduler')!, SCHEDULERS) : base?.scheduler ?? DEFAULTS.scheduler,
     batchSize: str('batch-size') !== undefined ? intFlag(cmd, 'batch-size', str('batch-size')!, 1) : base?.batchSize ?? DEFAULTS.batchSize,
     epochs: str('epochs') !== undefined ? intFlag(cmd, 'epochs', str('epochs')!, 0) : base?.epochs ?? DEFAULTS.epochs,
     seed: str('seed') !== undefined ? intFlag(cmd, 'seed', str('seed')!, 0, 2 ** 32 - 1) : base?.seed ?? DEFAULTS.seed,
@@ -117,6 +123,9 @@ export function resolveTrainConfig(v: Values, base?: TrainConfig): TrainConfig {
   };
   if (c.momentum !== 0 && c.optimizer !== 'sgd') throw new UsageError(`${cmd}: --momentum applies to --optimizer sgd only (got --optimizer ${c.optimizer})`);
   if (base) {
+    if (c.scheduler === 'cosine' && c.epochs !== base.epochs) {
+      throw new UsageError(`${cmd}: --epochs cannot change when resuming a run with --scheduler cosine (its schedule spans ${base.epochs} epochs)`);
+    }
     // a resumed run keeps its configuration; only --epochs may change
     for (const [key, flag] of Object.entries(CONFIG_FLAGS) as [keyof TrainConfig, string][]) {
       if (key === 'epochs' || v[flag] === undefined) continue;
@@ -153,5 +162,5 @@ export function checkStoredConfig(x: unknown, file: string): TrainConfig {
   const ok = c !== null && typeof c === 'object' && typeof c.model === 'string' && Array.isArray(c.hidden) && typeof c.activation === 'string'
     && typeof c.loss === 'string' && typeof c.optimizer === 'string' && typeof c.lr === 'number' && typeof c.batchSize === 'number' && typeof c.seed === 'number';
   if (!ok) throw new UsageError(`checkpoint ${file} was not written by \`nabla train\` (no training configuration in its metadata)`);
-  return { engine: DEFAULTS.engine, momentum: 0, weightDecay: 0, epochs: 0, normalize: false, limit: 0, ...c } as TrainConfig;
+  return { engine: DEFAULTS.engine, momentum: 0, weightDecay: 0, scheduler: 'none', epochs: 0, normalize: false, limit: 0, ...c } as TrainConfig;
 }

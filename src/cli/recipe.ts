@@ -32,5 +32,6 @@ export function describeOptimizer(c: TrainConfig): string {
   const parts = [`${name} lr ${c.lr}`];
   if (c.optimizer === 'sgd' && c.momentum) parts.push(`momentum ${c.momentum}`);
   if (c.weightDecay) parts.push(`weight decay ${c.weightDecay}`);
+  if (c.scheduler !== 'none') parts.push(`${c.scheduler} schedule`);
   return parts.join(' ');
 }

@@ -4,6 +4,7 @@
  * generator); both generators' states go into every checkpoint, so a resumed run continues exactly.
  */
 import { DataLoader } from '../data/dataloader.js';
+import { CosineAnnealingLR, type SchedulerStateDict } from '../optim/lr-scheduler.js';
 import { Generator, defaultGenerator, manualSeed } from '../tensor/random.js';
 import { restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { type Callback, evaluate, fit } from '../train/loop.js';
@@ -16,11 +17,17 @@ export async function trainWithAutograd(ctx: EngineContext): Promise<void> {
   manualSeed(c.seed);
   const model = buildModel(c);
   const optimizer = buildOptimizer(c, model.parameters());
+  const scheduler = c.scheduler === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: Math.max(1, c.epochs) }) : null;
   const loaderGenerator = new Generator(c.seed);
   const generators = { loader: loaderGenerator, global: defaultGenerator };
   let startEpoch = 0;
   if (ctx.resume) {
     restoreCheckpoint(ctx.resume, { model, optimizer, generators }, o.resume);
+    const saved = (ctx.resume.extra as { scheduler?: SchedulerStateDict } | null)?.scheduler;
+    if (scheduler) {
+      if (!saved) throw new Error(`checkpoint ${o.resume}: has no learning-rate scheduler state`);
+      scheduler.loadStateDict(saved);
+    }
     startEpoch = ctx.resume.epoch;
     log(`resumed from ${o.resume} after epoch ${startEpoch}`);
   }
@@ -29,11 +36,14 @@ export async function trainWithAutograd(ctx: EngineContext): Promise<void> {
   const testLoader = new DataLoader(ctx.testSet, { batchSize: o.testBatchSize });
 
   const callbacks: Callback[] = [];
+  // the schedule advances after each epoch, before the checkpoint is written (as in PyTorch's loops)
+  if (scheduler) callbacks.push({ onEpochEnd: () => scheduler.step() });
   if (o.save) {
-    const file = o.save;
+    const pattern = o.save;
     callbacks.push({
       onEpochEnd(summary) {
-        saveCheckpoint(file, { model, optimizer, epoch: summary.epoch, generators, extra: { config: c, summary } });
+        const file = pattern.replaceAll('{epoch}', String(summary.epoch));
+        saveCheckpoint(file, { model, optimizer, epoch: summary.epoch, generators, extra: { config: c, summary, scheduler: scheduler?.stateDict() ?? null } });
         log(`saved checkpoint ${file} (epoch ${summary.epoch})`);
       },
     });

@@ -86,6 +86,15 @@ export interface Backend {
   avgPool2d(x: View, rows: PoolWindows, cols: PoolWindows, out: TypedArray): void;
   /** The adjoint of avgPool2d: spread g [N, C, OH, OW] back into contiguous, zero-filled out [N, C, H, W]. */
   avgPool2dBackward(g: View, rows: PoolWindows, cols: PoolWindows, H: number, W: number, out: TypedArray): void;
+  /** Per-channel mean and biased variance of x [N, C, S] (S: flattened spatial dims), accumulated in float64. */
+  batchNormStats(x: View, mean: Float64Array, variance: Float64Array): void;
+  /** out[n, c, s] = x[n, c, s]·scale[c] + shift[c] for x [N, C, S], out contiguous. */
+  channelAffine(x: View, scale: Float64Array, shift: Float64Array, out: TypedArray): void;
+  /**
+   * Batch norm's input gradient from batch statistics, x and g [N, C, S], x̂ = (x − mean[c])·invStd[c]:
+   * sums[c] = Σ g and sums[C + c] = Σ g·x̂ over (n, s); when out is given, out = scale[c]·(g − Σg/M − x̂·Σg·x̂/M), M = N·S.
+   */
+  batchNormBackward(x: View, g: View, mean: Float64Array, invStd: Float64Array, scale: Float64Array, sums: Float64Array, out: TypedArray | null): void;
 }
 
 let current: Backend | null = null;

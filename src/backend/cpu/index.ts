@@ -4,6 +4,7 @@ import type { Backend, View } from '../backend.js';
 import { binary, copy, unary, where } from './elementwise.js';
 import { gemm } from './gemm.js';
 import { col2im, im2col } from './conv.js';
+import { batchNormBackward, batchNormStats, channelAffine } from './batchnorm.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { reduce } from './reduce.js';
 
@@ -30,6 +31,7 @@ export const cpuBackend: Backend = {
   name: 'cpu',
   unary, binary, where, copy, reduce, gemm,
   im2col, col2im, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
+  batchNormStats, channelAffine, batchNormBackward,
   gather(x: View, dim: number, index: View, out: TypedArray): void {
     gatherSources(x, dim, index, (src, pos) => { out[pos] = x.data[src]!; });
   },

@@ -1,5 +1,9 @@
-// The gemm driver: pack op(A) into MR-row panels and op(B) into NR-column panels (for every block of
-// KC along k), then run the micro-kernel over tiles of C. Packing and tiles are pool tasks.
+// The gemm driver (BLIS-style): op(A) in MR-row panels and op(B) in NR-column panels for every block of KC
+// along k, then the micro-kernel over tiles of C. A panel is packed into a contiguous buffer unless its
+// operand already has the panel's layout (Aᵀ stored row-major: MR contiguous values per k; B stored
+// row-major: NR contiguous values per k; A stored row-major is read through MR row pointers), in which
+// case the kernel reads it in place; partial edge panels
+// are always packed (zero-padded), so no read goes past the operand. Packing and tiles are pool tasks.
 #include "gemm.h"
 
 #include <stdlib.h>
@@ -11,7 +15,7 @@ namespace nabla {
 namespace {
 
 const long KC_MAX = 384;   // k-block: an MR×KC A panel stays in L1
-const long NC_COLS = 512;  // columns per tile: a KC×NC block of packed B stays in L2
+const long NC_COLS = 512;  // columns per tile: a KC×NC block of B panels stays in L2
 double parallel_flops = 1 << 20;
 
 struct Buf {
@@ -21,7 +25,7 @@ struct Buf {
     if (n > cap) {
       free(p);
       size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-      p = static_cast<float*>(aligned_alloc(64, bytes));
+      p = static_cast<float*>(aligned_alloc(64, bytes ? bytes : 64));
       cap = p ? n : 0;
     }
     return p;
@@ -37,12 +41,19 @@ struct Plan {
   const float* b; long brs, bcs; // B(k, j) = b[k·brs + j·bcs]
   float* c;
   int MR, NR;
-  long mp, np, Mpad, Npad;
-  int last_w;                    // packed width of the last column panel
+  long mp, np;
+  int last_w;                    // packed width of the last column panel (NR or NR/2)
   long kc0, nkb;                 // k-block size and count
+  bool direct_a, direct_b;       // full panels read in place
+  bool rows_a;                   // A read in place is row-major (A(i, k) = a[i·lda + k]), else transposed
+  long pa0, pb0;                 // first packed panel of A and of B
+  long Mpad, Npad;               // packed rows / columns per k (packed panels only)
   float* Ap; float* Bp;
   long tm, tn, mpt, npt;         // tile grid: tm × tn tiles of mpt row panels × npt column panels
 };
+
+/** A leading dimension whose rows alias in the L1 cache (a multiple of 1 KiB) is better packed. */
+inline bool aliasing(long ld) { return ld % 256 == 0; }
 
 void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b,
                long ldb, bool tb, float* c) {
@@ -55,18 +66,26 @@ void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a
   p.np = (N + p.NR - 1) / p.NR;
   long rem = N - (p.np - 1) * p.NR;
   p.last_w = rem <= p.NR / 2 ? p.NR / 2 : p.NR;
-  p.Mpad = p.mp * p.MR;
-  p.Npad = (p.np - 1) * p.NR + p.last_w;
   p.nkb = (K + KC_MAX - 1) / KC_MAX;
   p.kc0 = (K + p.nkb - 1) / p.nkb;
+  // in place: Aᵀ row-major (lanes contiguous along i) and B row-major (lanes contiguous along j)
+  p.direct_a = !aliasing(lda);
+  p.rows_a = !ta;
+  p.direct_b = !tb && !aliasing(ldb);
+  p.pa0 = p.direct_a ? M / p.MR : 0;          // only a partial last panel is packed
+  p.pb0 = p.direct_b ? N / p.NR : 0;
+  if (p.direct_b && p.pb0 == p.np - 1 && p.last_w < p.NR) p.pb0 = p.np - 1; // the half panel is packed too
+  p.Mpad = (p.mp - p.pa0) * p.MR;
+  p.Npad = p.np > p.pb0 ? (p.np - 1 - p.pb0) * p.NR + p.last_w : 0;
 }
 
+/** Packed panel i of A covers rows r0 … r0+MR; its k-block kb starts at Ap + k0·Mpad + (i − pa0)·MR·kc. */
 void pack_a_panel(const Plan& p, long i) {
   long r0 = i * p.MR;
   int L = (int)(p.M - r0 < p.MR ? p.M - r0 : p.MR);
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
-    p.k->pack(p.a + r0 * p.ars + k0 * p.acs, p.ars, p.acs, L, p.MR, kc, p.Ap + k0 * p.Mpad + r0 * kc);
+    p.k->pack(p.a + r0 * p.ars + k0 * p.acs, p.ars, p.acs, L, p.MR, kc, p.Ap + k0 * p.Mpad + (i - p.pa0) * p.MR * kc);
   }
 }
 
@@ -76,7 +95,7 @@ void pack_b_panel(const Plan& p, long j) {
   int P = j == p.np - 1 ? p.last_w : p.NR;
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
-    p.k->pack(p.b + k0 * p.brs + c0 * p.bcs, p.bcs, p.brs, L, P, kc, p.Bp + k0 * p.Npad + c0 * kc);
+    p.k->pack(p.b + k0 * p.brs + c0 * p.bcs, p.bcs, p.brs, L, P, kc, p.Bp + k0 * p.Npad + (j - p.pb0) * p.NR * kc);
   }
 }
 
@@ -85,17 +104,30 @@ void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
   const long ldc = p.N;
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
-    const float* Ab = p.Ap + k0 * p.Mpad;
-    const float* Bb = p.Bp + k0 * p.Npad;
     for (long i = i0; i < i1; i++) {
       long r0 = i * p.MR;
       int mr = (int)(p.M - r0 < p.MR ? p.M - r0 : p.MR);
-      const float* ap = Ab + r0 * kc;
+      const float* ap;
+      long as;
+      bool rows = false;
+      if (i < p.pa0) {
+        rows = p.rows_a;
+        ap = p.a + r0 * p.ars + k0 * p.acs;
+        as = rows ? p.ars : p.acs;
+      } else {
+        ap = p.Ap + k0 * p.Mpad + (i - p.pa0) * p.MR * kc;
+        as = p.MR;
+      }
       for (long j = j0; j < j1; j++) {
         long c0 = j * p.NR;
         int nr = (int)(p.N - c0 < p.NR ? p.N - c0 : p.NR);
-        auto uk = (j == p.np - 1 && p.last_w < p.NR) ? p.k->ukernel_half : p.k->ukernel;
-        uk(kc, ap, Bb + c0 * kc, p.c + r0 * ldc + c0, ldc, mr, nr, kb > 0);
+        bool half = j == p.np - 1 && p.last_w < p.NR;
+        const float* bp;
+        long bs;
+        if (j < p.pb0) { bp = p.b + k0 * p.brs + c0; bs = p.brs; }
+        else { bp = p.Bp + k0 * p.Npad + (j - p.pb0) * p.NR * kc; bs = half ? p.last_w : p.NR; }
+        auto uk = rows ? (half ? p.k->ukernel_rows_half : p.k->ukernel_rows) : (half ? p.k->ukernel_half : p.k->ukernel);
+        uk(kc, ap, as, bp, bs, p.c + r0 * ldc + c0, ldc, mr, nr, kb > 0);
       }
     }
   }
@@ -103,8 +135,9 @@ void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
 
 void pack_task(void* ctx, long t, int) {
   const Plan& p = *static_cast<const Plan*>(ctx);
-  if (t < p.mp) pack_a_panel(p, t);
-  else pack_b_panel(p, t - p.mp);
+  long na = p.mp - p.pa0;
+  if (t < na) pack_a_panel(p, p.pa0 + t);
+  else pack_b_panel(p, p.pb0 + (t - na));
 }
 
 void tile_task(void* ctx, long t, int) {
@@ -116,9 +149,10 @@ void tile_task(void* ctx, long t, int) {
 }
 
 bool alloc_packs(Plan& p) {
-  p.Ap = buf_a.get((size_t)p.Mpad * p.K);
-  p.Bp = buf_b.get((size_t)p.Npad * p.K);
-  return p.Ap && p.Bp;
+  size_t na = (size_t)p.Mpad * p.K, nb = (size_t)p.Npad * p.K;
+  p.Ap = na ? buf_a.get(na) : nullptr;
+  p.Bp = nb ? buf_b.get(nb) : nullptr;
+  return (!na || p.Ap) && (!nb || p.Bp);
 }
 
 /** One product on the calling thread. */
@@ -127,8 +161,8 @@ void gemm_serial(const Kernels* k, long M, long N, long K, const float* a, long 
   Plan p;
   plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
   if (!alloc_packs(p)) return;
-  for (long i = 0; i < p.mp; i++) pack_a_panel(p, i);
-  for (long j = 0; j < p.np; j++) pack_b_panel(p, j);
+  for (long i = p.pa0; i < p.mp; i++) pack_a_panel(p, i);
+  for (long j = p.pb0; j < p.np; j++) pack_b_panel(p, j);
   long npt = NC_COLS / p.NR;
   for (long j0 = 0; j0 < p.np; j0 += npt) compute_tile(p, 0, p.mp, j0, j0 + npt < p.np ? j0 + npt : p.np);
 }
@@ -139,7 +173,12 @@ void gemm_parallel(const Kernels* k, long M, long N, long K, const float* a, lon
   Plan p;
   plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
   if (!alloc_packs(p)) return;
-  parallel_for(p.mp + p.np, pack_task, &p);
+  long npack = (p.mp - p.pa0) + (p.np - p.pb0);
+  if ((p.Mpad + p.Npad) * K < (1L << 14)) { // little to pack: not worth a parallel phase
+    for (long t = 0; t < npack; t++) pack_task(&p, t, 0);
+  } else {
+    parallel_for(npack, pack_task, &p);
+  }
   // tiles: at most NC_COLS wide; enough of them (4 per thread when the work allows) to balance the load
   long npt = NC_COLS / p.NR;
   if (npt > p.np) npt = p.np;

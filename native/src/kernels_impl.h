@@ -447,15 +447,17 @@ static void pack_k(const float* src, long ls, long ks, int L, int P, long kc, fl
   }
 }
 
-/** C[mr×nr] (= or +=) A-panel · B-panel, accumulators in registers: MR rows × NV vectors. */
-template <int MR, int NV>
-static void ukernel_t(long kc, const float* __restrict ap, const float* __restrict bp, float* c, long ldc, int mr,
-                      int nr, int accumulate) {
+/** C[mr×nr] (= or +=) A-panel · B-panel, accumulators in registers: MR rows × NV vectors.
+ *  A(r, k) = ap[k·as + r] for a packed (or transposed) panel; with ROWS, ap[r·as + k] (A read in place). */
+template <int MR, int NV, bool ROWS>
+static void ukernel_t(long kc, const float* __restrict ap, long as, const float* __restrict bp, long bs, float* c,
+                      long ldc, int mr, int nr, int accumulate) {
   vf acc[MR][NV];
 #pragma GCC unroll 32
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) acc[r][v] = vzero();
+  const long astep = ROWS ? 1 : as;
 #pragma GCC unroll 2
   for (long k = 0; k < kc; k++) {
     vf b[NV];
@@ -463,12 +465,12 @@ static void ukernel_t(long kc, const float* __restrict ap, const float* __restri
     for (int v = 0; v < NV; v++) b[v] = vload(bp + v * NB_W);
 #pragma GCC unroll 32
     for (int r = 0; r < MR; r++) {
-      vf a = vset1(ap[r]);
+      vf a = vset1(ROWS ? ap[r * as] : ap[r]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) acc[r][v] = vfma(a, b[v], acc[r][v]);
     }
-    ap += MR;
-    bp += NV * NB_W;
+    ap += astep;
+    bp += bs;
   }
   if (mr == MR && nr == NV * NB_W) {
 #pragma GCC unroll 32
@@ -491,7 +493,7 @@ static void ukernel_t(long kc, const float* __restrict ap, const float* __restri
 
 static const nabla::Kernels kTable = {
   NB_ISA_NAME, NB_MR, 2 * NB_W,
-  ukernel_t<NB_MR, 2>, ukernel_t<NB_MR, 1>, pack_k,
+  ukernel_t<NB_MR, 2, false>, ukernel_t<NB_MR, 1, false>, ukernel_t<NB_MR, 2, true>, ukernel_t<NB_MR, 1, true>, pack_k,
   unary_k, binary_k, compare_k, isnan_k, where_k,
   sum_k, sum_rows_k, extreme_k, extreme_rows_k, axpy_k,
   sgd_k, adam_k,

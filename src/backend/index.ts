@@ -1,7 +1,7 @@
 /** Backend registry with the reference CPU backend registered first. */
 import { listBackends, registerBackend, setBackend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
-import { nativeBackend } from './native/index.js';
+import { nativeBackend, nativeUnavailableReason, warnIfNativeMissing } from './native/index.js';
 import { wasmBackend, wasmUnavailableReason } from './wasm/index.js';
 
 registerBackend(cpuBackend);
@@ -15,12 +15,13 @@ if (wasmBackend) registerBackend(wasmBackend);
   const wanted = process.env.NABLA_BACKEND;
   if (wanted) {
     if (!listBackends().includes(wanted)) {
-      const why = wanted === 'wasm' ? wasmUnavailableReason : wanted === 'native' ? 'the addon is not built' : null;
+      const why = wanted === 'wasm' ? wasmUnavailableReason : wanted === 'native' ? nativeUnavailableReason : null;
       throw new Error(`NABLA_BACKEND: backend '${wanted}' is not available${why ? ` (${why})` : ''}; available: ${listBackends().join(', ')}`);
     }
     setBackend(wanted);
   } else {
     setBackend(nativeBackend ? 'native' : wasmBackend ? 'wasm' : 'cpu');
+    if (!nativeBackend) warnIfNativeMissing(wasmBackend ? 'wasm' : 'cpu'); // once, saying why
   }
 }
 

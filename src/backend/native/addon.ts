@@ -68,7 +68,7 @@ export function loadAddon(): LoadResult {
   const path = addonPath();
   if (process.env.NABLA_NATIVE === '0') return { addon: null, error: 'disabled by NABLA_NATIVE=0', path };
   if (!existsSync(path)) {
-    return { addon: null, error: `the addon is not built (${path} is missing; run \`npm run build:native\` to see why)`, path };
+    return { addon: null, error: `the addon is not built: ${path} is missing (run \`npm run build:native\` to see why)`, path };
   }
   try {
     const require = createRequire(import.meta.url);

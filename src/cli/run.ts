@@ -7,6 +7,7 @@ import '../backend/index.js';
 import '../ops/index.js';
 import { backend, getBackend, listBackends, setBackend } from '../backend/backend.js';
 import { setNativeThreads } from '../backend/native/index.js';
+import { setWasmOptions } from '../backend/wasm/index.js';
 import { DataLoader } from '../data/dataloader.js';
 import { Subset } from '../data/dataset.js';
 import { MNIST } from '../data/mnist.js';
@@ -65,6 +66,7 @@ export async function main(argv: readonly string[], io: CliOutput = consoleOutpu
 /** How each backend with a thread pool sets its thread count (--threads), by backend name. */
 const THREAD_SETTERS: Record<string, (n: number) => void> = {
   native: setNativeThreads,
+  wasm: (n) => setWasmOptions({ threads: n }),
 };
 
 function checkFile(command: string, flag: string, file: string): void {

@@ -291,11 +291,17 @@ describe('native convolution and pooling', { skip }, () => {
     ];
     for (const [name, k, opts] of cases) {
       agreeWithGrads((g) => [randn([3, 4, 11, 13], { generator: g })], (x) => F.maxPool2d(x!, k, opts), { rtol: 0, atol: 0 }, `maxPool2d ${name}`);
+      agreeWithGrads((g) => [randn([2, 3, 9, 75], { generator: g })], (x) => F.maxPool2d(x!, k, opts), { rtol: 0, atol: 0 }, `maxPool2d ${name}, wide rows`);
       agreeWithGrads((g) => [randn([2, 3, 9, 10], { generator: g }).round()], (x) => F.maxPool2d(x!, k, opts), { rtol: 0, atol: 0 }, `maxPool2d ${name}, ties`);
     }
     agreeWithGrads((g) => [randn([8, 8, 4, 2], { generator: g })], (x) => F.maxPool2d(x!.permute([3, 2, 1, 0]), 2), { rtol: 0, atol: 0 }, 'maxPool2d of a permuted view');
-    const withNan = (g: Generator): Tensor[] => { const x = randn([1, 2, 6, 6], { generator: g }); x.data[7] = NaN; x.data[44] = NaN; x.data[45] = NaN; return [x]; };
-    agreeWithGrads(withNan, (x) => F.maxPool2d(x!, 2), { rtol: 0, atol: 0 }, 'maxPool2d with NaN');
+    const withNan = (g: Generator): Tensor[] => {
+      const x = randn([1, 2, 6, 70], { generator: g });
+      for (const i of [7, 44, 45, 70, 71, 141, 300, 301, 370, 371, 500, 571, 600]) x.data[i] = NaN;
+      x.data[2] = -Infinity; x.data[3] = -Infinity; x.data[72] = -Infinity; x.data[73] = -Infinity;
+      return [x];
+    };
+    agreeWithGrads(withNan, (x) => F.maxPool2d(x!, 2), { rtol: 0, atol: 0 }, 'maxPool2d with NaN and −∞');
   });
 });
 

@@ -407,7 +407,7 @@ napi_value MaxPool2d(napi_env env, napi_callback_info info) {
   if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
   long n = g.N * g.C * g.OH * g.OW;
   if (!need(a, lo, n, "maxPool2d: output array too small") || !need(a, li, n, "maxPool2d: indices array too small")) return nullptr;
-  max_pool2d(x + xOff, st, g, out, idx);
+  max_pool2d(active, x + xOff, st, g, out, idx);
   return undefined(env);
 }
 

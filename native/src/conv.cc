@@ -94,9 +94,39 @@ void col2im_channel(const Col2imJob& j, long c) {
 void col2im_task(void* ctx, long t, int) { col2im_channel(*static_cast<const Col2imJob*>(ctx), t); }
 
 struct PoolJob {
+  const Kernels* k;
   const float* x; const long* sx; const Geometry* g; float* out; int32_t* indices;
   long planes_per_task;
 };
+
+/** The window at (oh, ow) starting at row0/col0 inside the image: max and argmax as the reference. */
+template <int KH, int KW>
+inline void window_inside(const float* row0, long sH, long h0, long w0, long W, long dh, long dw, float* out, int32_t* idx) {
+  float best = -__builtin_inff();
+  long bi = h0 * W + w0;
+  for (int i = 0; i < KH; i++) {
+    const float* r = row0 + i * dh * sH;
+    for (int jj = 0; jj < KW; jj++) {
+      const float v = r[jj * dw];
+      if (v > best || v != v) { best = v; bi = (h0 + i * dh) * W + w0 + jj * dw; }
+    }
+  }
+  *out = best;
+  *idx = (int32_t)bi;
+}
+
+/** Every window inside the image and rows contiguous (sW = 1): no clipping, a fixed kernel size. */
+template <int KH, int KW>
+void max_pool_plane_inside(const float* base, long sH, const Geometry& g, float* out, int32_t* idx) {
+  for (long oh = 0; oh < g.OH; oh++) {
+    const long h0 = oh * g.sh;
+    const float* row = base + h0 * sH;
+    for (long ow = 0; ow < g.OW; ow++) {
+      const long w0 = ow * g.sw;
+      window_inside<KH, KW>(row + w0, sH, h0, w0, g.W, g.dh, g.dw, out + oh * g.OW + ow, idx + oh * g.OW + ow);
+    }
+  }
+}
 
 /** One (n, c) plane of max pooling, with the reference's rules: padding skipped, a NaN wins (the last one). */
 void max_pool_plane(const PoolJob& j, long p) {
@@ -106,6 +136,18 @@ void max_pool_plane(const PoolJob& j, long p) {
   const long sH = j.sx[2], sW = j.sx[3];
   float* out = j.out + p * g.OH * g.OW;
   int32_t* idx = j.indices + p * g.OH * g.OW;
+  const bool inside = g.padTop == 0 && g.padLeft == 0 && (g.OH - 1) * g.sh + (g.kh - 1) * g.dh < g.H &&
+                      (g.OW - 1) * g.sw + (g.kw - 1) * g.dw < g.W && sW == 1;
+  if (inside && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 && g.dw == 1) {
+    for (long oh = 0; oh < g.OH; oh++) {
+      const long h0 = 2 * oh;
+      j.k->maxpool2x2_row(base + h0 * sH, base + (h0 + 1) * sH, g.OW, (int32_t)(h0 * g.W), (int32_t)((h0 + 1) * g.W),
+                          out + oh * g.OW, idx + oh * g.OW);
+    }
+    return;
+  }
+  if (inside && g.kh == 2 && g.kw == 2) { max_pool_plane_inside<2, 2>(base, sH, g, out, idx); return; }
+  if (inside && g.kh == 3 && g.kw == 3) { max_pool_plane_inside<3, 3>(base, sH, g, out, idx); return; }
   for (long oh = 0; oh < g.OH; oh++) {
     const long h0 = oh * g.sh - g.padTop;
     long i0 = 0, i1 = g.kh;
@@ -190,9 +232,9 @@ void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out) 
   parallel_for(g.C, col2im_task, &j);
 }
 
-void max_pool2d(const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices) {
+void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices) {
   const long planes = g.N * g.C;
-  PoolJob j{x, sx, &g, out, indices, per_task(planes, g.OH * g.OW * g.kh * g.kw)};
+  PoolJob j{k, x, sx, &g, out, indices, per_task(planes, g.OH * g.OW * g.kh * g.kw)};
   parallel_for((planes + j.planes_per_task - 1) / j.planes_per_task, max_pool_task, &j);
 }
 

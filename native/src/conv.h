@@ -3,6 +3,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "kernels.h"
+
 namespace nabla {
 
 /** Sliding-window geometry, as Conv2dGeometry in src/backend/backend.ts. */
@@ -15,7 +17,7 @@ void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb,
 /** out [N, C, H, W] (contiguous) += the adjoint of im2col of cols. */
 void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out);
 /** Max over windows (padding skipped, NaN wins) into out [N, C, OH, OW], argmax h·W + w into indices. */
-void max_pool2d(const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices);
+void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices);
 /** out[n, c, indices[…]] += g[n, c, oh, ow]; g strided [N, C, OH, OW], out contiguous [N, C, H, W].
  *  Returns false (and writes nothing for that element) when an index is outside the plane. */
 bool max_pool2d_backward(const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,

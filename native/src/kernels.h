@@ -69,6 +69,9 @@ struct Kernels {
   void (*sgd)(const struct SgdParams* q, float* p, const float* g, float* buf, long n);
   /** One Adam/AdamW step in place (see AdamParams); vmax is null without amsgrad. */
   void (*adam)(const struct AdamParams* q, float* p, const float* g, float* m, float* v, float* vmax, long n);
+
+  /** One output row of 2×2 stride-2 max pooling over input rows r0, r1 (plane positions from p0, p1). */
+  void (*maxpool2x2_row)(const float* r0, const float* r1, long n, int32_t p0, int32_t p1, float* out, int32_t* idx);
 };
 
 const Kernels* kernels_avx2();

@@ -385,6 +385,43 @@ static void adam_k(const nabla::AdamParams* q, float* p, const float* g, float* 
   if (i < n) step(i, (int)(n - i));
 }
 
+// ------------------------------------------------------------------ pooling
+
+/** One output row of 2×2, stride-2 max pooling: windows at columns 2·ow of the input rows r0 and r1 (their
+ *  flat plane positions start at p0 and p1); the reference's order and rules (NaN wins, the last one). */
+static void maxpool2x2_row_k(const float* r0, const float* r1, long n, int32_t p0, int32_t p1, float* out, int32_t* idx) {
+  long ow = 0;
+  const vi two = vi_add(vi_iota(), vi_iota());
+  for (; ow + NB_W <= n; ow += NB_W) {
+    vf a, b, c, d;
+    vdeinterleave(vload(r0 + 2 * ow), vload(r0 + 2 * ow + NB_W), &a, &b);
+    vdeinterleave(vload(r1 + 2 * ow), vload(r1 + 2 * ow + NB_W), &c, &d);
+    const vi col = vi_add(two, vi_set1((int)(2 * ow)));
+    const vi i0 = vi_add(col, vi_set1(p0)), i2 = vi_add(col, vi_set1(p1));
+    const vi one = vi_set1(1);
+    vf best = a;   // a > −∞ or a is NaN unless a = −∞, where the reference keeps −∞ and this position too
+    vi bi = i0;
+    vm m = mor(vgt(b, best), visnan(b));
+    best = vsel(m, b, best); bi = vi_sel(m, vi_add(i0, one), bi);
+    m = mor(vgt(c, best), visnan(c));
+    best = vsel(m, c, best); bi = vi_sel(m, i2, bi);
+    m = mor(vgt(d, best), visnan(d));
+    best = vsel(m, d, best); bi = vi_sel(m, vi_add(i2, one), bi);
+    vstore(out + ow, best);
+    vi_store(idx + ow, bi);
+  }
+  for (; ow < n; ow++) {
+    const float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+    const int32_t q[4] = {(int32_t)(p0 + 2 * ow), (int32_t)(p0 + 2 * ow + 1), (int32_t)(p1 + 2 * ow), (int32_t)(p1 + 2 * ow + 1)};
+    float best = -__builtin_inff();
+    int32_t bi = q[0];
+    for (int k = 0; k < 4; k++)
+      if (v[k] > best || v[k] != v[k]) { best = v[k]; bi = q[k]; }
+    out[ow] = best;
+    idx[ow] = bi;
+  }
+}
+
 // ------------------------------------------------------------------ gemm: packing and the micro-kernel
 
 /** 8×8 transpose: d[k·P + l] = s[l·ls + k] for k, l < 8. */
@@ -496,5 +533,5 @@ static const nabla::Kernels kTable = {
   ukernel_t<NB_MR, 2, false>, ukernel_t<NB_MR, 1, false>, ukernel_t<NB_MR, 2, true>, ukernel_t<NB_MR, 1, true>, pack_k,
   unary_k, binary_k, compare_k, isnan_k, where_k,
   sum_k, sum_rows_k, extreme_k, extreme_rows_k, axpy_k,
-  sgd_k, adam_k,
+  sgd_k, adam_k, maxpool2x2_row_k,
 };

@@ -97,4 +97,15 @@ static inline void vstore_n(float* p, vf v, int n) {
   memcpy(p, t, (size_t)n * 4);
 }
 
+/** Even and odd lanes of the 2·W values lo ‖ hi. */
+static inline void vdeinterleave(vf lo, vf hi, vf* even, vf* odd) {
+  // shuffle within 128-bit lanes, then put the 64-bit pairs in order
+  __m256 e = _mm256_shuffle_ps(lo, hi, 0x88), o = _mm256_shuffle_ps(lo, hi, 0xDD);
+  *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+  *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8));
+}
+static inline vi vi_sel(vm m, vi a, vi b) { return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), m)); }
+static inline vi vi_iota() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+static inline void vi_store(int32_t* p, vi v) { _mm256_storeu_si256((__m256i*)p, v); }
+
 static inline void vprefetch(const void* p) { _mm_prefetch((const char*)p, _MM_HINT_T0); }

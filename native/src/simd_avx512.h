@@ -70,4 +70,15 @@ static inline float vhmin(vf a) { return _mm512_reduce_min_ps(a); }
 static inline vf vload_n(const float* p, int n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
 static inline void vstore_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v); }
 
+/** Even and odd lanes of the 2·W values lo ‖ hi. */
+static inline void vdeinterleave(vf lo, vf hi, vf* even, vf* odd) {
+  const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  *even = _mm512_permutex2var_ps(lo, ie, hi);
+  *odd = _mm512_permutex2var_ps(lo, io, hi);
+}
+static inline vi vi_sel(vm m, vi a, vi b) { return _mm512_mask_blend_epi32(m, b, a); }
+static inline vi vi_iota() { return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+static inline void vi_store(int32_t* p, vi v) { _mm512_storeu_si512((void*)p, v); }
+
 static inline void vprefetch(const void* p) { _mm_prefetch((const char*)p, _MM_HINT_T0); }

@@ -390,16 +390,25 @@ static void adam_k(const nabla::AdamParams* q, float* p, const float* g, float* 
 /** One output row of 2×2, stride-2 max pooling: windows at columns 2·ow of the input rows r0 and r1 (their
  *  flat plane positions start at p0 and p1); the reference's order and rules (NaN wins, the last one). */
 static void maxpool2x2_row_k(const float* r0, const float* r1, long n, int32_t p0, int32_t p1, float* out, int32_t* idx) {
-  long ow = 0;
-  const vi two = vi_add(vi_iota(), vi_iota());
-  for (; ow + NB_W <= n; ow += NB_W) {
-    vf a, b, c, d;
-    vdeinterleave(vload(r0 + 2 * ow), vload(r0 + 2 * ow + NB_W), &a, &b);
-    vdeinterleave(vload(r1 + 2 * ow), vload(r1 + 2 * ow + NB_W), &c, &d);
+  const vi two = vi_add(vi_iota(), vi_iota()), one = vi_set1(1);
+  for (long ow = 0; ow < n; ow += NB_W) {
+    const int rem = n - ow < NB_W ? (int)(n - ow) : NB_W; // the last block is masked: rows are often short
+    vf a, b, c, d, lo0, hi0, lo1, hi1;
+    if (rem == NB_W) {
+      lo0 = vload(r0 + 2 * ow); hi0 = vload(r0 + 2 * ow + NB_W);
+      lo1 = vload(r1 + 2 * ow); hi1 = vload(r1 + 2 * ow + NB_W);
+    } else {
+      const int nlo = 2 * rem < NB_W ? 2 * rem : NB_W, nhi = 2 * rem - nlo;
+      lo0 = vload_n(r0 + 2 * ow, nlo); lo1 = vload_n(r1 + 2 * ow, nlo);
+      hi0 = nhi ? vload_n(r0 + 2 * ow + NB_W, nhi) : vzero();
+      hi1 = nhi ? vload_n(r1 + 2 * ow + NB_W, nhi) : vzero();
+    }
+    vdeinterleave(lo0, hi0, &a, &b);
+    vdeinterleave(lo1, hi1, &c, &d);
     const vi col = vi_add(two, vi_set1((int)(2 * ow)));
     const vi i0 = vi_add(col, vi_set1(p0)), i2 = vi_add(col, vi_set1(p1));
-    const vi one = vi_set1(1);
-    vf best = a;   // a > −∞ or a is NaN unless a = −∞, where the reference keeps −∞ and this position too
+    // the reference starts from −∞ at a's position, so starting from a is the same
+    vf best = a;
     vi bi = i0;
     vm m = mor(vgt(b, best), visnan(b));
     best = vsel(m, b, best); bi = vi_sel(m, vi_add(i0, one), bi);
@@ -407,18 +416,8 @@ static void maxpool2x2_row_k(const float* r0, const float* r1, long n, int32_t p
     best = vsel(m, c, best); bi = vi_sel(m, i2, bi);
     m = mor(vgt(d, best), visnan(d));
     best = vsel(m, d, best); bi = vi_sel(m, vi_add(i2, one), bi);
-    vstore(out + ow, best);
-    vi_store(idx + ow, bi);
-  }
-  for (; ow < n; ow++) {
-    const float v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
-    const int32_t q[4] = {(int32_t)(p0 + 2 * ow), (int32_t)(p0 + 2 * ow + 1), (int32_t)(p1 + 2 * ow), (int32_t)(p1 + 2 * ow + 1)};
-    float best = -__builtin_inff();
-    int32_t bi = q[0];
-    for (int k = 0; k < 4; k++)
-      if (v[k] > best || v[k] != v[k]) { best = v[k]; bi = q[k]; }
-    out[ow] = best;
-    idx[ow] = bi;
+    if (rem == NB_W) { vstore(out + ow, best); vi_store(idx + ow, bi); }
+    else { vstore_n(out + ow, best, rem); vi_store_n(idx + ow, bi, rem); }
   }
 }
 

@@ -107,5 +107,10 @@ static inline void vdeinterleave(vf lo, vf hi, vf* even, vf* odd) {
 static inline vi vi_sel(vm m, vi a, vi b) { return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), m)); }
 static inline vi vi_iota() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
 static inline void vi_store(int32_t* p, vi v) { _mm256_storeu_si256((__m256i*)p, v); }
+static inline void vi_store_n(int32_t* p, vi v, int n) {
+  alignas(32) int32_t t[8];
+  _mm256_store_si256((__m256i*)t, v);
+  memcpy(p, t, (size_t)n * 4);
+}
 
 static inline void vprefetch(const void* p) { _mm_prefetch((const char*)p, _MM_HINT_T0); }

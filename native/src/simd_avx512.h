@@ -80,5 +80,6 @@ static inline void vdeinterleave(vf lo, vf hi, vf* even, vf* odd) {
 static inline vi vi_sel(vm m, vi a, vi b) { return _mm512_mask_blend_epi32(m, b, a); }
 static inline vi vi_iota() { return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
 static inline void vi_store(int32_t* p, vi v) { _mm512_storeu_si512((void*)p, v); }
+static inline void vi_store_n(int32_t* p, vi v, int n) { _mm512_mask_storeu_epi32((void*)p, (__mmask16)((1u << n) - 1), v); }
 
 static inline void vprefetch(const void* p) { _mm_prefetch((const char*)p, _MM_HINT_T0); }

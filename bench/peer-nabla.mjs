@@ -1,0 +1,105 @@
+/**
+ * nabla on the benchmark's tasks, from the built package (dist/): matmul GFLOP/s and the classic MLP epoch
+ * (nn.Sequential 784-100-10 with sigmoids, nn.BCELoss, optim.SGD lr 0.1, batch 64) on one backend, with the same
+ * initial weights and sample order as the peers, batches drawn by data.MNIST's getBatch. A second epoch is
+ * timed with the backend's gemm wrapped, for the split of a step between matmul and the rest.
+ * Prints one JSON line. Usage: node bench/peer-nabla.mjs backend [threads] [MxKxN,...] [steps|epoch] [rssEpochs]
+ */
+import { epochOrder, peakRssMb, initWeights } from './mnist-raw.mjs';
+
+const [backendName = 'wasm', threadsArg = '', sizesArg = '', stepsArg = 'epoch', rssArg = '0'] = process.argv.slice(2);
+const t0 = performance.now();
+const nb = await import('../dist/index.js');
+const importMs = performance.now() - t0;
+const { backend } = await import('../dist/backend/backend.js');
+nb.setBackend(backendName);
+const threads = threadsArg ? Number(threadsArg) : undefined;
+if (backendName === 'wasm') {
+  const { setWasmOptions } = await import('../dist/backend/wasm/index.js');
+  if (threads) setWasmOptions({ threads });
+} else if (backendName === 'native' && threads) {
+  const { setNativeOptions } = await import('../dist/backend/native/index.js');
+  setNativeOptions({ threads });
+}
+const out = { name: `nabla-${backendName}${threads ? `-${threads}t` : ''}`, importMs, matmul: {}, notes: [] };
+const sizes = sizesArg.split(',').filter(Boolean).map((s) => s.split('x').map(Number));
+
+// ---------------------------------------------------------------- matmul (through nb.matmul: includes the op layer)
+for (const [M, K, N] of sizes) {
+  const a = nb.rand([M, K]), b = nb.rand([K, N]);
+  const run = () => nb.matmul(a, b);
+  for (let i = 0; i < 3; i++) run();
+  const flops = 2 * M * N * K, reps = Math.max(3, Math.round((backendName === 'cpu' ? 1e8 : 1e9) / flops));
+  const ts = [];
+  for (let t = 0; t < 5; t++) { const s = performance.now(); for (let r = 0; r < reps; r++) run(); ts.push((performance.now() - s) / reps); }
+  ts.sort((p, q) => p - q);
+  out.matmul[`${M}x${K}x${N}`] = flops / ts[2] / 1e6;
+}
+
+// ---------------------------------------------------------------- MLP
+const { nn, optim, data } = nb;
+const train = new data.MNIST({ train: true });
+const init = initWeights();
+const model = new nn.Sequential(new nn.Linear(784, 100), new nn.Sigmoid(), new nn.Linear(100, 10), new nn.Sigmoid());
+nb.noGrad(() => {
+  model.at(0).weight.copy_(nb.tensor(init.w1, { shape: [100, 784] })); model.at(0).bias.copy_(nb.tensor(init.b1));
+  model.at(2).weight.copy_(nb.tensor(init.w2, { shape: [10, 100] })); model.at(2).bias.copy_(nb.tensor(init.b2));
+});
+const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+const lossFn = new nn.BCELoss();
+const eye = nb.eye(10);
+const nTrain = train.length, B = 64, perEpoch = Math.floor(nTrain / B);
+const nSteps = stepsArg === 'epoch' ? perEpoch : Math.min(perEpoch, Number(stepsArg));
+
+/** One pass over nSteps batches in the given order; the last loss. */
+function epoch(order) {
+  let loss = NaN;
+  for (let s = 0; s < nSteps; s++) {
+    const [x, y] = train.getBatch(order.subarray(s * B, (s + 1) * B));
+    const l = lossFn.call(model.call(x.reshape([B, 784])), eye.indexSelect(0, y));
+    opt.zeroGrad();
+    l.backward();
+    opt.step();
+    if (s === nSteps - 1) loss = l.item();
+  }
+  return loss;
+}
+
+const e0 = performance.now();
+const loss = epoch(epochOrder(nTrain, 1));
+const secs = (performance.now() - e0) / 1000;
+out.mlp = { steps: nSteps, seconds: secs, epochSeconds: secs * perEpoch / nSteps, loss };
+if (nSteps === perEpoch) {
+  const test = new data.MNIST({ train: false });
+  const pred = nb.noGrad(() => model.call(test.images.reshape([-1, 784])).argmax(1));
+  out.mlp.accuracy = pred.eq(test.targets).float().mean().item();
+}
+
+// per-step split: a second pass with the backend's gemm timed (wall clock, hrtime)
+{
+  const b = backend();
+  const gemm = b.gemm;
+  let ns = 0n;
+  b.gemm = (g) => { const t = process.hrtime.bigint(); gemm.call(b, g); ns += process.hrtime.bigint() - t; };
+  const s0 = performance.now();
+  epoch(epochOrder(nTrain, 2));
+  const total = (performance.now() - s0) * 1000 / nSteps, mm = Number(ns) / 1000 / nSteps;
+  b.gemm = gemm;
+  out.step = { us: total, matmulUs: mm, restUs: total - mm };
+}
+
+// RSS over further epochs (leak check): one sample per epoch
+const rssEpochs = Number(rssArg);
+if (rssEpochs > 0) {
+  out.rssPerEpochMb = [];
+  for (let e = 0; e < rssEpochs; e++) {
+    epoch(epochOrder(nTrain, 10 + e));
+    out.rssPerEpochMb.push(process.memoryUsage().rss / 2 ** 20);
+  }
+}
+out.peakRssMb = peakRssMb();
+if (backendName === 'wasm') {
+  const { wasmInfo } = await import('../dist/backend/wasm/index.js');
+  out.wasm = wasmInfo();
+}
+console.log(JSON.stringify(out));

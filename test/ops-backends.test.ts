@@ -8,7 +8,7 @@ import { getBackend, listBackends } from '../src/index.js';
 import { compareOpCases, opCases, runOpCasesAgainstReference } from './op-cases.js';
 
 test('cpu float32 agrees with cpu float64 on every case (float32 rounding only)', () => {
-  const results = compareOpCases({ backend: 'cpu', dtype: 'float32' }, { backend: 'cpu', dtype: 'float64' }, { rtol: 2e-5, atol: 2e-5 });
+  const results = compareOpCases({ backend: 'cpu', dtype: 'float32' }, { backend: 'cpu', dtype: 'float64' }, { rtol: 1e-5, atol: 1e-5 });
   assert.equal(results.length, opCases.length);
   const bad = results.filter((r) => !r.ok);
   assert.deepEqual(bad.map((r) => `${r.name}: ${r.message}`), []);

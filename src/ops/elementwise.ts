@@ -8,7 +8,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { type DType, isFloat } from '../tensor/dtype.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type Scalar, type TensorLike, asTensor, broadcastView, empty, resultType } from './util.js';
+import { type Scalar, type TensorLike, asTensor, broadcastView, resultType, uninitialized } from './util.js';
 
 // ---------------------------------------------------------------- kernels without autograd
 
@@ -16,7 +16,7 @@ import { type Scalar, type TensorLike, asTensor, broadcastView, empty, resultTyp
 const floatOut = (d: DType): DType => (isFloat(d) ? d : 'float32');
 
 function runUnary(op: UnaryOp, x: Tensor, dtype: DType): Tensor {
-  const out = empty(x.shape, dtype);
+  const out = uninitialized(x.shape, dtype);
   backend().unary(op, x, out.data);
   return out;
 }
@@ -24,10 +24,12 @@ function runUnary(op: UnaryOp, x: Tensor, dtype: DType): Tensor {
 function runBinary(op: BinaryOp, a: TensorLike, b: TensorLike, dtype: DType, outDtype: DType = dtype): Tensor {
   const ta = asTensor(a, dtype), tb = asTensor(b, dtype);
   const shape = broadcastShapes(ta.shape, tb.shape, op);
-  const out = empty(shape, outDtype);
+  const out = uninitialized(shape, outDtype);
   backend().binary(op, broadcastView(ta, shape), broadcastView(tb, shape), out.data);
   return out;
 }
+
+const needsGrad = (x: TensorLike): boolean => x instanceof Tensor && x.requiresGrad;
 
 function checkOperand(x: unknown, op: string, arg: string): void {
   if (!(x instanceof Tensor) && typeof x !== 'number' && typeof x !== 'boolean') {
@@ -118,7 +120,8 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
 
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   checkOperand(a, 'sub', 'input'); checkOperand(b, 'sub', 'other');
-  return record(runBinary('sub', a, b, resultType(a, b)), 'SubBackward', [a, b], (g) => [g, neg(g)]); // ∂(a−b) = (1, −1)
+  // ∂(a−b) = (1, −1)
+  return record(runBinary('sub', a, b, resultType(a, b)), 'SubBackward', [a, b], (g) => [g, needsGrad(b) ? neg(g) : null]);
 }
 
 /** c − x, for backward rules such as 1 − σ. */
@@ -170,9 +173,10 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
   return record(runBinary('minimum', a, b, resultType(a, b)), 'MinimumBackward', [a, b], (g) => splitTies(g, a, b, lt));
 }
 
-function splitTies(g: Tensor, a: TensorLike, b: TensorLike, wins: (x: TensorLike, y: TensorLike) => Tensor): Tensor[] {
-  const tie = eq(a, b), half = mul(g, 0.5);
-  return [where(wins(a, b), g, where(tie, half, 0)), where(wins(b, a), g, where(tie, half, 0))];
+/** g where this operand wins, g/2 where they tie, 0 elsewhere; only for operands that need a gradient. */
+function splitTies(g: Tensor, a: TensorLike, b: TensorLike, wins: (x: TensorLike, y: TensorLike) => Tensor): (Tensor | null)[] {
+  const tie = where(eq(a, b), mul(g, 0.5), 0);
+  return [needsGrad(a) ? where(wins(a, b), g, tie) : null, needsGrad(b) ? where(wins(b, a), g, tie) : null];
 }
 
 /** clamp(x, min, max): gradient passes where min ≤ x ≤ max, as PyTorch. */
@@ -198,7 +202,7 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
 }
 
 function clone0(x: Tensor): Tensor {
-  const out = empty(x.shape, x.dtype);
+  const out = uninitialized(x.shape, x.dtype);
   backend().copy(x, out);
   return out;
 }
@@ -226,7 +230,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const dtype = resultType(a, b);
   const ta = asTensor(a, dtype), tb = asTensor(b, dtype);
   const shape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where'), tb.shape, 'where');
-  const out = empty(shape, dtype);
+  const out = uninitialized(shape, dtype);
   backend().where(broadcastView(cond, shape), broadcastView(ta, shape), broadcastView(tb, shape), out.data);
   // ∂ where(c, a, b) = (c, ¬c)
   return record(out, 'WhereBackward', [null, a, b], (g) => [

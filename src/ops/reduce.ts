@@ -6,7 +6,7 @@ import { fmt, normDim, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { abs, add, div, eq, mul, exp, log, sub, where } from './elementwise.js';
 import { expand, reshape, scatterAdd, detach } from './shape.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 
 export type Dims = number | readonly number[] | null | undefined;
 
@@ -25,7 +25,7 @@ function keptShape(shape: readonly number[], dims: readonly number[]): number[] 
 function reduceDim(op: ReduceOp, x: Tensor, d: number, dtype: DType): Tensor {
   const xc = contiguousRaw(x);
   const outer = numel(x.shape.slice(0, d)), n = x.shape[d] ?? 1, inner = numel(x.shape.slice(d + 1));
-  const out = empty(keptShape(x.shape, [d]), dtype);
+  const out = uninitialized(keptShape(x.shape, [d]), dtype);
   if (n === 0 && op !== 'sum' && op !== 'prod') throw new Error(`${op}: cannot reduce over a zero-size dim ${d} of shape ${fmt(x.shape)}`);
   backend().reduce(op, xc.data, xc.offset, outer, n, inner, out.data);
   return out;
@@ -33,7 +33,7 @@ function reduceDim(op: ReduceOp, x: Tensor, d: number, dtype: DType): Tensor {
 
 function contiguousRaw(x: Tensor): Tensor {
   if (x.isContiguous()) return x;
-  const out = empty(x.shape, x.dtype);
+  const out = uninitialized(x.shape, x.dtype);
   backend().copy(x, out);
   return out;
 }
@@ -43,7 +43,7 @@ function reduceRaw(op: 'sum' | 'prod' | 'max' | 'min', x: Tensor, dims: readonly
   let r = x;
   if (x.ndim === 0) { r = empty([], dtype); backend().copy(x, r); }
   else if (dims.length === x.ndim && x.isContiguous()) {
-    r = empty(keptShape(x.shape, dims), dtype);
+    r = uninitialized(keptShape(x.shape, dims), dtype);
     backend().reduce(op, x.data, x.offset, 1, x.size, 1, r.data);
   } else {
     for (const d of dims) r = reduceDim(op, r, d, dtype);
@@ -144,12 +144,20 @@ function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim?: number, keepdim = 
 export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme('argmax', x, dim, keepdim);
 export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme('argmin', x, dim, keepdim);
 
+/**
+ * The max of x over dims (kept as size 1), outside the graph, with infinite maxima replaced by 0:
+ * subtracting it makes exp(x − m) safe for any finite logits (all −∞ or +∞ rows are shifted by 0).
+ */
+export function stableShift(x: Tensor, dims: readonly number[]): Tensor {
+  let m = detach(x);
+  for (const d of dims) m = reduceDim('max', m, d, x.dtype);
+  return where(eq(abs(m), Infinity), 0, m);
+}
+
 /** log Σ exp(x) along dim, stable for any finite logits (the max is subtracted first). */
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
   const dims = normDims(x, dim, 'logsumexp');
-  let m = detach(x);
-  for (const d of dims) m = reduceDim('max', m, d, x.dtype);
-  m = where(eq(abs(m), Infinity), 0, m); // all −∞ (or +∞) rows: shift by 0
+  const m = stableShift(x, dims); // a constant: the result does not depend on it, so no gradient flows there
   const s = log(sum(exp(sub(x, m)), dims, true));
   const out = add(s, m);
   return keepdim ? out : reshape(out, x.shape.filter((_, i) => !dims.includes(i)));

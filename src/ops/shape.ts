@@ -6,12 +6,12 @@ import { type Shape, broadcastShapes, checkShape, contiguousStrides, fmt, normDi
 import { isGradEnabled as isGradEnabledNow } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ne } from './elementwise.js';
-import { broadcastView, empty } from './util.js';
+import { broadcastView, empty, uninitialized } from './util.js';
 
 const viewOf = (x: Tensor, shape: Shape, strides: Shape, offset = x.offset): Tensor => new Tensor(x.data, shape, strides, offset);
 
 function copyRaw(x: Tensor, dtype: DType = x.dtype): Tensor {
-  const out = empty(x.shape, dtype);
+  const out = uninitialized(x.shape, dtype);
   backend().copy(x, out);
   return out;
 }
@@ -198,7 +198,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const dtype = tensors.reduce<DType>((acc, t) => promote(acc, t.dtype), first.dtype);
   const shape = [...first.shape];
   shape[d] = tensors.reduce((s, t) => s + t.shape[d]!, 0);
-  const out = empty(shape, dtype);
+  const out = uninitialized(shape, dtype);
   const strides = contiguousStrides(shape);
   const starts: number[] = [];
   let at = 0;
@@ -234,7 +234,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   if (index.ndim !== x.ndim || index.shape.some((s, k) => k !== d && s > x.shape[k]!)) {
     throw new Error(`gather: index ${fmt(index.shape)} does not fit input ${fmt(x.shape)} along dims other than ${d}`);
   }
-  const out = empty(index.shape, x.dtype);
+  const out = uninitialized(index.shape, x.dtype);
   backend().gather(x, d, index, out.data);
   return record(out, 'GatherBackward', [x], (g) => [scatterAdd(empty(x.shape, g.dtype), d, index, g)]); // scatter-add g back
 }

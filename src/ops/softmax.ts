@@ -1,17 +1,36 @@
-/** softmax and logSoftmax, composed from logsumexp: stable at logits of ±1000, gradients for free. */
+/** softmax and logSoftmax along a dim: stable at logits of ±1000, each with a one-pass backward rule. */
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
+import { record } from '../autograd/node.js';
 import { normDim } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { exp, sub } from './elementwise.js';
-import { logsumexp } from './reduce.js';
+import { div, exp, log, mul, sub } from './elementwise.js';
+import { stableShift, sum } from './reduce.js';
 
-/** log softmax(x) = x − logsumexp(x) along dim. */
+/** log softmax(x) = x − logsumexp(x) along dim, computed as z − log Σ exp(z) with z = x − max (exact in float32 too). */
 export function logSoftmax(x: Tensor, dim = -1): Tensor {
   const d = normDim(dim, x.ndim, 'logSoftmax');
-  return sub(x, logsumexp(x, d, true));
+  let e: Tensor, s: Tensor;
+  const y = noGrad(() => {
+    const z = sub(x, stableShift(x, [d]));
+    e = exp(z);
+    s = sum(e, d, true);
+    return sub(z, log(s));
+  });
+  // ∂/∂x = g − softmax(x)·Σ_d g. softmax(x) = exp(y); without a graph to record, e/s from the forward is
+  // the same value for a division instead of an exp
+  return record(y, 'LogSoftmaxBackward', [x], (g) => {
+    const p = isGradEnabled() ? exp(y) : div(e, s);
+    return [sub(g, mul(p, sum(g, d, true)))];
+  });
 }
 
-/** softmax(x) = exp(x − logsumexp(x)) along dim. */
+/** softmax(x) = exp(x − max) / Σ exp(x − max) along dim. */
 export function softmax(x: Tensor, dim = -1): Tensor {
   const d = normDim(dim, x.ndim, 'softmax');
-  return exp(logSoftmax(x, d));
+  const y = noGrad(() => {
+    const e = exp(sub(x, stableShift(x, [d])));
+    return div(e, sum(e, d, true));
+  });
+  // ∂/∂x = y·(g − Σ_d g·y)
+  return record(y, 'SoftmaxBackward', [x], (g) => [mul(y, sub(g, sum(mul(g, y), d, true)))]);
 }

@@ -1,6 +1,6 @@
 /** Helpers every op file shares: allocation, scalar operands, broadcast views for kernels. */
 import type { View } from '../backend/backend.js';
-import { type DType, allocate, promote, promoteScalar } from '../tensor/dtype.js';
+import { type DType, allocate, allocateUninitialized, promote, promoteScalar } from '../tensor/dtype.js';
 import { type Shape, broadcastShapes, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -10,6 +10,11 @@ export type TensorLike = Tensor | Scalar;
 /** A fresh contiguous tensor (zero-filled). */
 export function empty(shape: Shape, dtype: DType): Tensor {
   return new Tensor(allocate(dtype, numel(shape)), shape);
+}
+
+/** A fresh contiguous tensor whose contents are unspecified: only for kernel outputs written entirely. */
+export function uninitialized(shape: Shape, dtype: DType): Tensor {
+  return new Tensor(allocateUninitialized(dtype, numel(shape)), shape);
 }
 
 /** A 0-d tensor holding a scalar operand in the op's dtype. */

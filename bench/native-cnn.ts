@@ -69,3 +69,4 @@ for (const [k, v] of [...stats].sort((p, q) => Number(q[1].ns - p[1].ns))) {
   console.log(`  ${k.padEnd(34)} ${(v.n / steps).toFixed(1).padStart(5)}/step ${(Number(v.ns) / 1e6 / steps).toFixed(3).padStart(8)} ms/step`);
 }
 if (stats.size) console.log(`  kernels ${(Number(total) / 1e6 / steps).toFixed(3)} ms/step of ${(s / steps * 1e3).toFixed(2)}`);
+if (name === 'native') { const i = nativeInfo()!; console.log(`pool: ${i.poolJobs} jobs, ${i.poolStalls} stalls, ${i.poolSerialJobs} run serially after a stall`); }

@@ -501,6 +501,10 @@ napi_value Info(napi_env env, napi_callback_info) {
   set_num(env, obj, "gemmParallelFlops", gemm_parallel_threshold());
   set_num(env, obj, "parallelElements", (double)ew_parallel_threshold());
   set_num(env, obj, "maxDims", MAX_DIMS);
+  PoolStats ps = pool_stats();
+  set_num(env, obj, "poolJobs", (double)ps.jobs);
+  set_num(env, obj, "poolStalls", (double)ps.stalls);
+  set_num(env, obj, "poolSerialJobs", (double)ps.serial_jobs);
   napi_set_named_property(env, obj, "unary", string_list(env, kUnaryNames, U_COUNT));
   napi_set_named_property(env, obj, "binary", string_list(env, kBinaryNames, B_COUNT));
   napi_set_named_property(env, obj, "reduce", string_list(env, kReduceNames, R_COUNT));

@@ -39,14 +39,14 @@ struct Plan {
   long M, N, K;
   const float* a; long ars, acs; // A(i, k) = a[i·ars + k·acs]
   const float* b; long brs, bcs; // B(k, j) = b[k·brs + j·bcs]
-  float* c;
+  float* c; long ldc;
+  bool trans_c;                  // C(i, j) is stored at c[j·ldc + i] (the product was computed as (BᵀAᵀ)ᵀ)
   int MR, NR;
   long mp, np;
   int last_w;                    // packed width of the last column panel (NR or NR/2)
   long kc0, nkb;                 // k-block size and count
-  bool direct_a, direct_b;       // full panels read in place
-  bool rows_a;                   // A read in place is row-major (A(i, k) = a[i·lda + k]), else transposed
-  long pa0, pb0;                 // first packed panel of A and of B
+  bool rows_a;                   // A read in place is row-major (A(i, k) = a[i·ars + k]), else lanes along i
+  long pa0, pb0;                 // first packed panel of A and of B (panels before them are read in place)
   long Mpad, Npad;               // packed rows / columns per k (packed panels only)
   float* Ap; float* Bp;
   long tm, tn, mpt, npt;         // tile grid: tm × tn tiles of mpt row panels × npt column panels
@@ -55,12 +55,20 @@ struct Plan {
 /** A leading dimension whose rows alias in the L1 cache (a multiple of 1 KiB) is better packed. */
 inline bool aliasing(long ld) { return ld % 256 == 0; }
 
-void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b,
-               long ldb, bool tb, float* c) {
+/** Elements that must be packed for A(i, k) = a[i·ars + k·acs] (M × K) and B(k, j) = b[k·brs + j·bcs] (K × N). */
+inline long pack_cost(long M, long N, long K, long ars, long acs, long brs, long bcs) {
+  bool da = (ars == 1 && !aliasing(acs)) || (acs == 1 && !aliasing(ars));
+  bool db = bcs == 1 && !aliasing(brs);
+  return (da ? 0 : M * K) + (db ? 0 : N * K);
+}
+
+/** C = A·B with generic strides; C(i, j) at c[i·ldc + j], or at c[j·ldc + i] when trans_c. */
+void plan_setup(Plan& p, const Kernels* k, long M, long N, long K, const float* a, long ars, long acs, const float* b,
+                long brs, long bcs, float* c, long ldc, bool trans_c) {
   p.k = k; p.M = M; p.N = N; p.K = K;
-  p.a = a; p.ars = ta ? 1 : lda; p.acs = ta ? lda : 1;
-  p.b = b; p.brs = tb ? 1 : ldb; p.bcs = tb ? ldb : 1;
-  p.c = c;
+  p.a = a; p.ars = ars; p.acs = acs;
+  p.b = b; p.brs = brs; p.bcs = bcs;
+  p.c = c; p.ldc = ldc; p.trans_c = trans_c;
   p.MR = k->mr; p.NR = k->nr;
   p.mp = (M + p.MR - 1) / p.MR;
   p.np = (N + p.NR - 1) / p.NR;
@@ -68,15 +76,27 @@ void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a
   p.last_w = rem <= p.NR / 2 ? p.NR / 2 : p.NR;
   p.nkb = (K + KC_MAX - 1) / KC_MAX;
   p.kc0 = (K + p.nkb - 1) / p.nkb;
-  // in place: Aᵀ row-major (lanes contiguous along i) and B row-major (lanes contiguous along j)
-  p.direct_a = !aliasing(lda);
-  p.rows_a = !ta;
-  p.direct_b = !tb && !aliasing(ldb);
-  p.pa0 = p.direct_a ? M / p.MR : 0;          // only a partial last panel is packed
-  p.pb0 = p.direct_b ? N / p.NR : 0;
-  if (p.direct_b && p.pb0 == p.np - 1 && p.last_w < p.NR) p.pb0 = p.np - 1; // the half panel is packed too
+  // A in place: lanes contiguous along i (a packed panel's layout) or rows contiguous along k;
+  // B in place: rows contiguous along j. Only partial edge panels are then packed.
+  bool lanes_a = ars == 1 && !aliasing(acs);
+  p.rows_a = !lanes_a && acs == 1 && !aliasing(ars);
+  bool direct_a = lanes_a || p.rows_a;
+  bool direct_b = bcs == 1 && !aliasing(brs);
+  p.pa0 = direct_a ? M / p.MR : 0;
+  p.pb0 = direct_b ? N / p.NR : 0;
   p.Mpad = (p.mp - p.pa0) * p.MR;
   p.Npad = p.np > p.pb0 ? (p.np - 1 - p.pb0) * p.NR + p.last_w : 0;
+}
+
+/** C = op(A)·op(B), computed directly or as Cᵀ = op(B)ᵀ·op(A)ᵀ, whichever packs fewer elements. */
+void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b,
+               long ldb, bool tb, float* c) {
+  long ars = ta ? 1 : lda, acs = ta ? lda : 1, brs = tb ? 1 : ldb, bcs = tb ? ldb : 1;
+  long direct = pack_cost(M, N, K, ars, acs, brs, bcs);
+  // swapped: A' = op(B)ᵀ (N × K): A'(i, k) = B(k, i); B' = op(A)ᵀ (K × M): B'(k, j) = A(j, k)
+  long swapped = pack_cost(N, M, K, bcs, brs, acs, ars);
+  if (swapped < direct) plan_setup(p, k, N, M, K, b, bcs, brs, a, acs, ars, c, N, true);
+  else plan_setup(p, k, M, N, K, a, ars, acs, b, brs, bcs, c, N, false);
 }
 
 /** Packed panel i of A covers rows r0 … r0+MR; its k-block kb starts at Ap + k0·Mpad + (i − pa0)·MR·kc. */
@@ -101,7 +121,7 @@ void pack_b_panel(const Plan& p, long j) {
 
 /** C tile of row panels [i0, i1) × column panels [j0, j1), over all k-blocks. */
 void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
-  const long ldc = p.N;
+  const long ldc = p.ldc;
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
     for (long i = i0; i < i1; i++) {
@@ -126,8 +146,8 @@ void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
         long bs;
         if (j < p.pb0) { bp = p.b + k0 * p.brs + c0; bs = p.brs; }
         else { bp = p.Bp + k0 * p.Npad + (j - p.pb0) * p.NR * kc; bs = half ? p.last_w : p.NR; }
-        auto uk = rows ? (half ? p.k->ukernel_rows_half : p.k->ukernel_rows) : (half ? p.k->ukernel_half : p.k->ukernel);
-        uk(kc, ap, as, bp, bs, p.c + r0 * ldc + c0, ldc, mr, nr, kb > 0);
+        float* cp = p.trans_c ? p.c + c0 * ldc + r0 : p.c + r0 * ldc + c0;
+        p.k->ukernels[rows][p.trans_c][half](kc, ap, as, bp, bs, cp, ldc, mr, nr, kb > 0);
       }
     }
   }

@@ -36,13 +36,12 @@ struct Kernels {
   const char* isa;
   // gemm micro-tile: MR rows × NR columns (NR = 2 vectors); the half kernel is MR × NR/2
   int mr, nr;
-  /** C[mr×nr] (= or +=) Σ_k ap[k·as + r] · bp[k·bs + j] for r < MR, j < NR (NR/2 for the half kernel):
-   *  packed panels have as = MR and bs = NR; an operand read in place has its row stride. */
-  void (*ukernel)(long kc, const float* ap, long as, const float* bp, long bs, float* c, long ldc, int mr, int nr, int accumulate);
-  void (*ukernel_half)(long kc, const float* ap, long as, const float* bp, long bs, float* c, long ldc, int mr, int nr, int accumulate);
-  /** The same with A read in place from row-major storage: A(r, k) = ap[r·as + k]. */
-  void (*ukernel_rows)(long kc, const float* ap, long as, const float* bp, long bs, float* c, long ldc, int mr, int nr, int accumulate);
-  void (*ukernel_rows_half)(long kc, const float* ap, long as, const float* bp, long bs, float* c, long ldc, int mr, int nr, int accumulate);
+  /** C[mr×nr] (= or +=) Σ_k A(r, k) · bp[k·bs + j] for r < MR, j < NR (NR/2 for the half kernels), where
+   *  A(r, k) = ap[k·as + r] (a packed panel, as = MR, or an operand stored that way) or, for the rows
+   *  kernels, ap[r·as + k] (a row-major operand read in place); packed B panels have bs = NR.
+   *  Index [rows][transposed C][half]: a transposed-C kernel writes element (r, j) to c[j·ldc + r]. */
+  typedef void (*Ukernel)(long kc, const float* ap, long as, const float* bp, long bs, float* c, long ldc, int mr, int nr, int accumulate);
+  Ukernel ukernels[2][2][2];
   /** dst[k·P + l] = l < L ? src[l·ls + k·ks] : 0 for k < kc, l < P. */
   void (*pack)(const float* src, long ls, long ks, int L, int P, long kc, float* dst);
 

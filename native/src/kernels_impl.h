@@ -483,9 +483,21 @@ static void pack_k(const float* src, long ls, long ks, int L, int P, long kc, fl
   }
 }
 
+/** c[j·ldc + r] (+)= t[r·ld + j] for an 8×8 block: the transposed store of a tile. */
+static inline void tr8x8_store(const float* t, long ld, float* c, long ldc, int accumulate) {
+  alignas(32) float u[64];
+  tr8x8(t, ld, u, 8);
+  for (int j = 0; j < 8; j++) {
+    __m256 v = _mm256_load_ps(u + 8 * j);
+    if (accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(c + j * ldc));
+    _mm256_storeu_ps(c + j * ldc, v);
+  }
+}
+
 /** C[mr×nr] (= or +=) A-panel · B-panel, accumulators in registers: MR rows × NV vectors.
- *  A(r, k) = ap[k·as + r] for a packed (or transposed) panel; with ROWS, ap[r·as + k] (A read in place). */
-template <int MR, int NV, bool ROWS>
+ *  A(r, k) = ap[k·as + r] for a packed (or transposed) panel; with ROWS, ap[r·as + k] (A read in place).
+ *  With TC the tile is stored transposed: element (r, j) goes to c[j·ldc + r]. */
+template <int MR, int NV, bool ROWS, bool TC>
 static void ukernel_t(long kc, const float* __restrict ap, long as, const float* __restrict bp, long bs, float* c,
                       long ldc, int mr, int nr, int accumulate) {
   vf acc[MR][NV];
@@ -508,7 +520,8 @@ static void ukernel_t(long kc, const float* __restrict ap, long as, const float*
     ap += astep;
     bp += bs;
   }
-  if (mr == MR && nr == NV * NB_W) {
+  const bool full = mr == MR && nr == NV * NB_W;
+  if (full && !TC) {
 #pragma GCC unroll 32
     for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
@@ -523,13 +536,26 @@ static void ukernel_t(long kc, const float* __restrict ap, long as, const float*
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) vstore(t + r * NV * NB_W + v * NB_W, acc[r][v]);
+  if (TC) {
+    if (full && MR == 8) {
+      for (int j0 = 0; j0 < NV * NB_W; j0 += 8) tr8x8_store(t + j0, NV * NB_W, c + j0 * ldc, ldc, accumulate);
+      return;
+    }
+    for (int j = 0; j < nr; j++)
+      for (int r = 0; r < mr; r++) c[j * ldc + r] = (accumulate ? c[j * ldc + r] : 0.0f) + t[r * NV * NB_W + j];
+    return;
+  }
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < nr; j++) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + t[r * NV * NB_W + j];
 }
 
 static const nabla::Kernels kTable = {
   NB_ISA_NAME, NB_MR, 2 * NB_W,
-  ukernel_t<NB_MR, 2, false>, ukernel_t<NB_MR, 1, false>, ukernel_t<NB_MR, 2, true>, ukernel_t<NB_MR, 1, true>, pack_k,
+  {{{ukernel_t<NB_MR, 2, false, false>, ukernel_t<NB_MR, 1, false, false>},
+    {ukernel_t<NB_MR, 2, false, true>, ukernel_t<NB_MR, 1, false, true>}},
+   {{ukernel_t<NB_MR, 2, true, false>, ukernel_t<NB_MR, 1, true, false>},
+    {ukernel_t<NB_MR, 2, true, true>, ukernel_t<NB_MR, 1, true, true>}}},
+  pack_k,
   unary_k, binary_k, compare_k, isnan_k, where_k,
   sum_k, sum_rows_k, extreme_k, extreme_rows_k, axpy_k,
   sgd_k, adam_k, maxpool2x2_row_k,

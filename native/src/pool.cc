@@ -177,10 +177,22 @@ void pool_set_threads(int n) {
 void pool_set_spin_us(int us) { spin_us.store(us < 0 ? 0 : us); }
 int pool_spin_us() { return spin_us.load(); }
 
+// Contention backoff: when the calling thread has to wait long for a worker that took a task and was then
+// descheduled (the machine's cores are busy with other processes), the following jobs run on the calling
+// thread alone for a while (doubling each time it happens again), then the pool is tried again.
+const long STALL_NS = 200000;
+long jobs = 0, stalls = 0, serial_jobs = 0, serial_until = 0, backoff = 64;
+
 void parallel_for(long ntasks, TaskFn fn, void* ctx) {
   init();
   if (ntasks <= 0) return;
   if (nthreads == 1 || ntasks == 1 || busy.test_and_set(std::memory_order_acquire)) {
+    for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
+    return;
+  }
+  if (++jobs < serial_until) {
+    serial_jobs++;
+    busy.clear(std::memory_order_release);
     for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
     return;
   }
@@ -194,8 +206,23 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
   wake_word.store(gen, std::memory_order_seq_cst);
   if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&wake_word);
   run_tasks(gen, 0);
-  while (job.done.load(std::memory_order_acquire) < ntasks) NB_PAUSE();
+  if (job.done.load(std::memory_order_acquire) < ntasks) {
+    auto start = std::chrono::steady_clock::now();
+    while (job.done.load(std::memory_order_acquire) < ntasks) NB_PAUSE();
+    long waited = (long)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+    if (waited > STALL_NS) {
+      stalls++;
+      serial_until = jobs + backoff;
+      if (backoff < 4096) backoff *= 2;
+    } else if (backoff > 64) {
+      backoff /= 2;
+    }
+  } else if (backoff > 64) {
+    backoff /= 2;
+  }
   busy.clear(std::memory_order_release);
 }
+
+PoolStats pool_stats() { return PoolStats{jobs, stalls, serial_jobs}; }
 
 } // namespace nabla

@@ -20,4 +20,9 @@ int pool_cpu_count();
 void pool_set_spin_us(int us);
 int pool_spin_us();
 
+/** Jobs given to the pool, jobs where a descheduled worker stalled the caller, and jobs run serially
+ *  afterwards (see the contention backoff in pool.cc). */
+struct PoolStats { long jobs, stalls, serial_jobs; };
+PoolStats pool_stats();
+
 } // namespace nabla

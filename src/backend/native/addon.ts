@@ -25,6 +25,8 @@ export interface NativeInfo {
   /** Elements below which an elementwise op or reduction stays on the calling thread. */
   parallelElements: number;
   maxDims: number;
+  /** Pool jobs so far; jobs where a descheduled worker stalled the caller (> 0.2 ms); jobs then run on one thread. */
+  poolJobs: number; poolStalls: number; poolSerialJobs: number;
   /** Op names in the order of their codes. */
   unary: string[]; binary: string[]; reduce: string[];
 }

@@ -63,7 +63,7 @@ test('joining, indexing and slicing errors', () => {
   throwsExactly(() => nb.cat([]), 'cat: expected a non-empty list of tensors');
   throwsExactly(() => nb.cat([nb.tensor(1), nb.tensor(2)]), 'cat: tensor 0 is zero-dimensional and cannot be concatenated; use stack or unsqueeze it');
   throwsExactly(() => nb.stack([x, nb.zeros([3, 2])]), 'stack: tensor 1 has shape [3, 2], expected [2, 3] like tensor 0');
-  throwsExactly(() => x.gather(1, nb.tensor([[5]], { dtype: 'int32' })), 'gather: index 5 is out of range for dim 1 of size 3');
+  throwsExactly(() => x.gather(1, nb.tensor([[5]], { dtype: 'int32' })), 'gather: index 5 is out of range for dim 1 of size 3 (input shape [2, 3])');
   throwsExactly(() => x.gather(1, nb.tensor([[1]])), 'gather: index must be an int32 tensor, got float32');
   throwsExactly(() => x.gather(0, nb.zeros([2, 4], { dtype: 'int32' })), 'gather: index [2, 4] does not fit input [2, 3] along dims other than 0');
   throwsExactly(() => x.indexSelect(0, nb.tensor([2], { dtype: 'int32' })), 'indexSelect: index 2 is out of range for dim 0 of size 2 (input shape [2, 3])');
@@ -72,6 +72,8 @@ test('joining, indexing and slicing errors', () => {
   throwsExactly(() => x.select(0, 2), 'select: index 2 is out of range for dim 0 of size 2');
   throwsExactly(() => x.slice(0, 0, 2, 0), 'slice: step must be a positive integer, got 0');
   throwsExactly(() => x.scatterAdd(0, nb.tensor([[0]], { dtype: 'int32' }), nb.zeros([2])), 'scatterAdd: index [1, 1] and src [2] must have the same shape');
+  throwsExactly(() => x.scatterAdd(0, nb.tensor([[0, 2]], { dtype: 'int32' }), nb.zeros([1, 2])), 'scatterAdd: index 2 is out of range for dim 0 of size 2 (input shape [2, 3])');
+  throwsExactly(() => x.scatterAdd(1, nb.zeros([3, 1], { dtype: 'int32' }), nb.zeros([3, 1])), 'scatterAdd: index [3, 1] does not fit input [2, 3] along dims other than 1');
 });
 
 test('tensor(): ragged nested arrays, bad elements and shapes', () => {

@@ -5,11 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Tensor } from '../src/index.js';
+import { type Tensor, setBackend } from '../src/index.js';
 import { assertClose } from './helpers/assert.js';
 import { type StoredTensor, nablaDType } from './helpers/fixtures.js';
 import { loadOpsFixture, opCases, runOpCase } from './op-cases.js';
 
+
+// the reference kernels are the oracle here; other backends are compared with them through op-cases.ts
+setBackend('cpu');
 const fixture = loadOpsFixture();
 const TOL = { rtol: 1e-6, atol: 1e-10 };
 

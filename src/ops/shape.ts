@@ -1,7 +1,7 @@
 /** Views and copies that change shape: reshape, permute, expand, slicing, cat/stack, gather. */
 import { backend, type View } from '../backend/backend.js';
 import { record } from '../autograd/node.js';
-import { type DType, isFloat, promote } from '../tensor/dtype.js';
+import { type DType, type TypedArray, isFloat, promote } from '../tensor/dtype.js';
 import { type Shape, broadcastShapes, checkShape, contiguousStrides, fmt, normDim, numel, shapesEqual } from '../tensor/shape.js';
 import { isGradEnabled as isGradEnabledNow } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -227,6 +227,19 @@ function checkIndex(index: Tensor, op: string): void {
   if (index.dtype !== 'int32') throw new Error(`${op}: index must be an int32 tensor, got ${index.dtype}`);
 }
 
+/** Every index value in [-size, size), checked here once so that no backend kernel reads out of bounds. */
+function checkIndexRange(index: Tensor, size: number, op: string, dim: number, shape: readonly number[]): void {
+  const flat = index.isContiguous() ? index.data.subarray(index.offset, index.offset + index.size) : dataSyncRaw(index);
+  for (let i = 0; i < flat.length; i++) {
+    const k = flat[i]!;
+    if (k < -size || k >= size) throw new Error(`${op}: index ${k} is out of range for dim ${dim} of size ${size} (input shape ${fmt(shape)})`);
+  }
+}
+
+function dataSyncRaw(x: Tensor): TypedArray {
+  return copyRaw(x).data;
+}
+
 /** out[i][j] = x[i][index[i][j]] (dim 1), as torch.gather. */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex(index, 'gather');
@@ -234,6 +247,12 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   if (index.ndim !== x.ndim || index.shape.some((s, k) => k !== d && s > x.shape[k]!)) {
     throw new Error(`gather: index ${fmt(index.shape)} does not fit input ${fmt(x.shape)} along dims other than ${d}`);
   }
+  checkIndexRange(index, x.shape[d]!, 'gather', d, x.shape);
+  return gatherChecked(x, d, index);
+}
+
+/** gather once the index is known to fit. */
+function gatherChecked(x: Tensor, d: number, index: Tensor): Tensor {
   const out = uninitialized(index.shape, x.dtype);
   backend().gather(x, d, index, out.data);
   return record(out, 'GatherBackward', [x], (g) => [scatterAdd(empty(x.shape, g.dtype), d, index, g)]); // scatter-add g back
@@ -244,6 +263,10 @@ export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor
   checkIndex(index, 'scatterAdd');
   const d = normDim(dim, base.ndim, 'scatterAdd');
   if (!shapesEqual(index.shape, src.shape)) throw new Error(`scatterAdd: index ${fmt(index.shape)} and src ${fmt(src.shape)} must have the same shape`);
+  if (index.ndim !== base.ndim || index.shape.some((s, k) => k !== d && s > base.shape[k]!)) {
+    throw new Error(`scatterAdd: index ${fmt(index.shape)} does not fit input ${fmt(base.shape)} along dims other than ${d}`);
+  }
+  checkIndexRange(index, base.shape[d]!, 'scatterAdd', d, base.shape);
   const out = copyRaw(base);
   backend().scatterAdd(out.data, out.shape, d, index, src);
   // ∂/∂base = g; ∂/∂src = g gathered at index
@@ -255,14 +278,10 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex(index, 'indexSelect');
   if (index.ndim !== 1) throw new Error(`indexSelect: index must be 1-D, got shape ${fmt(index.shape)}`);
   const d = normDim(dim, x.ndim, 'indexSelect');
-  const size = x.shape[d]!;
-  for (let i = 0; i < index.size; i++) {
-    const k = index.data[index.offset + i * index.strides[0]!]!;
-    if (k < -size || k >= size) throw new Error(`indexSelect: index ${k} is out of range for dim ${d} of size ${size} (input shape ${fmt(x.shape)})`);
-  }
+  checkIndexRange(index, x.shape[d]!, 'indexSelect', d, x.shape);
   const outShape = x.shape.map((s, k) => (k === d ? index.shape[0]! : s));
   const idxShape = x.shape.map((_, k) => (k === d ? index.shape[0]! : 1));
-  return gather(x, d, expand(reshape(index, idxShape), outShape));
+  return gatherChecked(x, d, expand(reshape(index, idxShape), outShape));
 }
 
 // ---------------------------------------------------------------- in place (optimizers, initialisers)

@@ -12,6 +12,8 @@ export * from './tensor/create.js';
 export * from './ops/index.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
 export { setBackend, getBackend, listBackends } from './backend/index.js';
+export { nativeInfo, setNativeOptions } from './backend/native/index.js';
+export type { NativeInfo, NativeOptions } from './backend/native/index.js';
 export const autograd = autogradNs;
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

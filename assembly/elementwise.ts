@@ -109,3 +109,22 @@ export function binary2d(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usi
     default: binaryLoop(B_MIN, a, am, b, bm, out, R, C); break;
   }
 }
+
+/** Gradient of an activation from its output y and the incoming gradient g: sigmoid g·y·(1 − y), tanh g·(1 − y²). */
+export function activationGrad(op: i32, y: usize, g: usize, out: usize, n: i32): void {
+  const end = out + (<usize>(n + 3) >> 2 << 4);
+  const one = f32x4.splat(1.0);
+  if (op == U_SIGMOID) {
+    while (out < end) {
+      const yv = v128.load(y);
+      v128.store(out, f32x4.mul(v128.load(g), f32x4.mul(yv, f32x4.sub(one, yv))));
+      y += 16; g += 16; out += 16;
+    }
+  } else {
+    while (out < end) {
+      const yv = v128.load(y);
+      v128.store(out, f32x4.mul(v128.load(g), f32x4.sub(one, f32x4.mul(yv, yv))));
+      y += 16; g += 16; out += 16;
+    }
+  }
+}

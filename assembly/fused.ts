@@ -97,3 +97,34 @@ export function logSoftmaxRows(x: usize, R: i32, C: i32, out: usize, wantSoftmax
     }
   }
 }
+
+/**
+ * Binary cross-entropy terms ℓ = −(y·max(ln p, −100) + (1 − y)·max(ln(1 − p), −100)) over n elements (PyTorch's
+ * BCELoss, logs clamped at −100), written to out. Returns the index of the first p outside [0, 1], or −1.
+ */
+export function bceForward(p: usize, y: usize, out: usize, n: i32): i32 {
+  const nb = <usize>n << 2;
+  const lo = sp(-100), one = sp(1.0);
+  for (let o: usize = 0; o < nb; o += 16) {
+    const pv = v128.load(p + o), yv = v128.load(y + o);
+    const lp = f32x4.pmax(vlog(pv), lo), l1p = f32x4.pmax(vlog(f32x4.sub(one, pv)), lo);
+    v128.store(out + o, f32x4.neg(f32x4.add(f32x4.mul(yv, lp), f32x4.mul(f32x4.sub(one, yv), l1p))));
+  }
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(p + (<usize>i << 2));
+    if (v < 0 || v > 1) return i;
+  }
+  return -1;
+}
+
+/** Its gradient: out = g·(p − y) / max(p·(1 − p), 1e-12); g is one value (gScalar) or n values. */
+export function bceBackward(p: usize, y: usize, g: usize, gScalar: i32, out: usize, n: i32): void {
+  const nb = <usize>(n + 3) >> 2 << 4;
+  const one = sp(1.0), eps = sp(1e-12);
+  const gs = v128.load32_splat(g);
+  for (let o: usize = 0; o < nb; o += 16) {
+    const pv = v128.load(p + o);
+    const d = f32x4.div(f32x4.sub(pv, v128.load(y + o)), f32x4.pmax(f32x4.mul(pv, f32x4.sub(one, pv)), eps));
+    v128.store(out + o, f32x4.mul(gScalar ? gs : v128.load(g + o), d));
+  }
+}

@@ -4,9 +4,9 @@
  * The same source is built twice: against a plain memory (calling thread only) and a shared one (thread pool).
  */
 export { gemmTiles, transpose, setScratch } from './gemm';
-export { unary, binary2d } from './elementwise';
+export { unary, binary2d, activationGrad } from './elementwise';
 export { sumRows, sumCols } from './reduce';
-export { sgd, adam, logSoftmaxRows } from './fused';
+export { sgd, adam, logSoftmaxRows, bceForward, bceBackward } from './fused';
 
 /** First free byte after the module's static data. */
 export function heapBase(): usize { return __heap_base; }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  type Tensor, Generator, getBackend, listBackends, nn, noGrad, optim, setBackend, tensor, zeros,
+  type Tensor, Generator, autograd, getBackend, listBackends, nn, noGrad, optim, setBackend, tensor, zeros,
 } from '../src/index.js';
 import { setWasmOptions, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
 import { runOpCasesAgainstReference } from './op-cases.js';
@@ -277,6 +277,79 @@ describe('fused optimizer steps agree with the reference update', () => {
         setBackend(prev);
       }
     });
+  }
+});
+
+// ---------------------------------------------------------------- gather and the fused kernels used by ops and nn
+
+test('gather: indexSelect rows and columns, negative indices, general indices', () => {
+  forceWasm(false);
+  const idx = tensor([3, 0, -1, 2, 2], { dtype: 'int32' });
+  agree((g) => randnT(g, [5, 40]).indexSelect(0, idx), {}, 'indexSelect rows (long rows)');
+  agree((g) => randnT(g, [5, 3]).indexSelect(0, idx), {}, 'indexSelect rows (short rows)');
+  agree((g) => randnT(g, [2, 5, 3]).indexSelect(1, idx), {}, 'indexSelect middle dim');
+  agree((g) => randnT(g, [4, 5]).indexSelect(1, idx), {}, 'indexSelect columns');
+  agree((g) => randnT(g, [3, 4]).gather(1, tensor([[0, 1], [3, 3], [2, 0]], { dtype: 'int32' })), {}, 'general gather');
+  const prev = getBackend();
+  setBackend('wasm');
+  try {
+    assert.throws(() => randnT(new Generator(1), [3, 4]).gather(0, tensor([[5, 0, 0, 0]], { dtype: 'int32' })), /gather: index 5 is out of range for dim 0 of size 3/);
+  } finally {
+    setBackend(prev);
+  }
+});
+
+/** Gradients of f's output sum w.r.t. each input on wasm and on the reference; with `second`, also a double backward. */
+function agreeGrad(f: (xs: Tensor[]) => Tensor, make: (g: Generator) => Tensor[], what: string, second = false): void {
+  const run = (name: string) => {
+    const prev = getBackend();
+    setBackend(name);
+    try {
+      const xs = make(new Generator(21)).map((x) => x.detach().requiresGrad_());
+      const y = f(xs).sum();
+      const gs = autograd.grad(y, xs, { createGraph: second });
+      const out = [y, ...(gs as Tensor[])];
+      if (second) out.push(...(autograd.grad((gs as Tensor[]).reduce((a, b) => a.add(b.sum()), tensor(0)), xs, { allowUnused: true }) as Tensor[]).filter(Boolean));
+      return out.map((t) => t.detach());
+    } finally {
+      setBackend(prev);
+    }
+  };
+  const w = run('wasm'), c = run('cpu');
+  assert.equal(w.length, c.length, what);
+  w.forEach((t, i) => assertClose(t, c[i]!, { rtol: 2e-5, atol: 1e-6 }, `${what} #${i}`));
+}
+
+test('sigmoid and tanh backward (fused kernel) and their double backward agree with the reference', () => {
+  forceWasm(false);
+  for (const shape of [[7], [64, 100], [3, 5, 9]]) {
+    agreeGrad(([x]) => x!.sigmoid().mul(x!), (g) => [randnT(g, shape)], `sigmoid ${shape}`);
+    agreeGrad(([x]) => x!.tanh().mul(x!), (g) => [randnT(g, shape)], `tanh ${shape}`);
+  }
+  agreeGrad(([x]) => x!.sigmoid().pow(2), (g) => [randnT(g, [6, 5])], 'sigmoid, double backward', true);
+  agreeGrad(([x]) => x!.tanh().pow(2), (g) => [randnT(g, [6, 5])], 'tanh, double backward', true);
+  // a broadcast (non-contiguous) incoming gradient takes the expression
+  agreeGrad(([x]) => x!.sigmoid().sum(0), (g) => [randnT(g, [8, 3])], 'sigmoid with an expanded gradient');
+});
+
+test('binary cross-entropy (fused kernel): values, gradients, reductions, weights, range errors', () => {
+  forceWasm(false);
+  // probabilities made in JS, so both backends get the same float32 inputs (p near 0 or 1 amplifies any difference)
+  const probs = (g: Generator, shape: number[]) => tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 1 / (1 + Math.exp(-3 * g.normal()))), { shape });
+  const targets = (g: Generator, shape: number[]) => randnT(g, shape).gt(0).float();
+  for (const reduction of ['mean', 'sum', 'none'] as const) {
+    agreeGrad(([p, y]) => nn.functional.binaryCrossEntropy(p!, y!, { reduction }), (g) => [probs(g, [64, 10]), targets(g, [64, 10])], `BCE ${reduction}`);
+  }
+  agreeGrad(([p, y]) => nn.functional.binaryCrossEntropy(p!, y!, { weight: tensor([0.5, 2, 1]) }), (g) => [probs(g, [4, 3]), targets(g, [4, 3])], 'BCE weighted');
+  agreeGrad(([p, y]) => nn.functional.binaryCrossEntropy(p!, y!), (g) => [probs(g, [5, 7]), targets(g, [5, 7])], 'BCE double backward', true);
+  // probabilities of exactly 0 and 1 (logs clamped at −100), and soft targets
+  agree(() => nn.functional.binaryCrossEntropy(tensor([0, 1, 0, 1, 0.5, 1e-30]), tensor([0, 1, 1, 0, 0.3, 1]), { reduction: 'none' }), { rtol: 1e-6, atol: 1e-6 }, 'BCE at 0 and 1');
+  const prev = getBackend();
+  setBackend('wasm');
+  try {
+    assert.throws(() => nn.functional.binaryCrossEntropy(tensor([0.5, 1.5, -1]), tensor([1, 0, 0])), /binaryCrossEntropy: all elements of input should be probabilities between 0 and 1, found 1\.5/);
+  } finally {
+    setBackend(prev);
   }
 });
 

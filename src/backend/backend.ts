@@ -95,6 +95,19 @@ export interface Backend {
    * sums[c] = Σ g and sums[C + c] = Σ g·x̂ over (n, s); when out is given, out = scale[c]·(g − Σg/M − x̂·Σg·x̂/M), M = N·S.
    */
   batchNormBackward(x: View, g: View, mean: Float64Array, invStd: Float64Array, scale: Float64Array, sums: Float64Array, out: TypedArray | null): void;
+  /**
+   * Optional fused kernel: the gradient of an activation from its output y and the incoming gradient g (views of
+   * out's shape): sigmoid g·y·(1 − y), tanh g·(1 − y²). Returns false when it does not take these operands.
+   */
+  activationGrad?(op: 'sigmoid' | 'tanh', y: View, g: View, out: TypedArray): boolean;
+  /**
+   * Optional fused kernel: binary cross-entropy terms −(y·max(ln p, −100) + (1 − y)·max(ln(1 − p), −100)) of
+   * views p and y of out's shape. Returns the index (row-major) of the first p outside [0, 1], −1 when there is
+   * none, or −2 when it does not take these operands (nothing written).
+   */
+  bceForward?(p: View, y: View, out: TypedArray): number;
+  /** Optional fused kernel: BCE's input gradient g·(p − y) / max(p·(1 − p), 1e-12); false when it does not take these operands. */
+  bceBackward?(p: View, y: View, g: View, out: TypedArray): boolean;
 }
 
 let current: Backend | null = null;

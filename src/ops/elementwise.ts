@@ -4,9 +4,9 @@
  */
 import { type BinaryOp, type UnaryOp, backend } from '../backend/backend.js';
 import { record } from '../autograd/node.js';
-import { noGrad } from '../autograd/grad-mode.js';
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { type DType, isFloat } from '../tensor/dtype.js';
-import { broadcastShapes } from '../tensor/shape.js';
+import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Scalar, type TensorLike, asTensor, broadcastView, resultType, uninitialized } from './util.js';
 
@@ -63,12 +63,23 @@ export function abs(x: Tensor): Tensor {
 
 export function sigmoid(x: Tensor): Tensor {
   const y = runUnary('sigmoid', x, floatOut(x.dtype));
-  return record(y, 'SigmoidBackward', [x], (g) => [mul(g, mul(y, rsub(1, y)))]); // dσ = σ(1−σ)
+  return record(y, 'SigmoidBackward', [x], (g) => [fusedActivationGrad('sigmoid', y, g) ?? mul(g, mul(y, rsub(1, y)))]); // dσ = σ(1−σ)
 }
 
 export function tanh(x: Tensor): Tensor {
   const y = runUnary('tanh', x, floatOut(x.dtype));
-  return record(y, 'TanhBackward', [x], (g) => [mul(g, rsub(1, mul(y, y)))]); // d tanh = 1 − tanh²
+  return record(y, 'TanhBackward', [x], (g) => [fusedActivationGrad('tanh', y, g) ?? mul(g, rsub(1, mul(y, y)))]); // d tanh = 1 − tanh²
+}
+
+/**
+ * The same gradient in one kernel when the backend has one (backend.activationGrad), else null. Never while the
+ * backward pass is being recorded (createGraph): double backward needs the tensor expression.
+ */
+function fusedActivationGrad(op: 'sigmoid' | 'tanh', y: Tensor, g: Tensor): Tensor | null {
+  const b = backend();
+  if (!b.activationGrad || isGradEnabled() || g.dtype !== y.dtype || !shapesEqual(g.shape, y.shape)) return null;
+  const out = uninitialized(y.shape, y.dtype);
+  return b.activationGrad(op, y, g, out.data) ? out : null;
 }
 
 export function relu(x: Tensor): Tensor {

@@ -217,6 +217,40 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     return r && c ? M_FULL : c ? M_ROW : r ? M_COL : M_SCALAR;
   }
 
+  function activationGrad(op: 'sigmoid' | 'tanh', y: View, g: View, out: TypedArray): boolean {
+    const n = out.length;
+    if (!f32(y.data) || !f32(g.data) || !f32(out) || n * 12 > MAX_BYTES || !isContiguousView(y) || !isContiguousView(g)) return false;
+    if (n < state.minElements) return false;
+    arena.reset();
+    const py = arena.put(y.data, y.offset, n), pg = arena.put(g.data, g.offset, n);
+    ex.activationGrad(UNARY[op]!, py, pg, py, n);
+    arena.get(py, n, out);
+    return true;
+  }
+
+  function bceForward(p: View, y: View, out: TypedArray): number {
+    const n = out.length;
+    if (!f32(p.data) || !f32(y.data) || !f32(out) || n < state.minElements || n * 12 > MAX_BYTES || !isContiguousView(p) || !isContiguousView(y)) return -2;
+    arena.reset();
+    const pp = arena.put(p.data, p.offset, n), py = arena.put(y.data, y.offset, n), po = arena.alloc(n * 4);
+    const bad = ex.bceForward(pp, py, po, n);
+    if (bad < 0) arena.get(po, n, out);
+    return bad;
+  }
+
+  function bceBackward(p: View, y: View, g: View, out: TypedArray): boolean {
+    const n = out.length;
+    const gScalar = g.strides.every((s, k) => s === 0 || g.shape[k] === 1);
+    if (!f32(p.data) || !f32(y.data) || !f32(g.data) || !f32(out) || n < state.minElements || n * 16 > MAX_BYTES ||
+      !isContiguousView(p) || !isContiguousView(y) || !(gScalar || isContiguousView(g))) return false;
+    arena.reset();
+    const pp = arena.put(p.data, p.offset, n), py = arena.put(y.data, y.offset, n);
+    const pg = arena.put(g.data, g.offset, gScalar ? 1 : n), po = arena.alloc(n * 4);
+    ex.bceBackward(pp, py, pg, gScalar ? 1 : 0, po, n);
+    arena.get(po, n, out);
+    return true;
+  }
+
   // ---------------------------------------------------------------- reductions
 
   function reduce(op: ReduceOp, x: TypedArray, xOffset: number, outer: number, n: number, inner: number, out: TypedArray): void {
@@ -270,10 +304,45 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     if (pmax) arena.get(pmax, n, s.maxExpAvgSq as Float32Array);
   }
 
+  // ---------------------------------------------------------------- gather (indexSelect's pattern, in TypeScript)
+
+  /**
+   * gather where the index varies along dim only (indexSelect, one-hot rows from an identity) on contiguous x:
+   * whole rows are copied. Other patterns go to the reference.
+   */
+  function gather(x: View, dim: number, index: View, out: TypedArray): void {
+    const nd = x.shape.length;
+    let ok = isContiguousView(x) && index.shape.length === nd;
+    for (let k = 0; ok && k < nd; k++) {
+      if (k !== dim && (index.shape[k] !== x.shape[k] || (index.strides[k] !== 0 && index.shape[k] !== 1))) ok = false;
+    }
+    if (!ok) {
+      cpu.gather(x, dim, index, out);
+      return;
+    }
+    let outer = 1, inner = 1;
+    for (let k = 0; k < dim; k++) outer *= x.shape[k]!;
+    for (let k = dim + 1; k < nd; k++) inner *= x.shape[k]!;
+    const J = index.shape[dim]!, size = x.shape[dim]!, xd = x.data, idx = index.data, is = index.strides[dim]!;
+    for (let j = 0; j < J; j++) {
+      const v = idx[index.offset + j * is]!;
+      if (!Number.isInteger(v) || v < -size || v >= size) throw new Error(`gather: index ${v} is out of range for dim ${dim} of size ${size}`);
+    }
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < J; j++) {
+        let k = idx[index.offset + j * is]!;
+        if (k < 0) k += size;
+        const src = x.offset + (o * size + k) * inner, dst = (o * J + j) * inner;
+        if (inner >= 32) out.set(xd.subarray(src, src + inner) as never, dst);
+        else for (let i = 0; i < inner; i++) out[dst + i] = xd[src + i]!;
+      }
+    }
+  }
+
   const backend: Backend & FusedKernels = {
     ...cpu,
     name: 'wasm',
-    unary, binary, reduce, gemm, sgdStep, adamStep,
+    unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward,
   };
 
   const info = (): WasmInfo => ({

@@ -14,6 +14,7 @@ export interface WasmExports {
   transpose(src: number, rows: number, cols: number, srs: number, dst: number): void;
   unary(op: number, x: number, out: number, n: number): void;
   binary2d(op: number, a: number, am: number, b: number, bm: number, out: number, R: number, C: number): void;
+  activationGrad(op: number, y: number, g: number, out: number, n: number): void;
   sumRows(x: number, outer: number, n: number, out: number): void;
   sumCols(x: number, outer: number, n: number, inner: number, out: number, acc: number): void;
   sgd(p: number, g: number, buf: number, n: number, lr: number, momentum: number, oneMinusDampening: number, wd: number,
@@ -22,6 +23,8 @@ export interface WasmExports {
     beta2: number, oneMinusBeta2: number, eps: number, wd: number, decay: number, decoupled: number, maximize: number,
     stepSize: number, bc2sqrt: number): void;
   logSoftmaxRows(x: number, R: number, C: number, out: number, wantSoftmax: number): void;
+  bceForward(p: number, y: number, out: number, n: number): number;
+  bceBackward(p: number, y: number, g: number, gScalar: number, out: number, n: number): void;
 }
 
 export interface Loaded {

@@ -3,7 +3,9 @@
  * default), stable at extreme logits and at probabilities of exactly 0 and 1.
  */
 import { record } from '../../autograd/node.js';
-import { noGrad } from '../../autograd/grad-mode.js';
+import { isGradEnabled, noGrad } from '../../autograd/grad-mode.js';
+import { backend } from '../../backend/backend.js';
+import { uninitialized } from '../../ops/util.js';
 import {
   abs, add, clamp, div, eq, exp, ge, log, logicalAnd, logicalNot, logicalOr, lt, gt, maximum, mul, ne, neg, rsub, sigmoid, sub, where,
 } from '../../ops/elementwise.js';
@@ -94,23 +96,31 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BCEOptio
   const reduction = reductionOf(opts, op);
   const y = elementTarget(input, target, op);
   const w = checkWeight(opts.weight, input, op);
-  noGrad(() => {
+  const outOfRange = (v: number) => new Error(`${op}: all elements of input should be probabilities between 0 and 1, found ${v} (apply sigmoid first, or use binaryCrossEntropyWithLogits)`);
+  // the backend's fused kernel (terms and range check in one pass) when it has one, else the ops below
+  const b = backend(), fused = b.bceForward && !w ? uninitialized(input.shape, input.dtype) : null;
+  const badIndex = fused ? b.bceForward!(input, y, fused.data) : -2;
+  if (badIndex >= 0) throw outOfRange(dataSync(input)[badIndex]!);
+  if (badIndex === -2) noGrad(() => {
     const bad = logicalOr(lt(input, 0), gt(input, 1));
-    if (sum(bad).item() > 0) {
-      const v = dataSync(input)[argmax(to(bad, 'int32')).item()];
-      throw new Error(`${op}: all elements of input should be probabilities between 0 and 1, found ${v} (apply sigmoid first, or use binaryCrossEntropyWithLogits)`);
-    }
+    if (sum(bad).item() > 0) throw outOfRange(dataSync(input)[argmax(to(bad, 'int32')).item()]!);
   });
   const logs = (p: Tensor) => [clamp(log(p), -100), clamp(log(rsub(1, p)), -100)] as const;
-  const loss = noGrad(() => {
+  const loss = badIndex === -1 ? fused! : noGrad(() => {
     const [lp, l1p] = logs(input);
     const l = neg(add(mul(y, lp), mul(rsub(1, y), l1p)));
     return w ? mul(l, w) : l;
   });
   const scaled = (t: Tensor) => (w ? mul(t, w) : t);
+  // the fused input gradient, except while recording the backward pass (double backward needs the expression)
+  const fusedGrad = (g: Tensor): Tensor | null => {
+    if (!b.bceBackward || w || isGradEnabled() || !shapesEqual(g.shape, input.shape)) return null;
+    const gi = uninitialized(input.shape, input.dtype);
+    return b.bceBackward(input, y, g, gi.data) ? gi : null;
+  };
   const out = record(loss, 'BinaryCrossEntropyBackward', [input, y], (g) => [
     // ∂ℓ/∂p = w·(p − y) / max(p·(1 − p), 1e-12)
-    input.requiresGrad ? mul(g, scaled(div(sub(input, y), clamp(mul(input, rsub(1, input)), 1e-12)))) : null,
+    input.requiresGrad ? fusedGrad(g) ?? mul(g, scaled(div(sub(input, y), clamp(mul(input, rsub(1, input)), 1e-12)))) : null,
     // ∂ℓ/∂y = w·(log(1 − p) − log p), both clamped at −100
     y.requiresGrad ? mul(g, scaled(sub(logs(input)[1], logs(input)[0]))) : null,
   ]);

@@ -18,7 +18,8 @@ export interface NativeOptions {
   isa: string;
   /** Threads, the calling thread included (default: the CPUs this process may use, or NABLA_NUM_THREADS). */
   threads: number;
-  /** Elementwise ops and reductions on fewer elements run in TypeScript (0: always native). */
+  /** Elementwise ops and reductions on fewer elements run in TypeScript (0: always native); for cheap
+   *  ops (add, mul, comparisons, copies, ...) the limit is 8 × this. Default 32. */
   minElements: number;
   /** gemm work (2·M·N·K) below which the product stays on one thread. */
   gemmParallelFlops: number;
@@ -74,7 +75,7 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     name: 'native',
 
     unary(op: UnaryOp, x: View, out: TypedArray): void {
-      if (out.length >= state.minElements && f32(x.data)) {
+      if (out.length >= (op in CHEAP ? CHEAP_FACTOR * state.minElements : state.minElements) && f32(x.data)) {
         const code = unaryCode.get(op);
         if (code !== undefined && f32(out) && space(x.shape, x)) { addon.unary(code, x.data, x.offset, out); return; }
         if (op === 'isnan' && out instanceof Uint8Array && space(x.shape, x)) { addon.isnan(x.data, x.offset, out); return; }
@@ -83,7 +84,7 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     },
 
     binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
-      if (out.length >= state.minElements && f32(a.data) && f32(b.data)) {
+      if (out.length >= (op in CHEAP ? CHEAP_FACTOR * state.minElements : state.minElements) && f32(a.data) && f32(b.data)) {
         const code = binaryCode.get(op);
         // arithmetic writes float32, comparisons write bytes
         if (code !== undefined && (f32(out) || out instanceof Uint8Array) && (op in CMP) === (out instanceof Uint8Array) && space(a.shape, a, b)) {
@@ -95,7 +96,7 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     },
 
     where(cond: View, a: View, b: View, out: TypedArray): void {
-      if (out.length >= state.minElements && cond.data instanceof Uint8Array && f32(a.data) && f32(b.data) && f32(out) &&
+      if (out.length >= CHEAP_FACTOR * state.minElements && cond.data instanceof Uint8Array && f32(a.data) && f32(b.data) && f32(out) &&
         space(a.shape, cond, a, b)) {
         addon.where(cond.data, cond.offset, a.data, a.offset, b.data, b.offset, out);
         return;
@@ -107,7 +108,7 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
       if (f32(src.data) && f32(dst.data) && space(src.shape, src, dst)) {
         let n = 1;
         for (const d of src.shape) n *= d;
-        if (n >= state.minElements) { addon.copy(src.data, src.offset, dst.data, dst.offset); return; }
+        if (n >= CHEAP_FACTOR * state.minElements) { addon.copy(src.data, src.offset, dst.data, dst.offset); return; }
       }
       cpu.copy(src, dst);
     },
@@ -160,6 +161,12 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
 }
 
 const CMP: Record<string, true> = { eq: true, ne: true, lt: true, le: true, gt: true, ge: true };
+/** Ops as cheap in TypeScript as a call into the addon (about 0.5 µs) until CHEAP_FACTOR × minElements elements. */
+const CHEAP: Record<string, true> = {
+  ...CMP, add: true, sub: true, mul: true, maximum: true, minimum: true, neg: true, abs: true, relu: true, sign: true,
+  floor: true, ceil: true, isnan: true,
+};
+const CHEAP_FACTOR = 8;
 
 const loaded = loadAddon();
 const created = loaded.addon ? createNativeBackend(loaded.addon) : null;

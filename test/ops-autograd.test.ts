@@ -156,3 +156,24 @@ test('a deep chain and a wide fan-in run without recursion', () => {
   nb.stack(terms).sum().backward();
   assert.equal(w.grad!.item(), (1999 * 2000) / 2);
 });
+
+test('values overwritten in place after an op used them make backward throw instead of a wrong gradient', () => {
+  const x = f64([1, 2]);
+  const y = x.exp();
+  y.fill_(0); // y is not a leaf, so the write is allowed; its ExpBackward would now compute 0
+  assert.throws(() => y.sum().backward(), /^Error: backward: the output of ExpBackward \(shape \[2\]\) was modified in place \(copy_, fill_ or zero_\) after the op used it/);
+  const c = f64([3, 4], false);
+  const h = x.mul(c);
+  c.copy_(f64([0, 0], false));
+  assert.throws(() => h.sum().backward(), /backward: input 1 of MulBackward \(shape \[2\]\) was modified in place/);
+  // writes through a view count, and writes after backward are fine
+  const d = f64([3, 4], false);
+  const k = x.mul(d);
+  d.T.select(0, 1).fill_(9);
+  assert.throws(() => k.sum().backward(), /input 1 of MulBackward/);
+  x.grad = null;
+  const ok = x.mul(d);
+  ok.sum().backward();
+  d.zero_();
+  assert.deepEqual(x.grad!.toArray(), [3, 9]);
+});

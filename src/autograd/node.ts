@@ -11,14 +11,38 @@ export type BackwardRule = (grad: Tensor) => readonly (Tensor | null | undefined
 const FREED = 'backward: trying to backward through the graph a second time (its saved tensors were freed); ' +
   'pass { retainGraph: true } to the first backward() if you need to backward twice';
 
+/**
+ * Storage versions, bumped by the in-place writes (copy_, fill_, zero_): a node remembers the versions of its
+ * inputs and output, and refuses to run its rule on values that were overwritten since (instead of a silently
+ * wrong gradient).
+ */
+const versions = new WeakMap<object, number>();
+const versionOf = (t: Tensor): number => versions.get(t.data) ?? 0;
+
+/** Mark t's storage (and so every view of it) as modified in place. */
+export function bumpVersion(t: Tensor): void {
+  versions.set(t.data, versionOf(t) + 1);
+}
+
 export class Node implements GradFn {
   private rule: BackwardRule | null;
-  constructor(readonly name: string, readonly inputs: readonly (Tensor | null)[], rule: BackwardRule) {
+  private readonly versions: number[];
+  constructor(readonly name: string, readonly inputs: readonly (Tensor | null)[], rule: BackwardRule, readonly output: Tensor) {
     this.rule = rule;
+    this.versions = inputs.map((t) => (t ? versionOf(t) : 0));
+    this.versions.push(versionOf(output));
   }
 
   apply(grad: Tensor): readonly (Tensor | null | undefined)[] {
     if (!this.rule) throw new Error(FREED);
+    const n = this.inputs.length;
+    for (let i = 0; i <= n; i++) {
+      const t = i < n ? this.inputs[i] : this.output;
+      if (t && versionOf(t) !== this.versions[i]) {
+        throw new Error(`backward: ${i < n ? `input ${i}` : 'the output'} of ${this.name} (shape [${t.shape.join(', ')}]) was modified in place ` +
+          '(copy_, fill_ or zero_) after the op used it; clone() it first, or modify it after backward()');
+      }
+    }
     return this.rule(grad);
   }
 
@@ -39,6 +63,6 @@ export function needsGrad(...inputs: readonly unknown[]): boolean {
 export function record(out: Tensor, name: string, inputs: readonly unknown[], rule: BackwardRule): Tensor {
   if (!needsGrad(...inputs) || !out.isFloatingPoint) return out;
   out.requiresGrad = true;
-  out.gradFn = new Node(name, inputs.map((t) => (t instanceof Tensor ? t : null)), rule);
+  out.gradFn = new Node(name, inputs.map((t) => (t instanceof Tensor ? t : null)), rule, out);
   return out;
 }

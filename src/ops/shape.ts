@@ -1,6 +1,6 @@
 /** Views and copies that change shape: reshape, permute, expand, slicing, cat/stack, gather. */
 import { backend, type View } from '../backend/backend.js';
-import { record } from '../autograd/node.js';
+import { bumpVersion, record } from '../autograd/node.js';
 import { type DType, type TypedArray, isFloat, promote } from '../tensor/dtype.js';
 import { type Shape, broadcastShapes, checkShape, contiguousStrides, fmt, normDim, numel, shapesEqual } from '../tensor/shape.js';
 import { isGradEnabled as isGradEnabledNow } from '../autograd/grad-mode.js';
@@ -298,6 +298,7 @@ export function copy_(x: Tensor, src: Tensor): Tensor {
   const shape = broadcastShapes(x.shape, src.shape, 'copy_');
   if (!shapesEqual(shape, x.shape)) throw new Error(`copy_: source ${fmt(src.shape)} cannot be broadcast to destination ${fmt(x.shape)}`);
   backend().copy(broadcastView(src, x.shape), x);
+  bumpVersion(x);
   return x;
 }
 
@@ -307,5 +308,6 @@ export function fill_(x: Tensor, value: number): Tensor {
   const v = empty([], x.dtype);
   v.data[0] = value;
   backend().copy(broadcastView(v, x.shape), x);
+  bumpVersion(x);
   return x;
 }

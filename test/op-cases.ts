@@ -39,9 +39,10 @@ import { type StoredTensor, fromStored, loadFixture } from './helpers/fixtures.j
 /**
  * How an input's values are drawn (by gen_ops.py, from a per-case seed):
  * randn N(0, 1) · pos U(0.5, 2) · ints integers in [-3, 3] · posints integers in [1, 5] ·
- * pm1000 ±1000 + N(0, 1) with random signs · index integers in [0, high) · mask random booleans.
+ * pm1000 ±1000 + N(0, 1) with random signs · index integers in [0, high) · mask random booleans ·
+ * grid (k mod 7) − 3 for the k-th element in row-major order (every value of [-3, 3], deterministic).
  */
-export type InputKind = 'randn' | 'pos' | 'ints' | 'posints' | 'pm1000' | 'index' | 'mask';
+export type InputKind = 'randn' | 'pos' | 'ints' | 'posints' | 'pm1000' | 'index' | 'mask' | 'grid';
 
 export interface InputSpec {
   shape: number[];
@@ -139,6 +140,8 @@ addCase('pow_negative', 'pow', { a: P(3, 4) }, ({ a }) => a!.pow(-2), DB);
 addCase('pow_zero', 'pow', { a: F(3, 4) }, ({ a }) => a!.pow(0));
 addCase('pow_tensor', 'pow', { a: P(3, 4), b: F(4) }, ({ a, b }) => pow(a!, b!), DB);
 addCase('pow_scalar_base', 'pow', { b: F(3, 4) }, ({ b }) => pow(2, b!), DB);
+addCase('pow_grid', 'pow', { a: spec('grid', [7, 7]), b: spec('grid', [7, 7]) }, ({ a, b }) => pow(a!, b!.T), NOCHECK); // all of a, b ∈ [-3, 3]: 0⁰, 0⁻¹, (−2)⁻³ ...
+addCase('pow_zero_exponent_ints', 'pow', { a: Z(3, 4) }, ({ a }) => a!.pow(0), NOCHECK);
 addCase('maximum', 'maximum', { a: F(3, 4), b: F(3, 4) }, ({ a, b }) => maximum(a!, b!));
 addCase('maximum_broadcast', 'maximum', { a: F(3, 4), b: F(4) }, ({ a, b }) => a!.maximum(b!));
 addCase('maximum_scalar', 'maximum', { a: F(3, 4) }, ({ a }) => maximum(a!, 0.1));

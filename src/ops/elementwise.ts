@@ -161,11 +161,16 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   checkOperand(a, 'pow', 'input'); checkOperand(b, 'pow', 'exponent');
   const y = runBinary('pow', a, b, resultType(a, b));
   return record(y, 'PowBackward', [a, b], (g) => [
-    // ∂aᵇ/∂a = b·aᵇ⁻¹
-    a instanceof Tensor && a.requiresGrad ? mul(g, mul(b, pow(a, typeof b === 'number' ? b - 1 : sub(b, 1)))) : null,
-    // ∂aᵇ/∂b = aᵇ·ln a (0 where a = 0, as PyTorch)
-    b instanceof Tensor && b.requiresGrad ? where(eq(a, 0), 0, mul(g, mul(y, log(asTensor(a, b.dtype))))) : null,
+    // ∂aᵇ/∂a = b·aᵇ⁻¹, 0 where b = 0 (as PyTorch, so that 0⁰ gives 0, not 0·∞)
+    a instanceof Tensor && a.requiresGrad ? powBaseGrad(g, a, b) : null,
+    // ∂aᵇ/∂b = aᵇ·ln a, 0 where a = 0 and b ≥ 0 (as PyTorch)
+    b instanceof Tensor && b.requiresGrad ? where(logicalAnd(eq(a, 0), ge(b, 0)), 0, mul(g, mul(y, log(asTensor(a, b.dtype))))) : null,
   ]);
+}
+
+function powBaseGrad(g: Tensor, a: Tensor, b: TensorLike): Tensor {
+  if (typeof b !== 'number') return where(eq(b, 0), 0, mul(g, mul(b, pow(a, sub(b, 1)))));
+  return b === 0 ? mul(g, 0) : mul(g, mul(b, pow(a, b - 1)));
 }
 
 function checkOperandPair(op: string, a: TensorLike, b: TensorLike): void {

@@ -5,7 +5,7 @@ import { type DType, isFloat } from '../tensor/dtype.js';
 import { fmt, normDim, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { abs, add, div, eq, mul, exp, log, sub, where } from './elementwise.js';
-import { expand, reshape, scatterAdd, detach } from './shape.js';
+import { expand, reshape, scatterAdd, detach, to } from './shape.js';
 import { empty, uninitialized } from './util.js';
 
 export type Dims = number | readonly number[] | null | undefined;
@@ -95,7 +95,7 @@ function extreme(op: 'max' | 'min', x: Tensor, dim?: number, keepdim = false): T
     const y = reduceRaw(op, x, x.shape.map((_, i) => i), false, x.dtype);
     // the gradient is shared evenly among the elements equal to the extreme
     return record(y, op === 'max' ? 'MaxBackward' : 'MinBackward', [x], (g) => {
-      const mask = where(eq(x, y), 1, 0);
+      const mask = to(eq(x, y), x.dtype);
       return [mul(div(mask, sum(mask)), g)];
     });
   }

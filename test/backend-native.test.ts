@@ -305,6 +305,66 @@ describe('native convolution and pooling', { skip }, () => {
   });
 });
 
+describe('native fused activation gradients and binary cross-entropy', { skip }, () => {
+  /** Loss value and input gradient of f on a backend. */
+  function lossAndGrad(backendName: string, make: (g: Generator) => Tensor[], f: (...xs: Tensor[]) => Tensor): Tensor[] {
+    const prev = getBackend();
+    setBackend(backendName);
+    try {
+      const xs = make(new Generator(9));
+      xs[0]!.requiresGrad_(true);
+      const out = f(...xs);
+      out.mul(randn(out.shape, { generator: new Generator(4) })).sum().backward();
+      return [out.detach(), xs[0]!.grad!];
+    } finally {
+      setBackend(prev);
+    }
+  }
+  const F = nn.functional;
+  const check = (make: (g: Generator) => Tensor[], f: (...xs: Tensor[]) => Tensor, what: string): void => {
+    const a = lossAndGrad('native', make, f), b = lossAndGrad('cpu', make, f);
+    assertClose(a[0]!, b[0]!, { rtol: 2e-6, atol: 1e-6 }, `${what}: value`);
+    assertClose(a[1]!, b[1]!, { rtol: 2e-6, atol: 1e-6 }, `${what}: gradient`);
+  };
+  test('sigmoid and tanh gradients from their outputs', () => {
+    check((g) => [randn([37, 53], { generator: g }).mul(3)], (x) => x!.sigmoid(), 'sigmoid');
+    check((g) => [randn([37, 53], { generator: g }).mul(3)], (x) => x!.tanh(), 'tanh');
+    check((g) => [randn([53, 37], { generator: g })], (x) => x!.T.sigmoid(), 'sigmoid of a transposed view');
+    check((g) => [randn([5], { generator: g })], (x) => x!.tanh(), 'tanh, tiny');
+  });
+  test('binary cross-entropy: values, gradients, probabilities of exactly 0 and 1, reductions, strided views', () => {
+    const probs = (g: Generator, shape: number[]): Tensor => {
+      const p = rand(shape, { generator: g });
+      p.data[0] = 0; p.data[1] = 1; p.data[5] = 0; p.data[8] = 1;
+      return p;
+    };
+    const target = (g: Generator, shape: number[]): Tensor => rand(shape, { generator: g }).round();
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      check((g) => [probs(g, [64, 10]), target(g, [64, 10])], (p, y) => F.binaryCrossEntropy(p!, y!, { reduction }), `bce ${reduction}`);
+    }
+    check((g) => [probs(g, [10, 64]), target(g, [64, 10])], (p, y) => F.binaryCrossEntropy(p!.T, y!), 'bce of a transposed view');
+    check((g) => [probs(g, [3, 7]), rand([3, 7], { generator: g })], (p, y) => F.binaryCrossEntropy(p!, y!), 'bce with soft targets');
+  });
+  test('binary cross-entropy names the first probability outside [0, 1], as the reference does', () => {
+    const messages = ['native', 'cpu'].map((name) => {
+      const prev = getBackend();
+      setBackend(name);
+      try {
+        const p = rand([40, 10], { generator: new Generator(2) });
+        p.data[123] = 1.5; p.data[300] = -0.25;
+        F.binaryCrossEntropy(p, rand([40, 10]).round());
+        return 'no error';
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        setBackend(prev);
+      }
+    });
+    assert.match(messages[0]!, /found 1\.5/);
+    assert.equal(messages[0], messages[1]);
+  });
+});
+
 describe('native fused optimizer steps', { skip }, () => {
   const configs: [string, Record<string, unknown>][] = [
     ['SGD', { lr: 0.1 }],

@@ -328,6 +328,63 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// activationGrad(op, y, yOff, g, gOff, out); meta: 2 operands
+napi_value ActivationGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6);
+  long op = a.num(0);
+  size_t ly, lg, lo;
+  const float* y = a.f32(1, &ly);
+  long yOff = a.num(2);
+  const float* g = a.f32(3, &lg);
+  long gOff = a.num(4);
+  float* out = a.f32(5, &lo);
+  Space s;
+  if (!read_space(a, 2, s) || !check_operand(a, s, 0, yOff, ly) || !check_operand(a, s, 1, gOff, lg) || !check_out(a, s, lo))
+    return nullptr;
+  if (op != 0 && op != 1) { a.fail("activationGrad: unknown activation"); return nullptr; }
+  coalesce(s);
+  ew_act_grad(active, (int)op, y + yOff, g + gOff, s, out);
+  return undefined(env);
+}
+
+// bceForward(p, pOff, y, yOff, out) → first bad position or −1; meta: 2 operands
+napi_value BceForward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 5);
+  size_t lp, ly, lo;
+  const float* p = a.f32(0, &lp);
+  long pOff = a.num(1);
+  const float* y = a.f32(2, &ly);
+  long yOff = a.num(3);
+  float* out = a.f32(4, &lo);
+  Space s;
+  if (!read_space(a, 2, s) || !check_operand(a, s, 0, pOff, lp) || !check_operand(a, s, 1, yOff, ly) || !check_out(a, s, lo))
+    return nullptr;
+  coalesce(s);
+  napi_value r;
+  napi_create_double(env, (double)ew_bce_forward(active, p + pOff, y + yOff, s, out), &r);
+  return r;
+}
+
+// bceBackward(p, pOff, y, yOff, g, gOff, out); meta: 3 operands
+napi_value BceBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 7);
+  size_t lp, ly, lg, lo;
+  const float* p = a.f32(0, &lp);
+  long pOff = a.num(1);
+  const float* y = a.f32(2, &ly);
+  long yOff = a.num(3);
+  const float* g = a.f32(4, &lg);
+  long gOff = a.num(5);
+  float* out = a.f32(6, &lo);
+  Space s;
+  if (!read_space(a, 3, s) || !check_operand(a, s, 0, pOff, lp) || !check_operand(a, s, 1, yOff, ly) ||
+      !check_operand(a, s, 2, gOff, lg) || !check_out(a, s, lo))
+    return nullptr;
+  coalesce(s);
+  ew_bce_backward(active, p + pOff, y + yOff, g + gOff, s, out);
+  return undefined(env);
+}
+
 // ------------------------------------------------------------------ convolution and pooling
 // meta: [0..3] the image view's strides, [4..17] the geometry N, C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW
 
@@ -552,6 +609,7 @@ NAPI_MODULE_INIT() {
     {"setMeta", SetMeta}, {"gemm", Gemm}, {"unary", Unary}, {"isnan", IsNan}, {"binary", Binary},
     {"where", Where}, {"copy", Copy}, {"reduce", Reduce}, {"setIsa", SetIsa}, {"setThreads", SetThreads},
     {"setTuning", SetTuning}, {"info", Info}, {"sgdStep", SgdStep}, {"adamStep", AdamStep},
+    {"activationGrad", ActivationGrad}, {"bceForward", BceForward}, {"bceBackward", BceBackward},
     {"im2col", Im2col}, {"col2im", Col2im}, {"maxPool2d", MaxPool2d}, {"maxPool2dBackward", MaxPool2dBackward},
   };
   for (const Fn& f : fns) {

@@ -69,6 +69,13 @@ struct Kernels {
   /** One Adam/AdamW step in place (see AdamParams); vmax is null without amsgrad. */
   void (*adam)(const struct AdamParams* q, float* p, const float* g, float* m, float* v, float* vmax, long n);
 
+  /** out = g·y·(1 − y) (sigmoid, op 0) or g·(1 − y²) (tanh, op 1); sy/sg = 1 contiguous, 0 scalar. */
+  void (*act_grad)(int op, const float* y, int sy, const float* g, int sg, float* out, long n);
+  /** out = −(y·max(ln p, −100) + (1 − y)·max(ln(1 − p), −100)); returns the first i with p outside [0, 1], or −1. */
+  long (*bce_forward)(const float* p, int sp, const float* y, int sy, float* out, long n);
+  /** out = g·(p − y) / max(p·(1 − p), 1e-12). */
+  void (*bce_backward)(const float* p, int sp, const float* y, int sy, const float* g, int sg, float* out, long n);
+
   /** One output row of 2×2 stride-2 max pooling over input rows r0, r1 (plane positions from p0, p1). */
   void (*maxpool2x2_row)(const float* r0, const float* r1, long n, int32_t p0, int32_t p1, float* out, int32_t* idx);
 };

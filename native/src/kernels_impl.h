@@ -385,6 +385,51 @@ static void adam_k(const nabla::AdamParams* q, float* p, const float* g, float* 
   if (i < n) step(i, (int)(n - i));
 }
 
+// ------------------------------------------------------------------ fused activation gradients and BCE
+// Each follows the unfused tensor expression operation by operation (float32 rounding after each), so
+// the fused and unfused paths of one backend agree exactly.
+
+/** (a > b or a is NaN) ? a : b — maximum/clamp's rule. */
+static inline vf vmaximum(vf a, vf b) { return vsel(mor(vgt(a, b), visnan(a)), a, b); }
+
+template <class F>
+static inline void map3(const float* a, int sa, const float* b, int sb, const float* c, int sc, float* y, long n, F f) {
+  const vf as = vset1(*a), bs = vset1(*b), cs = vset1(*c);
+  long i = 0;
+  for (; i + NB_W <= n; i += NB_W)
+    vstore(y + i, f(sa ? vload(a + i) : as, sb ? vload(b + i) : bs, sc ? vload(c + i) : cs));
+  if (i < n) {
+    int r = (int)(n - i);
+    vstore_n(y + i, f(sa ? vload_n(a + i, r) : as, sb ? vload_n(b + i, r) : bs, sc ? vload_n(c + i, r) : cs), r);
+  }
+}
+
+static void act_grad_k(int op, const float* y, int sy, const float* g, int sg, float* out, long n) {
+  const vf one = vset1(1.0f);
+  if (op == 0) map3(y, sy, g, sg, g, sg, out, n, [&](vf yv, vf gv, vf) { return vmul(gv, vmul(yv, vsub(one, yv))); });
+  else map3(y, sy, g, sg, g, sg, out, n, [&](vf yv, vf gv, vf) { return vmul(gv, vsub(one, vmul(yv, yv))); });
+}
+
+static long bce_forward_k(const float* p, int sp, const float* y, int sy, float* out, long n) {
+  const vf one = vset1(1.0f), lo = vset1(-100.0f), flip = vset1(-0.0f);
+  for (long i = 0; i < n; i++) {
+    float v = p[sp ? i : 0];
+    if (v < 0.0f || v > 1.0f) return i;
+  }
+  map3(p, sp, y, sy, y, sy, out, n, [&](vf pv, vf yv, vf) {
+    vf lp = vmaximum(vlog(pv), lo), l1p = vmaximum(vlog(vsub(one, pv)), lo);
+    return vxor(vadd(vmul(yv, lp), vmul(vsub(one, yv), l1p)), flip);
+  });
+  return -1;
+}
+
+static void bce_backward_k(const float* p, int sp, const float* y, int sy, const float* g, int sg, float* out, long n) {
+  const vf one = vset1(1.0f), tiny = vset1(1e-12f);
+  map3(p, sp, y, sy, g, sg, out, n, [&](vf pv, vf yv, vf gv) {
+    return vmul(gv, vdiv(vsub(pv, yv), vmaximum(vmul(pv, vsub(one, pv)), tiny)));
+  });
+}
+
 // ------------------------------------------------------------------ pooling
 
 /** One output row of 2×2, stride-2 max pooling: windows at columns 2·ow of the input rows r0 and r1 (their
@@ -558,5 +603,5 @@ static const nabla::Kernels kTable = {
   pack_k,
   unary_k, binary_k, compare_k, isnan_k, where_k,
   sum_k, sum_rows_k, extreme_k, extreme_rows_k, axpy_k,
-  sgd_k, adam_k, maxpool2x2_row_k,
+  sgd_k, adam_k, act_grad_k, bce_forward_k, bce_backward_k, maxpool2x2_row_k,
 };

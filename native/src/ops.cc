@@ -2,6 +2,7 @@
 // vector kernels in place; stride 0 is a broadcast scalar; other strides are gathered into a small buffer.
 #include "ops.h"
 
+#include <atomic>
 #include <math.h>
 #include <string.h>
 
@@ -218,6 +219,59 @@ void ew_copy(const float* src, const Space& s, float* dst) {
     if (ss == 1 && ds == 1) { memmove(q, p, sizeof(float) * (size_t)len); return; }
     if (ds == 1) { for (long i = 0; i < len; i++) q[i] = p[i * ss]; return; }
     for (long i = 0; i < len; i++) q[i * ds] = p[i * ss];
+  });
+}
+
+// ------------------------------------------------------------------ fused activation gradients and BCE
+
+void ew_act_grad(const Kernels* k, int op, const float* y, const float* g, const Space& s, float* out) {
+  const long sy = s.nd ? s.strides[0][s.nd - 1] : 0, sg = s.nd ? s.strides[1][s.nd - 1] : 0;
+  visit_all(s, 2, [&](long pos, long len, const long* offs) {
+    float ty[CHUNK], tg[CHUNK];
+    for (long i = 0; i < len; i += CHUNK) {
+      long m = len - i < CHUNK ? len - i : CHUNK;
+      int my, mg;
+      const float* ry = row_ptr(sy == 0 ? y + offs[0] : y + offs[0] + i * sy, sy, m, ty, &my);
+      const float* rg = row_ptr(sg == 0 ? g + offs[1] : g + offs[1] + i * sg, sg, m, tg, &mg);
+      k->act_grad(op, ry, my, rg, mg, out + pos + i, m);
+    }
+  });
+}
+
+long ew_bce_forward(const Kernels* k, const float* p, const float* y, const Space& s, float* out) {
+  const long sp = s.nd ? s.strides[0][s.nd - 1] : 0, sy = s.nd ? s.strides[1][s.nd - 1] : 0;
+  std::atomic<long> first{-1};
+  visit_all(s, 8, [&](long pos, long len, const long* offs) {
+    float tp[CHUNK], ty[CHUNK];
+    for (long i = 0; i < len; i += CHUNK) {
+      long m = len - i < CHUNK ? len - i : CHUNK;
+      int mp, my;
+      const float* rp = row_ptr(sp == 0 ? p + offs[0] : p + offs[0] + i * sp, sp, m, tp, &mp);
+      const float* ry = row_ptr(sy == 0 ? y + offs[1] : y + offs[1] + i * sy, sy, m, ty, &my);
+      long bad = k->bce_forward(rp, mp, ry, my, out + pos + i, m);
+      if (bad >= 0) {
+        long at = pos + i + bad, cur = first.load();
+        while ((cur < 0 || at < cur) && !first.compare_exchange_weak(cur, at)) {}
+        return;
+      }
+    }
+  });
+  return first.load();
+}
+
+void ew_bce_backward(const Kernels* k, const float* p, const float* y, const float* g, const Space& s, float* out) {
+  const long sp = s.nd ? s.strides[0][s.nd - 1] : 0, sy = s.nd ? s.strides[1][s.nd - 1] : 0,
+             sg = s.nd ? s.strides[2][s.nd - 1] : 0;
+  visit_all(s, 4, [&](long pos, long len, const long* offs) {
+    float tp[CHUNK], ty[CHUNK], tg[CHUNK];
+    for (long i = 0; i < len; i += CHUNK) {
+      long m = len - i < CHUNK ? len - i : CHUNK;
+      int mp, my, mg;
+      const float* rp = row_ptr(sp == 0 ? p + offs[0] : p + offs[0] + i * sp, sp, m, tp, &mp);
+      const float* ry = row_ptr(sy == 0 ? y + offs[1] : y + offs[1] + i * sy, sy, m, ty, &my);
+      const float* rg = row_ptr(sg == 0 ? g + offs[2] : g + offs[2] + i * sg, sg, m, tg, &mg);
+      k->bce_backward(rp, mp, ry, my, rg, mg, out + pos + i, m);
+    }
   });
 }
 

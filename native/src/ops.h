@@ -42,6 +42,13 @@ void reduce(const Kernels* k, int op, const float* x, long outer, long n, long i
 void sgd_step(const Kernels* k, const SgdParams& q, float* p, const float* g, float* buf, long n);
 void adam_step(const Kernels* k, const AdamParams& q, float* p, const float* g, float* m, float* v, float* vmax, long n);
 
+/** Fused activation gradient (op 0 sigmoid, 1 tanh) and binary cross-entropy terms and input gradient over
+ *  strided views (operands in the order of the arguments); ew_bce_forward returns the first position whose p
+ *  is outside [0, 1], or −1. */
+void ew_act_grad(const Kernels* k, int op, const float* y, const float* g, const Space& s, float* out);
+long ew_bce_forward(const Kernels* k, const float* p, const float* y, const Space& s, float* out);
+void ew_bce_backward(const Kernels* k, const float* p, const float* y, const float* g, const Space& s, float* out);
+
 void ew_set_parallel_threshold(long elements);
 long ew_parallel_threshold();
 

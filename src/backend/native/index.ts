@@ -61,6 +61,11 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     meta[4] = g.N; meta[5] = g.C; meta[6] = g.H; meta[7] = g.W; meta[8] = g.kh; meta[9] = g.kw; meta[10] = g.sh;
     meta[11] = g.sw; meta[12] = g.padTop; meta[13] = g.padLeft; meta[14] = g.dh; meta[15] = g.dw; meta[16] = g.OH; meta[17] = g.OW;
   }
+  const fused = addon as unknown as {
+    activationGrad(op: number, y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array): void;
+    bceForward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, out: Float32Array): number;
+    bceBackward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array): void;
+  };
   const conv = addon as unknown as {
     im2col(x: Float32Array, xOffset: number, n0: number, nb: number, cols: Float32Array): void;
     col2im(cols: Float32Array, n0: number, nb: number, out: Float32Array): void;
@@ -130,6 +135,24 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
         return;
       }
       cpu.gemm(g);
+    },
+
+    // fused kernels (one call replaces several elementwise ops, so they are worth it at any size)
+    activationGrad(op: 'sigmoid' | 'tanh', y: View, g: View, out: TypedArray): boolean {
+      if (!f32(y.data) || !f32(g.data) || !f32(out) || !space(y.shape, y, g)) return false;
+      fused.activationGrad(op === 'sigmoid' ? 0 : 1, y.data, y.offset, g.data, g.offset, out);
+      return true;
+    },
+
+    bceForward(p: View, y: View, out: TypedArray): number {
+      if (!f32(p.data) || !f32(y.data) || !f32(out) || !space(p.shape, p, y)) return -2;
+      return fused.bceForward(p.data, p.offset, y.data, y.offset, out);
+    },
+
+    bceBackward(p: View, y: View, g: View, out: TypedArray): boolean {
+      if (!f32(p.data) || !f32(y.data) || !f32(g.data) || !f32(out) || !space(p.shape, p, y, g)) return false;
+      fused.bceBackward(p.data, p.offset, y.data, y.offset, g.data, g.offset, out);
+      return true;
     },
 
     im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols: TypedArray): void {

@@ -27,7 +27,7 @@
  */
 import {
   type DType, Tensor, autograd, getBackend, listBackends, setBackend,
-  abs, add, arange, argmax, argmin, cat, clamp, div, eq, exp, eye, full, fullLike, ge, gt, le, linspace, log,
+  abs, add, arange, argmax, argmin, cat, clamp, div, eq, erf, exp, eye, full, fullLike, ge, gt, le, linspace, log,
   logSoftmax, logsumexp, lt, matmul, maximum, mean, minimum, mul, ne, neg, ones, onesLike, pow, relu, sigmoid,
   softmax, sqrt, stack, sub, sum, tanh, where, zeros, zerosLike,
 } from '../src/index.js';
@@ -108,6 +108,9 @@ addCase('sigmoid_pm1000', 'sigmoid', { x: L(2, 4) }, ({ x }) => x!.sigmoid());
 addCase('tanh', 'tanh', { x: F(3, 4) }, ({ x }) => tanh(x!), DB);
 addCase('tanh_pm1000', 'tanh', { x: L(2, 4) }, ({ x }) => x!.tanh());
 addCase('relu', 'relu', { x: F(3, 4) }, ({ x }) => relu(x!));
+addCase('erf', 'erf', { x: F(3, 4) }, ({ x }) => erf(x!), DB);
+addCase('erf_wide', 'erf', { x: F(4, 5) }, ({ x }) => x!.mul(2.5).erf());
+addCase('erf_grid', 'erf', { x: spec('grid', [7]) }, ({ x }) => x!.erf());
 addCase('relu_zeros', 'relu', { x: Z(3, 4) }, ({ x }) => x!.relu(), NOCHECK);
 addCase('unary_chain_method', 'exp', { x: F(2, 3) }, ({ x }) => x!.mul(0.5).exp().log().tanh().sigmoid(), DB);
 

@@ -283,6 +283,21 @@ describe('native convolution and pooling', { skip }, () => {
     agreeWithGrads((g) => [randn([6, 2, 10, 3], { generator: g }), randn([4, 6, 3, 3], { generator: g })],
       (x, w) => F.conv2d(x!.permute([1, 0, 2, 3]).narrow(2, 1, 8), w!, null, { padding: 1 }), { rtol: 1e-4, atol: 1e-4 }, 'conv2d of a permuted view');
   });
+  test('batch norm: training and eval, forward and gradients, 2-D and 4-D, strided input', () => {
+    setNativeOptions({ minElements: 0 });
+    for (const training of [true, false]) {
+      const stats = (g: Generator, C: number): Tensor[] => [rand([C], { generator: g }).mul(0.5), rand([C], { generator: g }).add(0.5)];
+      agreeWithGrads((g) => [randn([16, 8, 9, 7], { generator: g }).mul(3).add(2), randn([8], { generator: g }), randn([8], { generator: g })],
+        (x, w, b) => { const [m, v] = stats(new Generator(1), 8); return F.batchNorm(x!, m!, v!, w!, b!, { training }); },
+        { rtol: 1e-5, atol: 1e-5 }, `batchNorm 4-D ${training ? 'train' : 'eval'}`);
+      agreeWithGrads((g) => [randn([32, 12], { generator: g }), randn([12], { generator: g }), randn([12], { generator: g })],
+        (x, w, b) => { const [m, v] = stats(new Generator(1), 12); return F.batchNorm(x!, m!, v!, w!, b!, { training }); },
+        { rtol: 1e-5, atol: 1e-5 }, `batchNorm 2-D ${training ? 'train' : 'eval'}`);
+      agreeWithGrads((g) => [randn([8, 16, 5, 6], { generator: g }), randn([8], { generator: g }), randn([8], { generator: g })],
+        (x, w, b) => F.batchNorm(x!.permute([1, 0, 2, 3]), null, null, w!, b!, { training: true }),
+        { rtol: 1e-5, atol: 1e-5 }, 'batchNorm of a permuted view');
+    }
+  });
   test('maxPool2d: windows, padding, dilation, ceil mode, ties and NaN', () => {
     setNativeOptions({ minElements: 0 });
     const cases: [string, number, Record<string, unknown>][] = [

@@ -385,6 +385,83 @@ napi_value BceBackward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// ------------------------------------------------------------------ batch norm (meta: a rank-3 space [N, C, S])
+
+double* f64_at_least(Args& a, size_t i, long n, bool optional) {
+  if (!a.ok) return nullptr;
+  napi_valuetype t;
+  napi_typeof(a.env, a.argv[i], &t);
+  if (optional && (t == napi_null || t == napi_undefined)) return nullptr;
+  size_t len = 0;
+  double* p = static_cast<double*>(a.array(i, napi_float64_array, &len, "expected a Float64Array"));
+  if (a.ok && (long)len < n) a.fail("batch norm: statistics array too short");
+  return p;
+}
+
+bool read_bn_space(Args& a, int nops, Space& s) {
+  if (!read_space(a, nops, s)) return false;
+  if (s.nd != 3) { a.fail("batch norm: expected a [N, C, S] view"); return false; }
+  return true;
+}
+
+// batchNormStats(x, xOff, mean, variance)
+napi_value BatchNormStats(napi_env env, napi_callback_info info) {
+  Args a(env, info, 4);
+  size_t lx;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  Space s;
+  if (!read_bn_space(a, 1, s) || !check_operand(a, s, 0, xOff, lx)) return nullptr;
+  double* mean = f64_at_least(a, 2, s.shape[1], false);
+  double* var = f64_at_least(a, 3, s.shape[1], false);
+  if (!a.ok) return nullptr;
+  if (s.shape[0] * s.shape[2] == 0) { a.fail("batch norm: no elements per channel"); return nullptr; }
+  batch_norm_stats(x + xOff, s, mean, var);
+  return undefined(env);
+}
+
+// channelAffine(x, xOff, scale, shift, out)
+napi_value ChannelAffine(napi_env env, napi_callback_info info) {
+  Args a(env, info, 5);
+  size_t lx, lo;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  Space s;
+  if (!read_bn_space(a, 1, s) || !check_operand(a, s, 0, xOff, lx)) return nullptr;
+  const double* scale = f64_at_least(a, 2, s.shape[1], false);
+  const double* shift = f64_at_least(a, 3, s.shape[1], false);
+  float* out = a.f32(4, &lo);
+  if (!check_out(a, s, lo)) return nullptr;
+  channel_affine(x + xOff, s, scale, shift, out);
+  return undefined(env);
+}
+
+// batchNormBackward(x, xOff, g, gOff, mean, invStd, scale, sums, out | null)
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, 9);
+  size_t lx, lg, lo = 0;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  const float* g = a.f32(2, &lg);
+  long gOff = a.num(3);
+  Space s;
+  if (!read_bn_space(a, 2, s) || !check_operand(a, s, 0, xOff, lx) || !check_operand(a, s, 1, gOff, lg)) return nullptr;
+  const long C = s.shape[1];
+  const double* mean = f64_at_least(a, 4, C, false);
+  const double* inv_std = f64_at_least(a, 5, C, false);
+  const double* scale = f64_at_least(a, 6, C, false);
+  double* sums = f64_at_least(a, 7, 2 * C, false);
+  float* out = nullptr;
+  if (a.ok) {
+    napi_valuetype t;
+    napi_typeof(env, a.argv[8], &t);
+    if (t != napi_null && t != napi_undefined) { out = a.f32(8, &lo); if (!check_out(a, s, lo)) return nullptr; }
+  }
+  if (!a.ok) return nullptr;
+  batch_norm_backward(x + xOff, g + gOff, s, mean, inv_std, scale, sums, out);
+  return undefined(env);
+}
+
 // ------------------------------------------------------------------ convolution and pooling
 // meta: [0..3] the image view's strides, [4..17] the geometry N, C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW
 
@@ -610,6 +687,7 @@ NAPI_MODULE_INIT() {
     {"where", Where}, {"copy", Copy}, {"reduce", Reduce}, {"setIsa", SetIsa}, {"setThreads", SetThreads},
     {"setTuning", SetTuning}, {"info", Info}, {"sgdStep", SgdStep}, {"adamStep", AdamStep},
     {"activationGrad", ActivationGrad}, {"bceForward", BceForward}, {"bceBackward", BceBackward},
+    {"batchNormStats", BatchNormStats}, {"channelAffine", ChannelAffine}, {"batchNormBackward", BatchNormBackward},
     {"im2col", Im2col}, {"col2im", Col2im}, {"maxPool2d", MaxPool2d}, {"maxPool2dBackward", MaxPool2dBackward},
   };
   for (const Fn& f : fns) {

@@ -275,6 +275,112 @@ void ew_bce_backward(const Kernels* k, const float* p, const float* y, const flo
   });
 }
 
+// ------------------------------------------------------------------ batch norm
+
+namespace {
+
+struct BnJob {
+  const float* x; const float* g; const Space* s;
+  const double* mean; const double* inv_std; const double* scale; const double* shift;
+  double* var; double* sums; double* mean_out; float* out;
+};
+
+inline long bn_work() { return 1L << 15; }
+
+/** Σ over (n, k) of f(x[n, c, k]) in float64, four partial sums. */
+template <class F>
+double channel_sum(const float* x, const Space& s, long c, F f) {
+  const long N = s.shape[0], S = s.shape[2], sN = s.strides[0][0], sC = s.strides[0][1], sS = s.strides[0][2];
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  for (long n = 0; n < N; n++) {
+    const float* p = x + n * sN + c * sC;
+    long k = 0;
+    if (sS == 1) {
+      for (; k + 3 < S; k += 4) { a0 += f(p[k]); a1 += f(p[k + 1]); a2 += f(p[k + 2]); a3 += f(p[k + 3]); }
+      for (; k < S; k++) a0 += f(p[k]);
+    } else {
+      for (; k < S; k++) a0 += f(p[k * sS]);
+    }
+  }
+  return (a0 + a1) + (a2 + a3);
+}
+
+void bn_stats_task(void* ctx, long c, int) {
+  const BnJob& j = *static_cast<const BnJob*>(ctx);
+  const double M = (double)(j.s->shape[0] * j.s->shape[2]);
+  const double m = channel_sum(j.x, *j.s, c, [](float v) { return (double)v; }) / M;
+  // second pass over the deviations: no cancellation when |mean| ≫ std
+  const double q = channel_sum(j.x, *j.s, c, [m](float v) { double d = (double)v - m; return d * d; });
+  j.mean_out[c] = m;
+  j.var[c] = q / M;
+}
+
+void affine_task(void* ctx, long t, int) {
+  const BnJob& j = *static_cast<const BnJob*>(ctx);
+  const Space& s = *j.s;
+  const long C = s.shape[1], S = s.shape[2], n = t / C, c = t % C;
+  const float* p = j.x + n * s.strides[0][0] + c * s.strides[0][1];
+  const long sS = s.strides[0][2];
+  const double a = j.scale[c], b = j.shift[c];
+  float* o = j.out + t * S;
+  if (sS == 1) for (long k = 0; k < S; k++) o[k] = (float)((double)p[k] * a + b);
+  else for (long k = 0; k < S; k++) o[k] = (float)((double)p[k * sS] * a + b);
+}
+
+void bn_backward_task(void* ctx, long c, int) {
+  const BnJob& j = *static_cast<const BnJob*>(ctx);
+  const Space& s = *j.s;
+  const long N = s.shape[0], C = s.shape[1], S = s.shape[2];
+  const long xN = s.strides[0][0], xC = s.strides[0][1], xS = s.strides[0][2];
+  const long gN = s.strides[1][0], gC = s.strides[1][1], gS = s.strides[1][2];
+  const double m = j.mean[c], r = j.inv_std[c], M = (double)(N * S);
+  double sg = 0, sgx = 0;
+  for (long n = 0; n < N; n++) {
+    const float* px = j.x + n * xN + c * xC;
+    const float* pg = j.g + n * gN + c * gC;
+    for (long k = 0; k < S; k++) {
+      const double gv = pg[k * gS];
+      sg += gv;
+      sgx += gv * ((double)px[k * xS] - m);
+    }
+  }
+  j.sums[c] = sg;
+  j.sums[C + c] = sgx * r; // Σ g·x̂
+  if (!j.out) return;
+  // gx = scale·(g − Σg/M − x̂·Σ(g·x̂)/M)
+  const double a = j.scale[c], mg = sg / M, k1 = (sgx * r * r) / M;
+  for (long n = 0; n < N; n++) {
+    const float* px = j.x + n * xN + c * xC;
+    const float* pg = j.g + n * gN + c * gC;
+    float* o = j.out + (n * C + c) * S;
+    for (long k = 0; k < S; k++) o[k] = (float)(a * ((double)pg[k * gS] - mg - ((double)px[k * xS] - m) * k1));
+  }
+}
+
+/** Run task(ctx, t) for t < n on the pool when the work (elements) is large enough. */
+void run_tasks_for(long n, long elements, TaskFn task, void* ctx) {
+  if (pool_threads() == 1 || elements < bn_work()) { for (long t = 0; t < n; t++) task(ctx, t, 0); return; }
+  parallel_for(n, task, ctx);
+}
+
+} // namespace
+
+void batch_norm_stats(const float* x, const Space& s, double* mean, double* var) {
+  BnJob j{x, nullptr, &s, nullptr, nullptr, nullptr, nullptr, var, nullptr, mean, nullptr};
+  run_tasks_for(s.shape[1], numel(s), bn_stats_task, &j);
+}
+
+void channel_affine(const float* x, const Space& s, const double* scale, const double* shift, float* out) {
+  BnJob j{x, nullptr, &s, nullptr, nullptr, scale, shift, nullptr, nullptr, nullptr, out};
+  run_tasks_for(s.shape[0] * s.shape[1], numel(s), affine_task, &j);
+}
+
+void batch_norm_backward(const float* x, const float* g, const Space& s, const double* mean, const double* inv_std,
+                         const double* scale, double* sums, float* out) {
+  BnJob j{x, g, &s, mean, inv_std, scale, nullptr, nullptr, sums, nullptr, out};
+  run_tasks_for(s.shape[1], numel(s), bn_backward_task, &j);
+}
+
 // ------------------------------------------------------------------ fused optimizer steps
 
 namespace {

@@ -49,6 +49,14 @@ void ew_act_grad(const Kernels* k, int op, const float* y, const float* g, const
 long ew_bce_forward(const Kernels* k, const float* p, const float* y, const Space& s, float* out);
 void ew_bce_backward(const Kernels* k, const float* p, const float* y, const float* g, const Space& s, float* out);
 
+/** Batch norm over x [N, C, S] (a Space of rank 3: operand 0 x, operand 1 g), float64 statistics, as the
+ *  reference backend: per-channel mean and biased variance (two passes); out = x·scale[c] + shift[c];
+ *  the input gradient from batch statistics (sums[c] = Σg, sums[C + c] = Σg·x̂; out may be null). */
+void batch_norm_stats(const float* x, const Space& s, double* mean, double* var);
+void channel_affine(const float* x, const Space& s, const double* scale, const double* shift, float* out);
+void batch_norm_backward(const float* x, const float* g, const Space& s, const double* mean, const double* inv_std,
+                         const double* scale, double* sums, float* out);
+
 void ew_set_parallel_threshold(long elements);
 long ew_parallel_threshold();
 

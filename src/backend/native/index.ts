@@ -66,6 +66,12 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     bceForward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, out: Float32Array): number;
     bceBackward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array): void;
   };
+  const bn = addon as unknown as {
+    batchNormStats(x: Float32Array, xOffset: number, mean: Float64Array, variance: Float64Array): void;
+    channelAffine(x: Float32Array, xOffset: number, scale: Float64Array, shift: Float64Array, out: Float32Array): void;
+    batchNormBackward(x: Float32Array, xOffset: number, g: Float32Array, gOffset: number, mean: Float64Array, invStd: Float64Array,
+      scale: Float64Array, sums: Float64Array, out: Float32Array | null): void;
+  };
   const conv = addon as unknown as {
     im2col(x: Float32Array, xOffset: number, n0: number, nb: number, cols: Float32Array): void;
     col2im(cols: Float32Array, n0: number, nb: number, out: Float32Array): void;
@@ -153,6 +159,27 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
       if (!f32(p.data) || !f32(y.data) || !f32(g.data) || !f32(out) || !space(p.shape, p, y, g)) return false;
       fused.bceBackward(p.data, p.offset, y.data, y.offset, g.data, g.offset, out);
       return true;
+    },
+
+    batchNormStats(x: View, mean: Float64Array, variance: Float64Array): void {
+      if (f32(x.data) && x.shape.length === 3 && x.shape[0]! * x.shape[2]! > 0 && space(x.shape, x)) {
+        bn.batchNormStats(x.data, x.offset, mean, variance);
+        return;
+      }
+      cpu.batchNormStats(x, mean, variance);
+    },
+
+    channelAffine(x: View, scale: Float64Array, shift: Float64Array, out: TypedArray): void {
+      if (f32(x.data) && f32(out) && x.shape.length === 3 && space(x.shape, x)) { bn.channelAffine(x.data, x.offset, scale, shift, out); return; }
+      cpu.channelAffine(x, scale, shift, out);
+    },
+
+    batchNormBackward(x: View, g: View, mean: Float64Array, invStd: Float64Array, scale: Float64Array, sums: Float64Array, out: TypedArray | null): void {
+      if (f32(x.data) && f32(g.data) && (out === null || f32(out)) && x.shape.length === 3 && space(x.shape, x, g)) {
+        bn.batchNormBackward(x.data, x.offset, g.data, g.offset, mean, invStd, scale, sums, out);
+        return;
+      }
+      cpu.batchNormBackward(x, g, mean, invStd, scale, sums, out);
     },
 
     im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols: TypedArray): void {

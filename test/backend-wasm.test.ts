@@ -31,7 +31,7 @@ after(() => {
 
 /** Every kernel call on wasm, however small; `parallel` sends every product through the pool (2 threads). */
 function forceWasm(parallel: boolean): void {
-  setWasmOptions({ minElements: 0, gemmMinFlops: 0, gemmParallelFlops: parallel ? 0 : Infinity, threads: parallel ? 2 : 1 });
+  setWasmOptions({ minElements: 0, gemmMinFlops: 0, gemmParallelFlops: parallel ? 0 : Infinity, threads: parallel ? 2 : 1, yieldWhenBusy: false });
 }
 
 /** fn's result on wasm and on the reference (fn gets a fresh seeded generator each time). */
@@ -388,7 +388,7 @@ test('the worker pool never keeps the process alive', () => {
     import { randn, matmul, setBackend } from './src/index.ts';
     import { setWasmOptions, wasmInfo } from './src/backend/wasm/index.ts';
     setBackend('wasm');
-    setWasmOptions({ threads: 2, gemmParallelFlops: 0 });
+    setWasmOptions({ threads: 2, gemmParallelFlops: 0, yieldWhenBusy: false });
     const y = matmul(randn([200, 300]), randn([300, 100]));
     console.log('done', y.shape.join('x'), wasmInfo().workersStarted);
   `);

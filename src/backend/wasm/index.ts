@@ -27,6 +27,11 @@ export interface WasmOptions {
   gemmMinFlops: number;
   /** Products with at least this much work (2·M·N·K) are shared with the pool. */
   gemmParallelFlops: number;
+  /**
+   * The pool steps aside (products run on the calling thread) while the machine is oversubscribed (load average
+   * above CPUs + 1) or while workers keep the calling thread waiting. Default true.
+   */
+  yieldWhenBusy: boolean;
 }
 
 const UNARY: Partial<Record<UnaryOp, number>> = {
@@ -97,6 +102,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     minElements: 64,
     gemmMinFlops: 8192,
     gemmParallelFlops: 1 << 21,
+    yieldWhenBusy: true,
   };
   const sh = loaded.shared;
   const shArena = sh ? new Arena(sh.memory, sh.exports.heapBase()) : null;
@@ -104,7 +110,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   let pool: Pool | null = null;
   const makePool = (): Pool | null =>
     sh && state.threads > 1
-      ? new Pool(sh.memory, sh.module, (kind, c) => { if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1); }, { workers: state.threads - 1, spin: 200000 })
+      ? new Pool(sh.memory, sh.module, (kind, c) => { if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1); }, { workers: state.threads - 1, spin: 200000, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy })
       : null;
 
   // ---------------------------------------------------------------- gemm
@@ -124,7 +130,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       return;
     }
     if (!pool && state.threads > 1) pool = makePool();
-    const parallel = pool !== null && !pool.broken && flops >= state.gemmParallelFlops;
+    const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
     const ar = parallel ? shArena! : arena, kx = parallel ? sh!.exports : ex;
     ar.reset();
     const pa = ar.put(g.a, g.aOffset, aLen);
@@ -359,6 +365,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       if (o.threads !== state.threads && pool) { void pool.terminate(); pool = null; }
       state.threads = Math.min(MAX_THREADS, o.threads);
     }
+    if (o.yieldWhenBusy !== undefined) state.yieldWhenBusy = !!o.yieldWhenBusy;
     for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops'] as const) {
       const v = o[k];
       if (v === undefined) continue;

@@ -9,22 +9,23 @@
  * follows within microseconds in a training step), then sleep in Atomics.wait. They are unref'd: they never
  * keep the process alive, and ops stay synchronous.
  */
+import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CTL_OFFSET, DESC_OFFSET, SCRATCH_OFFSET } from './arena.js';
+import { CTL_OFFSET, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET } from './arena.js';
 
 // control block slots (Int32 at CTL_OFFSET)
-const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8;
+const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8, POOL = 9;
 
 /** Job kinds: which export runs a chunk (the worker script has the same table). */
 export const JOB_GEMM = 1;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctlOffset, descOffset, scratch, spin } = workerData;
+const { module, memory, ctlOffset, descOffset, scratch, spin, poolId } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 ex.setScratch(scratch);
 const ctl = new Int32Array(memory.buffer, ctlOffset, 16);
-const GEN = ${GEN}, NEXT = ${NEXT}, LO = ${LO}, HI = ${HI}, DONE = ${DONE}, SLEEPERS = ${SLEEPERS}, MAINWAIT = ${MAINWAIT}, ERR = ${ERR}, KIND = ${KIND};
+const GEN = ${GEN}, NEXT = ${NEXT}, LO = ${LO}, HI = ${HI}, DONE = ${DONE}, SLEEPERS = ${SLEEPERS}, MAINWAIT = ${MAINWAIT}, ERR = ${ERR}, KIND = ${KIND}, POOL = ${POOL};
 function chunk(kind, c) {
   if (kind === ${JOB_GEMM}) ex.gemmTiles(descOffset, c, c + 1);
 }
@@ -39,6 +40,7 @@ for (;;) {
     continue;
   }
   seen = g;
+  if (Atomics.load(ctl, POOL) !== poolId) break; // a newer pool replaced this one (thread count changed)
   const hi = Atomics.load(ctl, HI), lo = Atomics.load(ctl, LO), kind = Atomics.load(ctl, KIND);
   for (;;) {
     const v = Atomics.load(ctl, NEXT);
@@ -55,14 +57,29 @@ export interface PoolOptions {
   workers: number;
   /** Atomics.load iterations a worker spins before sleeping (about 1 ns each). */
   spin: number;
+  /** CPUs of the machine, for the oversubscription check (0: never check). */
+  cpus: number;
+  /** Whether the pool steps aside on a busy machine (read before each job). */
+  yieldWhenBusy: () => boolean;
 }
+
+/** Pools made so far: each pool's workers get their own scratch slots and leave when a newer pool takes over. */
+let pools = 0, slotsUsed = 0;
 
 export class Pool {
   private readonly ctl: Int32Array;
+  private readonly id = ++pools;
   private workers: Worker[] = [];
   private started = false;
   /** Set when a worker failed to start or died: jobs then run on the calling thread only. */
   broken = false;
+  /**
+   * Share of recent jobs' time the calling thread spent waiting for workers (moving average). On a machine busy
+   * with other work a worker holding a chunk may be descheduled for milliseconds; when waiting dominates, the
+   * pool sits out a number of jobs (they run on the calling thread) and then tries again.
+   */
+  private waitShare = 0;
+  private sitOut = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -71,6 +88,8 @@ export class Pool {
     readonly options: PoolOptions,
   ) {
     this.ctl = new Int32Array(memory.buffer, CTL_OFFSET, 16);
+    Atomics.store(this.ctl, POOL, this.id);
+    if (Atomics.load(this.ctl, SLEEPERS) > 0) { Atomics.add(this.ctl, GEN, 1); Atomics.notify(this.ctl, GEN); } // wake old workers to leave
   }
 
   get size(): number {
@@ -86,7 +105,7 @@ export class Pool {
           eval: true,
           workerData: {
             module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET,
-            scratch: SCRATCH_OFFSET + 128 * (i + 1), spin: this.options.spin,
+            scratch: SCRATCH_OFFSET + 128 * (1 + (slotsUsed++ % (MAX_THREADS - 1))), spin: this.options.spin, poolId: this.id,
           },
         });
         w.on('error', () => { this.broken = true; });
@@ -99,9 +118,31 @@ export class Pool {
     }
   }
 
+  private loadCheckedAt = 0;
+  private overloaded = false;
+
+  /**
+   * Whether the next job should use the pool: not while it sits out after workers kept the caller waiting, and not
+   * while the machine is oversubscribed (1-minute load average above the CPU count plus one, checked once a
+   * second): there a worker only competes with the calling thread for a core.
+   */
+  useful(): boolean {
+    if (this.broken) return false;
+    if (!this.options.yieldWhenBusy()) return true;
+    const now = performance.now();
+    if (now - this.loadCheckedAt > 1000) {
+      this.loadCheckedAt = now;
+      this.overloaded = this.options.cpus > 0 && loadavg()[0]! > this.options.cpus + 1;
+    }
+    if (this.overloaded) return false;
+    if (this.sitOut > 0) { this.sitOut--; return false; }
+    return true;
+  }
+
   /** Run chunks 0 … n−1 of a job whose descriptor is already written; returns when all are done. */
   run(kind: number, n: number): void {
     if (!this.started) this.start();
+    const t0 = performance.now();
     const ctl = this.ctl;
     let lo = Atomics.load(ctl, NEXT);
     if (lo > 0x3fffffff) { lo = 0; Atomics.store(ctl, NEXT, 0); } // stale workers see v < their lo and stop
@@ -125,7 +166,15 @@ export class Pool {
       Atomics.add(ctl, DONE, 1);
       mine++;
     }
-    if (mine < n) this.waitDone(n);
+    if (mine < n) {
+      const t1 = performance.now();
+      this.waitDone(n);
+      const t2 = performance.now();
+      this.waitShare = 0.8 * this.waitShare + 0.2 * ((t2 - t1) / Math.max(t2 - t0, 1e-3));
+    } else {
+      this.waitShare *= 0.8;
+    }
+    if (this.waitShare > 0.35) { this.sitOut = 64; this.waitShare = 0.2; }
     if (Atomics.load(ctl, ERR)) throw new Error('wasm backend: a kernel failed in the thread pool');
   }
 

@@ -594,6 +594,7 @@ napi_value SetTuning(napi_env env, napi_callback_info info) {
   Args a(env, info, 3);
   double gemmFlops = a.dbl(0), ewElements = a.dbl(1), spin = a.dbl(2);
   if (!a.ok) return nullptr;
+  if (a.argc >= 5) gemm_set_blocking((long)a.dbl(3), (long)a.dbl(4));
   if (gemmFlops >= 0) gemm_set_parallel_threshold(gemmFlops);
   if (ewElements >= 0) ew_set_parallel_threshold((long)ewElements);
   if (spin >= 0) pool_set_spin_us((int)spin);
@@ -633,6 +634,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   set_num(env, obj, "nr", active->nr);
   set_num(env, obj, "spinUs", pool_spin_us());
   set_num(env, obj, "gemmParallelFlops", gemm_parallel_threshold());
+  set_num(env, obj, "gemmKc", (double)gemm_kc());
+  set_num(env, obj, "gemmNc", (double)gemm_nc());
   set_num(env, obj, "parallelElements", (double)ew_parallel_threshold());
   set_num(env, obj, "maxDims", MAX_DIMS);
   PoolStats ps = pool_stats();

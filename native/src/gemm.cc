@@ -14,8 +14,18 @@
 namespace nabla {
 namespace {
 
-const long KC_MAX = 384;   // k-block: an MR×KC A panel stays in L1
-const long NC_COLS = 512;  // columns per tile: a KC×NC block of B panels stays in L2
+long KC_MAX = 256;   // k-block: an MR×KC A panel and a KC×NR B panel (40 KB on AVX-512) fit in L1
+long NC_COLS = 512;  // columns per tile: a KC×NC block of B panels stays in L2
+
+/** NABLA_GEMM_KC / NABLA_GEMM_NC override the blocking (for tuning on other CPUs). */
+struct BlockingFromEnv {
+  BlockingFromEnv() {
+    const char* kc = getenv("NABLA_GEMM_KC");
+    const char* nc = getenv("NABLA_GEMM_NC");
+    if (kc && atol(kc) >= 16) KC_MAX = atol(kc);
+    if (nc && atol(nc) >= 64) NC_COLS = atol(nc);
+  }
+} blocking_from_env;
 double parallel_flops = 1 << 20;
 
 struct Buf {
@@ -239,6 +249,12 @@ void batch_task(void* ctx, long t, int) {
 
 void gemm_set_parallel_threshold(double flops) { parallel_flops = flops; }
 double gemm_parallel_threshold() { return parallel_flops; }
+void gemm_set_blocking(long kc, long nc) {
+  if (kc >= 16) KC_MAX = kc;
+  if (nc >= 64) NC_COLS = nc;
+}
+long gemm_kc() { return KC_MAX; }
+long gemm_nc() { return NC_COLS; }
 
 void gemm(const Kernels* k, long batch, long M, long N, long K, const float* a, long lda, bool ta, long abs_,
           const float* b, long ldb, bool tb, long bbs, float* c) {

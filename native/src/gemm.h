@@ -12,5 +12,9 @@ void gemm(const Kernels* kern, long batch, long M, long N, long K, const float* 
 /** Work (in flops, 2·M·N·K) below which a product runs on the calling thread alone. */
 void gemm_set_parallel_threshold(double flops);
 double gemm_parallel_threshold();
+/** The k-block and the tile width in columns (0 leaves one unchanged). */
+void gemm_set_blocking(long kc, long nc);
+long gemm_kc();
+long gemm_nc();
 
 } // namespace nabla

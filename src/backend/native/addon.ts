@@ -22,6 +22,8 @@ export interface NativeInfo {
   spinUs: number;
   /** Work below which a gemm stays on the calling thread (flops). */
   gemmParallelFlops: number;
+  /** gemm blocking: k-block and tile width (columns). */
+  gemmKc: number; gemmNc: number;
   /** Elements below which an elementwise op or reduction stays on the calling thread. */
   parallelElements: number;
   maxDims: number;
@@ -45,8 +47,8 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, xOffset: number, outer: number, n: number, inner: number, out: Float32Array | Int32Array): void;
   setIsa(isa: string): boolean;
   setThreads(n: number): void;
-  /** Negative values leave a setting unchanged. */
-  setTuning(gemmParallelFlops: number, parallelElements: number, spinUs: number): void;
+  /** Negative values leave a setting unchanged; kc and nc (optional) set the gemm blocking. */
+  setTuning(gemmParallelFlops: number, parallelElements: number, spinUs: number, kc?: number, nc?: number): void;
   info(): NativeInfo;
   [fused: string]: unknown;
 }

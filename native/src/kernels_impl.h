@@ -582,8 +582,26 @@ static void ukernel_t(long kc, const float* __restrict ap, long as, const float*
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) vstore(t + r * NV * NB_W + v * NB_W, acc[r][v]);
   if (TC) {
-    if (full && MR == 8) {
-      for (int j0 = 0; j0 < NV * NB_W; j0 += 8) tr8x8_store(t + j0, NV * NB_W, c + j0 * ldc, ldc, accumulate);
+    if (full && MR % 8 == 0) {
+      for (int r0 = 0; r0 < MR; r0 += 8)
+        for (int j0 = 0; j0 < NV * NB_W; j0 += 8) tr8x8_store(t + r0 * NV * NB_W + j0, NV * NB_W, c + j0 * ldc + r0, ldc, accumulate);
+      return;
+    }
+    if (full && MR % 4 == 0) {
+      for (int r0 = 0; r0 + 8 <= MR; r0 += 8)
+        for (int j0 = 0; j0 < NV * NB_W; j0 += 8) tr8x8_store(t + r0 * NV * NB_W + j0, NV * NB_W, c + j0 * ldc + r0, ldc, accumulate);
+      const int r0 = MR - 4; // the last four rows: 4×4 transposes
+      for (int j0 = 0; j0 < NV * NB_W; j0 += 4) {
+        __m128 a0 = _mm_load_ps(t + r0 * NV * NB_W + j0), a1 = _mm_load_ps(t + (r0 + 1) * NV * NB_W + j0),
+               a2 = _mm_load_ps(t + (r0 + 2) * NV * NB_W + j0), a3 = _mm_load_ps(t + (r0 + 3) * NV * NB_W + j0);
+        _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+        float* p = c + j0 * ldc + r0;
+        if (accumulate) {
+          a0 = _mm_add_ps(a0, _mm_loadu_ps(p)); a1 = _mm_add_ps(a1, _mm_loadu_ps(p + ldc));
+          a2 = _mm_add_ps(a2, _mm_loadu_ps(p + 2 * ldc)); a3 = _mm_add_ps(a3, _mm_loadu_ps(p + 3 * ldc));
+        }
+        _mm_storeu_ps(p, a0); _mm_storeu_ps(p + ldc, a1); _mm_storeu_ps(p + 2 * ldc, a2); _mm_storeu_ps(p + 3 * ldc, a3);
+      }
       return;
     }
     for (int j = 0; j < nr; j++)

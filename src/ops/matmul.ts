@@ -5,7 +5,7 @@ import { promote, isFloat } from '../tensor/dtype.js';
 import { broadcastShapes, fmt, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { contiguous, expand, reshape, squeeze, transpose, unsqueeze, to } from './shape.js';
-import { empty } from './util.js';
+import { uninitialized } from './util.js';
 
 /** How a kernel reads the last two dims of x: row-major, or a transposed row-major block. */
 function layout(x: Tensor): { t: Tensor; trans: boolean; ld: number } {
@@ -34,7 +34,7 @@ function mmRaw(a: Tensor, b: Tensor): Tensor {
   const batchShape = a.shape.slice(0, -2), batch = numel(batchShape);
   const dtype = promote(a.dtype, b.dtype);
   const A = layout(a.dtype === dtype ? a : to(a, dtype)), B = layout(b.dtype === dtype ? b : to(b, dtype));
-  const out = empty([...batchShape, M, N], dtype);
+  const out = uninitialized([...batchShape, M, N], dtype); // every backend's gemm writes all of C (zeros when K = 0)
   backend().gemm({
     batch, M, N, K,
     a: A.t.data, aOffset: A.t.offset, lda: A.ld, transA: A.trans, aBatchStride: M * K,

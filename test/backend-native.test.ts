@@ -438,6 +438,31 @@ describe('native addon guards', { skip }, () => {
     assert.throws(() => nb.reduce('sum', a, 2, 1, 12, 1, new Float32Array(1)), /too small/);
   });
 
+  test('worker threads that load the addon keep their own view descriptions', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const { path } = loadAddon();
+    // each thread describes a transposed 3×4 view in its own meta array and takes exp of it, many times over
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const m = require(workerData.path);
+      const meta = new Float64Array(81); m.setMeta(meta);
+      const x = Float32Array.from({ length: 12 }, (_, i) => i / 10), out = new Float32Array(12);
+      let bad = 0;
+      for (let r = 0; r < 20000; r++) {
+        meta.set([2, 4, 3, 1, 4]);
+        m.unary(1, x, 0, out);
+        for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) if (Math.abs(out[i * 3 + j] - Math.exp(x[j * 4 + i])) > 1e-5) bad++;
+      }
+      parentPort.postMessage(bad);`;
+    const workers = [0, 1].map(() => new Worker(code, { eval: true, workerData: { path } }));
+    const results = workers.map((w) => new Promise<number>((resolve, reject) => { w.once('message', resolve); w.once('error', reject); }));
+    // meanwhile this thread uses the backend with its own meta array
+    setNativeOptions({ minElements: 0 });
+    for (let r = 0; r < 300; r++) agree((g) => randn([7, 9], { generator: g }).T.exp(), { rtol: 1e-6, atol: 1e-7 }, 'main thread during workers');
+    assert.deepEqual(await Promise.all(results), [0, 0]);
+    await Promise.all(workers.map((w) => w.terminate()));
+  });
+
   test('unknown instruction sets and bad thread counts are refused', () => {
     assert.throws(() => setNativeOptions({ isa: 'sse2' }), /not available/);
     assert.throws(() => setNativeOptions({ threads: 0 }), /positive integer/);

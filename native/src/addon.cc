@@ -26,9 +26,13 @@ const char* const kBinaryNames[B_COUNT] = {"add", "sub", "mul", "div", "pow", "m
 namespace {
 
 const Kernels* active = nullptr;
-const double* meta = nullptr;
-size_t meta_len = 0;
-napi_ref meta_ref = nullptr;
+
+/** Per-environment state (each worker thread that loads the addon has its own): the meta array. */
+struct EnvState {
+  const double* meta = nullptr;
+  size_t meta_len = 0;
+  napi_ref meta_ref = nullptr;
+};
 
 bool cpu_has_avx512() {
 #if defined(__x86_64__)
@@ -56,9 +60,16 @@ struct Args {
   size_t argc;
   napi_value argv[16];
   bool ok = true;
+  EnvState* state = nullptr;
+  const double* meta = nullptr;
+  size_t meta_len = 0;
 
   Args(napi_env e, napi_callback_info info, size_t expected) : env(e), argc(16) {
     napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+    void* d = nullptr;
+    napi_get_instance_data(env, &d);
+    state = static_cast<EnvState*>(d);
+    if (state) { meta = state->meta; meta_len = state->meta_len; }
     if (argc < expected) fail("wrong number of arguments");
   }
   void fail(const char* msg) {
@@ -103,9 +114,10 @@ napi_value undefined(napi_env env) {
 /** Read the iteration space of nops operands from the meta buffer. */
 bool read_space(Args& a, int nops, Space& s) {
   if (!a.ok) return false;
-  if (!meta || meta_len < 1) { a.fail("setMeta was not called"); return false; }
+  const double* meta = a.meta;
+  if (!meta || a.meta_len < 1) { a.fail("setMeta was not called"); return false; }
   int nd = (int)meta[0];
-  if (nd < 0 || nd > MAX_DIMS || (size_t)(1 + nd * (1 + nops)) > meta_len) { a.fail("bad view rank"); return false; }
+  if (nd < 0 || nd > MAX_DIMS || (size_t)(1 + nd * (1 + nops)) > a.meta_len) { a.fail("bad view rank"); return false; }
   s.nd = nd;
   s.nops = nops;
   for (int d = 0; d < nd; d++) {
@@ -143,10 +155,12 @@ napi_value SetMeta(napi_env env, napi_callback_info info) {
   size_t len = 0;
   void* p = a.array(0, napi_float64_array, &len, "expected a Float64Array");
   if (!a.ok) return nullptr;
-  if (meta_ref) napi_delete_reference(env, meta_ref);
-  napi_create_reference(env, a.argv[0], 1, &meta_ref); // keeps the buffer (and so the pointer) alive
-  meta = static_cast<const double*>(p);
-  meta_len = len;
+  EnvState* st = a.state;
+  if (!st) { a.fail("addon state missing"); return nullptr; }
+  if (st->meta_ref) napi_delete_reference(env, st->meta_ref);
+  napi_create_reference(env, a.argv[0], 1, &st->meta_ref); // keeps the buffer (and so the pointer) alive
+  st->meta = static_cast<const double*>(p);
+  st->meta_len = len;
   return undefined(env);
 }
 
@@ -467,9 +481,9 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
 
 bool read_geometry(Args& a, Geometry& g, long* strides) {
   if (!a.ok) return false;
-  if (!meta || meta_len < 18) { a.fail("setMeta was not called"); return false; }
-  for (int i = 0; i < 4; i++) strides[i] = (long)meta[i];
-  const double* m = meta + 4;
+  if (!a.meta || a.meta_len < 18) { a.fail("setMeta was not called"); return false; }
+  for (int i = 0; i < 4; i++) strides[i] = (long)a.meta[i];
+  const double* m = a.meta + 4;
   g.N = (long)m[0]; g.C = (long)m[1]; g.H = (long)m[2]; g.W = (long)m[3]; g.kh = (long)m[4]; g.kw = (long)m[5];
   g.sh = (long)m[6]; g.sw = (long)m[7]; g.padTop = (long)m[8]; g.padLeft = (long)m[9]; g.dh = (long)m[10];
   g.dw = (long)m[11]; g.OH = (long)m[12]; g.OW = (long)m[13];
@@ -555,7 +569,8 @@ napi_value MaxPool2dBackward(napi_env env, napi_callback_info info) {
   long H = a.num(3), W = a.num(4);
   float* out = a.f32(5, &lo);
   if (!a.ok) return nullptr;
-  if (!meta || meta_len < 8) { a.fail("setMeta was not called"); return nullptr; }
+  const double* meta = a.meta;
+  if (!meta || a.meta_len < 8) { a.fail("setMeta was not called"); return nullptr; }
   long st[4], N = (long)meta[4], C = (long)meta[5], OH = (long)meta[6], OW = (long)meta[7];
   for (int i = 0; i < 4; i++) st[i] = (long)meta[i];
   if (N < 0 || C < 0 || OH < 0 || OW < 0 || H < 0 || W < 0) { a.fail("maxPool2dBackward: negative size"); return nullptr; }
@@ -684,6 +699,7 @@ NAPI_MODULE_INIT() {
     napi_throw_error(env, nullptr, "this CPU lacks AVX2/FMA, which the native backend needs");
     return nullptr;
   }
+  napi_set_instance_data(env, new EnvState(), [](napi_env, void* d, void*) { delete static_cast<EnvState*>(d); }, nullptr);
   struct Fn { const char* name; napi_callback cb; };
   const Fn fns[] = {
     {"setMeta", SetMeta}, {"gemm", Gemm}, {"unary", Unary}, {"isnan", IsNan}, {"binary", Binary},

@@ -28,6 +28,15 @@ let tileScratch: usize = 4096;
 /** Give this instance (thread) its own 128-byte scratch block for partial tiles. */
 export function setScratch(p: usize): void { tileScratch = p; }
 
+/**
+ * c + a·b. In the relaxed-SIMD builds (compiled with --use RELAXED=1, loaded only where the engine supports relaxed
+ * SIMD) this is one fused multiply-add; elsewhere a multiply and an add.
+ */
+@inline function madd(c: v128, a: v128, b: v128): v128 {
+  if (RELAXED) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 const KC: i32 = 256;   // k block of the broadcast kernel: a 256×8 panel of B (8 KiB) stays in L1
 const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay in L1
 
@@ -78,13 +87,13 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   while (off < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     let x = v128.load32_splat(a0 + off);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
     x = v128.load32_splat(a1 + off);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = madd(c10, x, b0); c11 = madd(c11, x, b1);
     x = v128.load32_splat(a2 + off);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = madd(c20, x, b0); c21 = madd(c21, x, b1);
     x = v128.load32_splat(a3 + off);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = madd(c30, x, b0); c31 = madd(c31, x, b1);
     off += acs; bp += brs;
   }
   storeTile(cp, ldc, rows, cols, acc, scratch, c00, c01, c10, c11, c20, c21, c30, c31);
@@ -108,13 +117,13 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   while (off < end) {
     const x0 = v128.load(b0 + off), x1 = v128.load(b1 + off);
     let y = v128.load(a0 + off);
-    c00 = f32x4.add(c00, f32x4.mul(y, x0)); c01 = f32x4.add(c01, f32x4.mul(y, x1));
+    c00 = madd(c00, y, x0); c01 = madd(c01, y, x1);
     y = v128.load(a1 + off);
-    c10 = f32x4.add(c10, f32x4.mul(y, x0)); c11 = f32x4.add(c11, f32x4.mul(y, x1));
+    c10 = madd(c10, y, x0); c11 = madd(c11, y, x1);
     y = v128.load(a2 + off);
-    c20 = f32x4.add(c20, f32x4.mul(y, x0)); c21 = f32x4.add(c21, f32x4.mul(y, x1));
+    c20 = madd(c20, y, x0); c21 = madd(c21, y, x1);
     y = v128.load(a3 + off);
-    c30 = f32x4.add(c30, f32x4.mul(y, x0)); c31 = f32x4.add(c31, f32x4.mul(y, x1));
+    c30 = madd(c30, y, x0); c31 = madd(c31, y, x1);
     off += 16;
   }
   let s00 = hsum(c00), s01 = hsum(c01), s10 = hsum(c10), s11 = hsum(c11);

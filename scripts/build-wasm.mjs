@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * Build nabla's WebAssembly kernels from assembly/*.ts with AssemblyScript (a devDependency, pure JS:
- * no install script, no download). Two binaries from one source:
+ * no install script, no download). Binaries from one source:
  *   nabla.wasm     imports a plain memory: kernels run on the calling thread with fast copies in and out;
- *   nabla-mt.wasm  imports a shared memory: the same kernels, run by the calling thread and the worker pool.
+ *   nabla-mt.wasm  imports a shared memory: the same kernels, run by the calling thread and the worker pool;
+ *   nabla-relaxed.wasm, nabla-mt-relaxed.wasm: the same with relaxed SIMD (fused multiply-add in matmul),
+ *                  loaded instead where the engine accepts them.
  * Written next to the loader in src/backend/wasm/ and dist/backend/wasm/ (the .wasm files are not committed).
  * Runs as part of `npm run build` (and so of `npm install`).
  */
@@ -24,9 +26,15 @@ try {
 }
 
 const common = [entry, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--importMemory', '--initialMemory', '16'];
+const shared = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'];
+const relaxed = ['--enable', 'relaxed-simd', '--use', 'RELAXED=1'];
+const strict = ['--use', 'RELAXED=0'];
 const variants = [
-  { file: 'nabla.wasm', flags: [] },
-  { file: 'nabla-mt.wasm', flags: ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'] },
+  { file: 'nabla.wasm', flags: strict },
+  { file: 'nabla-mt.wasm', flags: [...shared, ...strict] },
+  // fused multiply-add in the matmul kernels, for engines with relaxed SIMD (Node 22+; Node 20 needs a flag)
+  { file: 'nabla-relaxed.wasm', flags: relaxed },
+  { file: 'nabla-mt-relaxed.wasm', flags: [...shared, ...relaxed] },
 ];
 
 for (const v of variants) {

@@ -375,9 +375,9 @@ test('the scratch arenas stop growing once the largest call has been seen', () =
 });
 
 /** Run a script in a fresh process (through tsx); its exit status, output and wall time. */
-function runScript(code: string, env: Record<string, string> = {}): { status: number | null; out: string; ms: number } {
+function runScript(code: string, env: Record<string, string> = {}, nodeFlags: string[] = []): { status: number | null; out: string; ms: number } {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+  const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', '--input-type=module', '-e', code], {
     cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60000,
   });
   return { status: r.status, out: `${r.stdout}${r.stderr}`, ms: Date.now() - t0 };
@@ -394,6 +394,32 @@ test('the worker pool never keeps the process alive', () => {
   `);
   assert.equal(r.status, 0, r.out);
   assert.match(r.out, /done 200x100 true/);
+});
+
+test('the relaxed-SIMD builds (fused multiply-add) load where the engine has relaxed SIMD, and agree with the reference', () => {
+  const code = `
+    import { Generator, matmul, tensor, setBackend } from './src/index.ts';
+    import { wasmInfo, setWasmOptions } from './src/backend/wasm/index.ts';
+    const g = new Generator(2), r = (m, n) => tensor(Array.from({ length: m * n }, () => g.normal()), { shape: [m, n] });
+    let worst = 0;
+    for (const [M, K, N] of [[64, 784, 100], [37, 129, 51], [5, 3, 9]]) {
+      const a = r(M, K), b = r(K, N), bt = r(N, K);
+      for (const parallel of [false, true]) {
+        setWasmOptions({ threads: 2, gemmMinFlops: 0, gemmParallelFlops: parallel ? 0 : Infinity, yieldWhenBusy: false });
+        setBackend('wasm'); const w = [matmul(a, b), matmul(a, bt.T), matmul(a.T.contiguous().T, b)].map((t) => t.dataSync());
+        setBackend('cpu'); const c = [matmul(a, b), matmul(a, bt.T), matmul(a, b)].map((t) => t.dataSync());
+        w.forEach((x, i) => x.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - c[i][j]) / Math.sqrt(K)); })); // entries are ~√K
+      }
+    }
+    console.log('relaxed=' + wasmInfo().relaxedSimd + ' worst=' + worst);
+  `;
+  let r = runScript(code, {}, ['--experimental-wasm-relaxed-simd']);
+  if (r.status !== 0 && /bad option/.test(r.out)) r = runScript(code); // engines where relaxed SIMD needs no flag
+  assert.equal(r.status, 0, r.out);
+  const m = /relaxed=(\w+) worst=([\d.e-]+)/.exec(r.out);
+  assert.ok(m, r.out);
+  assert.equal(m[1], 'true', 'the relaxed-SIMD build did not load');
+  assert.ok(Number(m[2]) < 1e-5, `relaxed build differs from the reference by ${m[2]}·√K`);
 });
 
 test('NABLA_BACKEND chooses the backend, and names what is available when it cannot', () => {

@@ -355,6 +355,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     ...state,
     cpus: ncpu,
     shared: sh !== null,
+    relaxedSimd: loaded.relaxed,
     workersStarted: pool !== null,
     arenaBytes: arena.size + (shArena?.size ?? 0),
   });
@@ -387,6 +388,8 @@ export interface WasmInfo extends WasmOptions {
   cpus: number;
   /** Whether the shared-memory build loaded (threads need it). */
   shared: boolean;
+  /** Whether the relaxed-SIMD builds (fused multiply-add in matmul) are in use; NABLA_WASM_RELAXED=0 turns them off. */
+  relaxedSimd: boolean;
   workersStarted: boolean;
   /** Bytes of wasm memory held by the scratch arenas. */
   arenaBytes: number;

@@ -33,6 +33,8 @@ export interface Loaded {
   /** The shared-memory build, compiled (instantiated per thread by the pool), with its memory. */
   shared: { module: WebAssembly.Module; exports: WasmExports; memory: WebAssembly.Memory } | null;
   error: string | null;
+  /** Whether the relaxed-SIMD builds (fused multiply-add) were loaded. */
+  relaxed: boolean;
 }
 
 const MAX_PAGES = 65536;
@@ -41,18 +43,33 @@ function compile(file: string): WebAssembly.Module {
   return new WebAssembly.Module(readFileSync(new URL(`./${file}`, import.meta.url)));
 }
 
+/** The relaxed-SIMD build when the engine compiles it (Node 22+, or Node 20 with --experimental-wasm-relaxed-simd), else the strict one. */
+function compileBest(strict: string, relaxed: string, useRelaxed: boolean): { module: WebAssembly.Module; relaxed: boolean } {
+  if (useRelaxed) {
+    try {
+      return { module: compile(relaxed), relaxed: true };
+    } catch {
+      // no relaxed SIMD in this engine (or no such build): the strict build
+    }
+  }
+  return { module: compile(strict), relaxed: false };
+}
+
 export function loadKernels(): Loaded {
-  const out: Loaded = { plain: null, shared: null, error: null };
+  const out: Loaded = { plain: null, shared: null, error: null, relaxed: false };
+  const useRelaxed = process.env.NABLA_WASM_RELAXED !== '0';
   try {
     const memory = new WebAssembly.Memory({ initial: 16 });
-    const inst = new WebAssembly.Instance(compile('nabla.wasm'), { env: { memory } });
+    const best = compileBest('nabla.wasm', 'nabla-relaxed.wasm', useRelaxed);
+    const inst = new WebAssembly.Instance(best.module, { env: { memory } });
     out.plain = { exports: inst.exports as unknown as WasmExports, memory };
+    out.relaxed = best.relaxed;
   } catch (e) {
     out.error = `cannot load nabla.wasm (${(e as Error).message}); run \`npm run build\``;
     return out;
   }
   try {
-    const module = compile('nabla-mt.wasm');
+    const module = compileBest('nabla-mt.wasm', 'nabla-mt-relaxed.wasm', out.relaxed).module;
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     const inst = new WebAssembly.Instance(module, { env: { memory } });
     out.shared = { module, exports: inst.exports as unknown as WasmExports, memory };

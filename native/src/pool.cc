@@ -179,8 +179,10 @@ int pool_spin_us() { return spin_us.load(); }
 
 // Contention backoff: when the calling thread has to wait long for a worker that took a task and was then
 // descheduled (the machine's cores are busy with other processes), the following jobs run on the calling
-// thread alone for a while (doubling each time it happens again), then the pool is tried again.
-const long STALL_NS = 200000;
+// thread alone for a while (doubling each time it happens again), then the pool is tried again. "Long" is
+// more than half the time the caller spent on tasks itself, plus 20 µs: a balanced job waits at most about
+// one task.
+const long STALL_NS = 20000;
 long jobs = 0, stalls = 0, serial_jobs = 0, serial_until = 0, backoff = 64;
 
 void parallel_for(long ntasks, TaskFn fn, void* ctx) {
@@ -196,6 +198,7 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
     for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
     return;
   }
+  const auto t0 = std::chrono::steady_clock::now();
   uint32_t gen = ++generation;
   if (gen == 0) gen = ++generation; // never reuse generation 0 (the idle ticket)
   job.fn.store(fn, std::memory_order_relaxed);
@@ -210,7 +213,8 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
     auto start = std::chrono::steady_clock::now();
     while (job.done.load(std::memory_order_acquire) < ntasks) NB_PAUSE();
     long waited = (long)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
-    if (waited > STALL_NS) {
+    long own = (long)std::chrono::duration_cast<std::chrono::nanoseconds>(start - t0).count();
+    if (waited > STALL_NS + own / 2) {
       stalls++;
       serial_until = jobs + backoff;
       if (backoff < 4096) backoff *= 2;

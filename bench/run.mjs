@@ -46,6 +46,8 @@ const hasTorch = existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3',
 const configs = [
   ['nabla-wasm-1t', ['node', ['bench/peer-nabla.mjs', 'wasm', '1', SIZES, steps]]],
   ['nabla-wasm-2t', ['node', ['bench/peer-nabla.mjs', 'wasm', '2', SIZES, steps, String(rssEpochs)]]],
+  // what Node 22+ gets by default: the relaxed-SIMD build (fused multiply-add), enabled here by a V8 flag
+  ['nabla-wasm-2t-fma', ['node', ['--experimental-wasm-relaxed-simd', 'bench/peer-nabla.mjs', 'wasm', '2', SIZES, steps]]],
   ...(nativeBuilt ? [
     ['nabla-native-1t', ['node', ['bench/peer-nabla.mjs', 'native', '1', SIZES, steps]]],
     ['nabla-native-2t', ['node', ['bench/peer-nabla.mjs', 'native', '2', SIZES, steps]]],
@@ -121,6 +123,7 @@ for (const r of rows) {
 const notes = [];
 if (!hasTorch) notes.push('PyTorch: /usr/bin/python3 has no torch, so it is absent from the table.');
 if (!nativeBuilt) notes.push('nabla-native: the addon is not built here (build/Release/nabla_native.node), so it is absent.');
+notes.push('nabla-wasm-2t-fma: the same backend with its relaxed-SIMD build (fused multiply-add), which Node 22+ loads by default and Node 20 with --experimental-wasm-relaxed-simd.');
 notes.push('`~` marks an epoch time extrapolated from 100–200 steps (no accuracy then). Ratios are epoch times relative to nabla-wasm-2t.');
 notes.push('matmul: C = A·B with A [M, K] and B [K, N] written MxKxN, through each library\'s public matmul (nabla: including the op layer and the copies into wasm memory), median of 5.');
 notes.push('MLP: 784-100-10, sigmoid, BCE on one-hot targets, SGD lr 0.1, batch 64, 937 steps; the same initial weights and sample order in every run (bench/mnist-raw.mjs), so the losses agree.');

@@ -80,7 +80,8 @@ struct Args {
   long num(size_t i) {
     double d = 0;
     if (ok && napi_get_value_double(env, argv[i], &d) != napi_ok) fail("expected a number");
-    return (long)d;
+    if (ok && !(d > -9e15 && d < 9e15)) fail("expected a finite integer");
+    return ok ? (long)d : 0;
   }
   double dbl(size_t i) {
     double d = 0;

@@ -66,34 +66,45 @@ export function adam(
 }
 
 /**
- * Row-wise log-softmax of x [R, C] into out: out = x − max − log Σ exp(x − max) (rows of all −∞ give NaN, as
- * PyTorch). With wantSoftmax, out holds softmax instead. Rows are read with whole vectors; row tails masked.
+ * Softmax (wantLog 0) or log-softmax (wantLog 1) of each row of x [R, C] into out, in the reference's order of
+ * operations: z = x − m with m the row max (0 when it is ±∞; NaN propagates), e = eᶻ, s = Σ e accumulated in
+ * float64, then softmax = e / s and log-softmax = z − ln s. Rows are read with whole vectors, tails masked.
  */
-export function logSoftmaxRows(x: usize, R: i32, C: i32, out: usize, wantSoftmax: i32): void {
+export function softmaxRows(x: usize, R: i32, C: i32, out: usize, wantLog: i32): void {
   const c4 = C & ~3;
   for (let r = 0; r < R; r++) {
     const row = x + (<usize>r * <usize>C << 2), dst = out + (<usize>r * <usize>C << 2);
-    // max (NaN propagates through f32x4.max)
     let mv = sp(-Infinity);
     let k = 0;
     for (; k < c4; k += 4) mv = f32x4.max(mv, v128.load(row + (<usize>k << 2)));
-    let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    for (; k < C; k++) mx = max(mx, load<f32>(row + (<usize>k << 2)));
-    if (mx == -Infinity || mx == Infinity) mx = 0; // shift by 0, like logsumexp on infinite rows
-    const vmx = sp(mx);
-    let sv = sp(0);
-    for (k = 0; k < c4; k += 4) sv = f32x4.add(sv, vexp(f32x4.sub(v128.load(row + (<usize>k << 2)), vmx)));
-    let s = f32x4.extract_lane(sv, 0) + f32x4.extract_lane(sv, 1) + f32x4.extract_lane(sv, 2) + f32x4.extract_lane(sv, 3);
-    for (; k < C; k++) s += f32x4.extract_lane(vexp(sp(load<f32>(row + (<usize>k << 2)) - mx)), 0);
-    const lse = mx + f32x4.extract_lane(vlog(sp(s)), 0);
-    const vl = sp(lse);
+    let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (; k < C; k++) { const v = load<f32>(row + (<usize>k << 2)); m = v != v ? v : max(m, v); }
+    if (m == -Infinity || m == Infinity) m = 0;
+    const vm = sp(m);
+    // e = exp(x − m) into out, s in float64
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
     for (k = 0; k < c4; k += 4) {
-      const y = f32x4.sub(v128.load(row + (<usize>k << 2)), vl);
-      v128.store(dst + (<usize>k << 2), wantSoftmax ? vexp(y) : y);
+      const e = vexp(f32x4.sub(v128.load(row + (<usize>k << 2)), vm));
+      v128.store(dst + (<usize>k << 2), e);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
     }
+    const sv = f64x2.add(s0, s1);
+    let s = f64x2.extract_lane(sv, 0) + f64x2.extract_lane(sv, 1);
     for (; k < C; k++) {
-      const y = load<f32>(row + (<usize>k << 2)) - lse;
-      store<f32>(dst + (<usize>k << 2), wantSoftmax ? f32x4.extract_lane(vexp(sp(y)), 0) : y);
+      const e = f32x4.extract_lane(vexp(sp(load<f32>(row + (<usize>k << 2)) - m)), 0);
+      store<f32>(dst + (<usize>k << 2), e);
+      s += <f64>e;
+    }
+    const sf = <f32>s;
+    if (wantLog) {
+      const ls = f32x4.extract_lane(vlog(sp(sf)), 0), vls = sp(ls);
+      for (k = 0; k < c4; k += 4) v128.store(dst + (<usize>k << 2), f32x4.sub(f32x4.sub(v128.load(row + (<usize>k << 2)), vm), vls));
+      for (; k < C; k++) store<f32>(dst + (<usize>k << 2), (load<f32>(row + (<usize>k << 2)) - m) - ls);
+    } else {
+      const vs = sp(sf);
+      for (k = 0; k < c4; k += 4) v128.store(dst + (<usize>k << 2), f32x4.div(v128.load(dst + (<usize>k << 2)), vs));
+      for (; k < C; k++) store<f32>(dst + (<usize>k << 2), load<f32>(dst + (<usize>k << 2)) / sf);
     }
   }
 }

@@ -20,7 +20,6 @@ export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
 export const G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7;
 export const G_C = 8, G_LDC = 9, G_CBS = 10;
 export const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17;
-export const G_BIAS = 19, G_ACT = 20; // slot 18 unused
 
 /** Where this thread's kernels spill a partial 4×8 tile (128 bytes); each thread's instance sets its own. */
 let tileScratch: usize = 4096;
@@ -186,20 +185,12 @@ function tileNT(
   }
 }
 
-/** Bias and activation epilogue on a finished tile: C = act(C + bias[j]). act: 0 none, 1 relu, 2 sigmoid, 3 tanh. */
-function epilogue(c: usize, ldc: usize, i0: i32, i1: i32, j0: i32, j1: i32, bias: usize, act: i32): void {
-  for (let i = i0; i < i1; i++) applyRow(c + <usize>i * ldc + (<usize>j0 << 2), bias == 0 ? 0 : bias + (<usize>j0 << 2), j1 - j0, act);
-}
-
-import { applyRow } from './math';
-
 /** Run tiles [lo, hi) of the product described at desc (batch-major, then row blocks, then column blocks). */
 export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
   const M = ld(desc, G_M), N = ld(desc, G_N), K = ld(desc, G_K);
   const TM = ld(desc, G_TM), TN = ld(desc, G_TN), nti = ld(desc, G_NTI), ntj = ld(desc, G_NTJ);
   const ars = <usize>ld(desc, G_ARS), acs = <usize>ld(desc, G_ACS), brs = <usize>ld(desc, G_BRS), bcs = <usize>ld(desc, G_BCS);
   const ldc = <usize>ld(desc, G_LDC), scratch = tileScratch;
-  const bias = <usize>ld(desc, G_BIAS), act = ld(desc, G_ACT);
   const perBatch = nti * ntj;
   for (let t = lo; t < hi; t++) {
     const bt = t / perBatch, r = t - bt * perBatch, ti = r / ntj, tj = r - ti * ntj;
@@ -209,7 +200,6 @@ export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
     const i0 = ti * TM, i1 = min(M, i0 + TM), j0 = tj * TN, j1 = min(N, j0 + TN);
     if (bcs == 4) tileNN(a, ars, acs, b, brs, c, ldc, i0, i1, j0, j1, K, scratch);
     else tileNT(a, ars, b, bcs, c, ldc, i0, i1, j0, j1, K);
-    if (bias != 0 || act != 0) epilogue(c, ldc, i0, i1, j0, j1, bias, act);
   }
 }
 

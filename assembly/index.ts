@@ -6,7 +6,7 @@
 export { gemmTiles, transpose, setScratch } from './gemm';
 export { unary, binary2d, activationGrad } from './elementwise';
 export { sumRows, sumCols } from './reduce';
-export { sgd, adam, logSoftmaxRows, bceForward, bceBackward } from './fused';
+export { sgd, adam, softmaxRows, bceForward, bceBackward } from './fused';
 
 /** First free byte after the module's static data. */
 export function heapBase(): usize { return __heap_base; }

@@ -87,33 +87,3 @@ const LN2_LO: f32 = -2.12194440e-4;
 @inline export function vrelu(x: v128): v128 {
   return v128.andnot(x, f32x4.lt(x, sp(0)));
 }
-
-/** Scalar versions through lane 0, for loop tails (same results as the vector lanes). */
-@inline export function sexp(x: f32): f32 { return f32x4.extract_lane(vexp(f32x4.splat(x)), 0); }
-
-/** One row of a bias + activation epilogue: p[j] = act(p[j] + bias[j]) for j < n (bias 0: none). */
-export function applyRow(p: usize, bias: usize, n: i32, act: i32): void {
-  const n4 = n & ~3;
-  let j = 0;
-  for (; j < n4; j += 4) {
-    const o = <usize>j << 2;
-    let v = v128.load(p + o);
-    if (bias != 0) v = f32x4.add(v, v128.load(bias + o));
-    v128.store(p + o, activate(v, act));
-  }
-  for (; j < n; j++) {
-    const o = <usize>j << 2;
-    let v = load<f32>(p + o);
-    if (bias != 0) v += load<f32>(bias + o);
-    store<f32>(p + o, f32x4.extract_lane(activate(f32x4.splat(v), act), 0));
-  }
-}
-
-@inline function activate(v: v128, act: i32): v128 {
-  switch (act) {
-    case 1: return vrelu(v);
-    case 2: return vsigmoid(v);
-    case 3: return vtanh(v);
-    default: return v;
-  }
-}

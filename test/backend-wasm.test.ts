@@ -353,6 +353,22 @@ test('binary cross-entropy (fused kernel): values, gradients, reductions, weight
   }
 });
 
+test('softmax and logSoftmax over the last dim (fused kernel): odd widths, extreme logits, gradients, double backward', () => {
+  forceWasm(false);
+  for (const shape of [[1], [4, 1], [3, 5], [64, 10], [2, 3, 67]]) {
+    agreeGrad(([x]) => x!.softmax(-1).mul(x!), (g) => [randnT(g, shape).mul(4)], `softmax ${shape}`);
+    agreeGrad(([x]) => x!.logSoftmax(-1).mul(x!), (g) => [randnT(g, shape).mul(4)], `logSoftmax ${shape}`);
+  }
+  agreeGrad(([x]) => x!.logSoftmax(-1).pow(2), (g) => [randnT(g, [3, 6])], 'logSoftmax, double backward', true);
+  agreeGrad(([x]) => x!.softmax(-1).pow(2), (g) => [randnT(g, [3, 6])], 'softmax, double backward', true);
+  const extreme = tensor([[1000, -1000, 999, 0, 1000], [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity], [1, NaN, 2, 3, 4], [-Infinity, 0, -Infinity, 1, 2]]);
+  agree(() => extreme.softmax(-1), { rtol: 1e-6, atol: 1e-7 }, 'softmax at ±1000, −∞ rows, NaN');
+  agree(() => extreme.logSoftmax(-1), { rtol: 1e-6, atol: 1e-6 }, 'logSoftmax at ±1000, −∞ rows, NaN');
+  agree((g) => randnT(g, [5, 6]).logSoftmax(0), { rtol: 1e-6, atol: 1e-6 }, 'logSoftmax over dim 0 (the reference path)');
+  const labels = tensor(Array.from({ length: 64 }, (_, i) => (i * 7) % 10), { dtype: 'int32' });
+  agreeGrad(([x]) => nn.functional.crossEntropy(x!, labels), (g) => [randnT(g, [64, 10])], 'cross-entropy');
+});
+
 // ---------------------------------------------------------------- memory, process, selection
 
 test('the scratch arenas stop growing once the largest call has been seen', () => {

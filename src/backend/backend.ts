@@ -108,6 +108,11 @@ export interface Backend {
   bceForward?(p: View, y: View, out: TypedArray): number;
   /** Optional fused kernel: BCE's input gradient g·(p − y) / max(p·(1 − p), 1e-12); false when it does not take these operands. */
   bceBackward?(p: View, y: View, g: View, out: TypedArray): boolean;
+  /**
+   * Optional fused kernel: softmax (or log-softmax when `log`) over the last dim of x, a view of out's shape, in
+   * the reference's order (z = x − max, e = eᶻ, s = Σe; e/s or z − ln s). False when it does not take x.
+   */
+  softmaxLastDim?(x: View, log: boolean, out: TypedArray): boolean;
 }
 
 let current: Backend | null = null;

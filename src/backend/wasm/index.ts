@@ -41,7 +41,7 @@ const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div:
 const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
 // gemm descriptor slots (assembly/gemm.ts)
 const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
-const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17, G_BIAS = 19, G_ACT = 20;
+const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17;
 /** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
 const MAX_BYTES = 1 << 30;
 
@@ -163,7 +163,6 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
     d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
     d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_TM] = TM; d[o + G_TN] = TN; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
-    d[o + G_BIAS] = 0; d[o + G_ACT] = 0;
     if (parallel) pool!.run(JOB_GEMM, tiles);
     else kx.gemmTiles(DESC_OFFSET, 0, tiles);
     ar.get(pc, cLen, g.c);
@@ -253,6 +252,16 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const pp = arena.put(p.data, p.offset, n), py = arena.put(y.data, y.offset, n);
     const pg = arena.put(g.data, g.offset, gScalar ? 1 : n), po = arena.alloc(n * 4);
     ex.bceBackward(pp, py, pg, gScalar ? 1 : 0, po, n);
+    arena.get(po, n, out);
+    return true;
+  }
+
+  function softmaxLastDim(x: View, log: boolean, out: TypedArray): boolean {
+    const n = out.length, C = x.shape[x.shape.length - 1] ?? 1;
+    if (!f32(x.data) || !f32(out) || n < state.minElements || n * 8 > MAX_BYTES || C === 0 || !isContiguousView(x)) return false;
+    arena.reset();
+    const px = arena.put(x.data, x.offset, n), po = arena.alloc(n * 4);
+    ex.softmaxRows(px, n / C, C, po, log ? 1 : 0);
     arena.get(po, n, out);
     return true;
   }
@@ -348,7 +357,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   const backend: Backend & FusedKernels = {
     ...cpu,
     name: 'wasm',
-    unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward,
+    unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
   };
 
   const info = (): WasmInfo => ({

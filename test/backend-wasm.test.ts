@@ -97,6 +97,11 @@ for (const parallel of [false, true]) {
         agree((g) => randnT(g, [K, M]).T.matmul(randnT(g, [K, N])), gemmTol(K), `TN ${M}x${K}x${N}`);
         agree((g) => randnT(g, [M, K]).matmul(randnT(g, [K, N])), gemmTol(K), `NN ${M}x${K}x${N}`);
       }
+      // long k: NN, TN and TT are transposed into the dot kernel's layout, batched and with a shared operand too
+      agree((g) => randnT(g, [300, 20]).T.matmul(randnT(g, [33, 300]).T), gemmTol(300), 'TT, k = 300');
+      agree((g) => randnT(g, [3, 9, 200]).matmul(randnT(g, [200, 11])), gemmTol(200), 'batched NN, shared B, k = 200');
+      agree((g) => randnT(g, [2, 150, 10]).mT.matmul(randnT(g, [2, 150, 12])), gemmTol(150), 'batched TN, k = 150');
+      agree((g) => randnT(g, [2, 150, 10]).mT.matmul(randnT(g, [2, 12, 150]).mT), gemmTol(150), 'batched TT, k = 150');
     });
 
     test('batched, with a broadcast batch and a shared 2-D operand', () => {

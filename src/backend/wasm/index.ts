@@ -133,11 +133,23 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
     const ar = parallel ? shArena! : arena, kx = parallel ? sh!.exports : ex;
     ar.reset();
-    const pa = ar.put(g.a, g.aOffset, aLen);
-    let pb = ar.put(g.b, g.bOffset, bLen);
-    let ldb = g.ldb, transB = g.transB, bbs = g.bBatchStride;
-    if (g.transA && transB) {
-      // Aᵀ·Bᵀ: transpose B once in wasm memory (rare: the backward pass needs NN, NT and TN only)
+    let pa = ar.put(g.a, g.aOffset, aLen), lda = g.lda, transA = g.transA, abs = g.aBatchStride;
+    let pb = ar.put(g.b, g.bOffset, bLen), ldb = g.ldb, transB = g.transB, bbs = g.bBatchStride;
+    if (!(transB && !transA) && K >= 128 && M >= 8 && N >= 8) {
+      // the dot kernel (NT) is the faster one once k is long: transpose the operands into its layout in wasm
+      // memory, O(MK + KN) against the product's O(MNK)
+      if (!transB) {
+        const nb = bbs === 0 ? 1 : batch, t = ar.alloc(nb * N * K * 4);
+        for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, K, N, ldb * 4, t + i * N * K * 4);
+        pb = t; ldb = K; transB = true; bbs = bbs === 0 ? 0 : N * K;
+      }
+      if (transA) {
+        const na = abs === 0 ? 1 : batch, t = ar.alloc(na * M * K * 4);
+        for (let i = 0; i < na; i++) kx.transpose(pa + i * abs * 4, K, M, lda * 4, t + i * M * K * 4);
+        pa = t; lda = K; transA = false; abs = abs === 0 ? 0 : M * K;
+      }
+    } else if (transA && transB) {
+      // Aᵀ·Bᵀ with a short k: transpose B once in wasm memory, then the broadcast kernel (TN)
       const nb = bbs === 0 ? 1 : batch, t = ar.alloc(nb * K * N * 4);
       for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, N, K, ldb * 4, t + i * K * N * 4);
       pb = t; ldb = N; transB = false; bbs = bbs === 0 ? 0 : K * N;
@@ -159,7 +171,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     }
     const nti = Math.ceil(M / TM), ntj = Math.ceil(N / TN), tiles = batch * nti * ntj;
     const d = ar.i32, o = DESC_OFFSET >> 2;
-    d[o + G_A] = pa; d[o + G_ARS] = g.transA ? 4 : g.lda * 4; d[o + G_ACS] = g.transA ? g.lda * 4 : 4; d[o + G_ABS] = g.aBatchStride * 4;
+    d[o + G_A] = pa; d[o + G_ARS] = transA ? 4 : lda * 4; d[o + G_ACS] = transA ? lda * 4 : 4; d[o + G_ABS] = abs * 4;
     d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
     d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
     d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_TM] = TM; d[o + G_TN] = TN; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;

@@ -274,7 +274,7 @@ void gemm(const Kernels* k, long batch, long M, long N, long K, const float* a, 
     const float* at = a + t * abs_;
     const float* bt = b + t * bbs;
     float* ct = c + t * M * N;
-    if (threads > 1 && flops >= parallel_flops) gemm_parallel(k, M, N, K, at, lda, ta, bt, ldb, tb, ct, threads);
+    if (threads > 1 && flops >= parallel_flops && pool_try_parallel()) gemm_parallel(k, M, N, K, at, lda, ta, bt, ldb, tb, ct, threads);
     else gemm_serial(k, M, N, K, at, lda, ta, bt, ldb, tb, ct);
   }
 }

@@ -66,18 +66,20 @@ void futex_wake_all(std::atomic<uint32_t>*) {
 #endif
 
 /** Claim and run tasks of generation gen until none is left; returns how many this thread ran. */
-void run_tasks(uint32_t gen, int thread) {
+long run_tasks(uint32_t gen, int thread) {
+  long ran = 0;
   for (;;) {
     uint64_t t = job.ticket.load(std::memory_order_acquire);
-    if ((uint32_t)(t >> 32) != gen) return;
+    if ((uint32_t)(t >> 32) != gen) return ran;
     long idx = (long)(uint32_t)t;
     TaskFn fn = job.fn.load(std::memory_order_relaxed);
     void* ctx = job.ctx.load(std::memory_order_relaxed);
     long n = job.ntasks.load(std::memory_order_relaxed);
-    if (idx >= n) return;
+    if (idx >= n) return ran;
     // a successful claim proves that fn, ctx and n above belong to generation gen
     if (!job.ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
     fn(ctx, idx, thread);
+    ran++;
     job.done.fetch_add(1, std::memory_order_release);
   }
 }
@@ -182,8 +184,15 @@ int pool_spin_us() { return spin_us.load(); }
 // thread alone for a while (doubling each time it happens again), then the pool is tried again. "Long" is
 // more than half the time the caller spent on tasks itself, plus 20 µs: a balanced job waits at most about
 // one task.
+// Likewise when the workers took no task at all in several jobs in a row (their cores were busy).
 const long STALL_NS = 20000;
-long jobs = 0, stalls = 0, serial_jobs = 0, serial_until = 0, backoff = 64;
+const long IDLE_JOBS = 4;
+long jobs = 0, stalls = 0, serial_jobs = 0, serial_until = 0, backoff = 64, idle_streak = 0;
+
+void back_off() {
+  serial_until = jobs + backoff;
+  if (backoff < 4096) backoff *= 2;
+}
 
 void parallel_for(long ntasks, TaskFn fn, void* ctx) {
   init();
@@ -208,7 +217,12 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
   job.ticket.store((uint64_t)gen << 32, std::memory_order_release);
   wake_word.store(gen, std::memory_order_seq_cst);
   if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake_all(&wake_word);
-  run_tasks(gen, 0);
+  const long own_tasks = run_tasks(gen, 0);
+  if (own_tasks == ntasks) {
+    if (++idle_streak >= IDLE_JOBS) { idle_streak = 0; back_off(); }
+  } else {
+    idle_streak = 0;
+  }
   if (job.done.load(std::memory_order_acquire) < ntasks) {
     auto start = std::chrono::steady_clock::now();
     while (job.done.load(std::memory_order_acquire) < ntasks) NB_PAUSE();
@@ -216,8 +230,7 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
     long own = (long)std::chrono::duration_cast<std::chrono::nanoseconds>(start - t0).count();
     if (waited > STALL_NS + own / 2) {
       stalls++;
-      serial_until = jobs + backoff;
-      if (backoff < 4096) backoff *= 2;
+      back_off();
     } else if (backoff > 64) {
       backoff /= 2;
     }
@@ -225,6 +238,17 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
     backoff /= 2;
   }
   busy.clear(std::memory_order_release);
+}
+
+bool pool_try_parallel() {
+  init();
+  if (nthreads == 1) return false;
+  if (jobs + 1 < serial_until) {
+    jobs++;
+    serial_jobs++;
+    return false;
+  }
+  return true;
 }
 
 PoolStats pool_stats() { return PoolStats{jobs, stalls, serial_jobs}; }

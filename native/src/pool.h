@@ -20,6 +20,10 @@ int pool_cpu_count();
 void pool_set_spin_us(int us);
 int pool_spin_us();
 
+/** Whether a job would be shared now (false with one thread, or while the pool backs off on a busy
+ *  machine, in which case the declined job is counted). For drivers with a better serial path. */
+bool pool_try_parallel();
+
 /** Jobs given to the pool, jobs where a descheduled worker stalled the caller, and jobs run serially
  *  afterwards (see the contention backoff in pool.cc). */
 struct PoolStats { long jobs, stalls, serial_jobs; };

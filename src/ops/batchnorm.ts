@@ -13,7 +13,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { add, div, mul, sqrt, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { contiguous, copy_, reshape } from './shape.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 
 export interface BatchNormOptions {
   /** Normalise with the batch's statistics (and update the running ones) rather than the running ones. Default false. */
@@ -78,7 +78,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const invStd = variance.map((v) => 1 / Math.sqrt(v + eps));
   const w = channelValues(weight, C, 1), b = channelValues(bias, C, 0);
   const scale = invStd.map((r, c) => r * w[c]!), shift = b.map((bc, c) => bc - mu[c]! * scale[c]!);
-  const y = empty(x.shape, x.dtype);
+  const y = uninitialized(x.shape, x.dtype); // written in full
   be.channelAffine(xv, scale, shift, y.data);
   if (runningMean || runningVar) {
     const vec = (v: Float64Array): Tensor => new Tensor(v, [C]);
@@ -92,7 +92,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     if (isGradEnabled()) return batchNormGradExpr(x, weight ?? null, g, eps);
     // with x̂ = (x − μ)/σ: ∂/∂b = Σg, ∂/∂w = Σg·x̂, ∂/∂x = (w/σ)·(g − mean(g) − x̂·mean(g·x̂))
     const sums = new Float64Array(2 * C);
-    const gx = x.requiresGrad ? empty(x.shape, g.dtype) : null;
+    const gx = x.requiresGrad ? uninitialized(x.shape, g.dtype) : null;
     be.batchNormBackward(xv, asNCS(g), mu, invStd, scale, sums, gx ? gx.data : null);
     const vec = (from: number): Tensor => {
       const t = empty([C], x.dtype);

@@ -9,12 +9,12 @@
  */
 import { backend, type Conv2dGeometry, type View } from '../backend/backend.js';
 import { record } from '../autograd/node.js';
-import { type DType, type TypedArray, allocate, isFloat } from '../tensor/dtype.js';
+import { type DType, type TypedArray, allocateUninitialized, isFloat } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sum } from './reduce.js';
 import { squeeze, unsqueeze } from './shape.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 
 /** A size given once for both spatial dims, or as [height, width]. */
 export type Pair = number | readonly [number, number];
@@ -57,7 +57,7 @@ const scratch = new Map<string, TypedArray>();
 function work(slot: 'cols' | 'rows' | 'part', dtype: DType, size: number): TypedArray {
   const key = `${slot}:${dtype}`;
   let b = scratch.get(key);
-  if (!b || b.length < size) scratch.set(key, (b = allocate(dtype, size)));
+  if (!b || b.length < size) scratch.set(key, (b = allocateUninitialized(dtype, size)));
   return b.subarray(0, size);
 }
 
@@ -86,7 +86,7 @@ function gradAsRows(g: Tensor, n0: number, nb: number, O: number, L: number): Ty
 function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry, groups: number): Tensor {
   const be = backend(), { N, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (geo.C / groups) * geo.kh * geo.kw;
-  const out = empty([N, O, OH, OW], x.dtype), wd = dense(w);
+  const out = uninitialized([N, O, OH, OW], x.dtype), wd = dense(w); // the gemm (or the permuting copy) writes all of it
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
@@ -134,7 +134,7 @@ function inputGradRaw(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number)
 function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number, wShape: readonly number[]): Tensor {
   const be = backend(), { N, C, OH, OW } = geo, O = wShape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
-  const gw = empty(wShape, x.dtype);
+  const gw = uninitialized(wShape, x.dtype); // the first chunk's gemm writes all of it
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;

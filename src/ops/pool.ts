@@ -4,12 +4,12 @@
  */
 import { backend, type Conv2dGeometry, type PoolWindows } from '../backend/backend.js';
 import { record } from '../autograd/node.js';
-import { isFloat } from '../tensor/dtype.js';
+import { allocateUninitialized, isFloat } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type Pair, pair } from './conv.js';
 import { gather, reshape, squeeze, unsqueeze } from './shape.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 
 export interface MaxPool2dOptions {
   /** Step between windows. Default: the kernel size. */
@@ -68,7 +68,7 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, opts: MaxPool2dOption
   return batched(input, 'maxPool2d', (x) => {
     const geo = windowArgs('maxPool2d', x, kernelSize, opts);
     const { N, C, H, W, OH, OW } = geo;
-    const out = empty([N, C, OH, OW], x.dtype), idx = new Int32Array(out.size);
+    const out = uninitialized([N, C, OH, OW], x.dtype), idx = allocateUninitialized('int32', out.size) as Int32Array; // both written in full
     backend().maxPool2d(x, geo, out.data, idx);
     // ∂y/∂x: each window's gradient goes to its argmax
     return record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => [maxPoolGrad(g, idx, H, W)]);
@@ -89,7 +89,7 @@ function maxPoolGrad(g: Tensor, idx: Int32Array, H: number, W: number): Tensor {
 /** Average over windows given per axis; its gradient is the adjoint op, whose gradient is this op again. */
 function windowedMean(x: Tensor, rows: PoolWindows, cols: PoolWindows, name: string): Tensor {
   const [N, C, H, W] = x.shape as [number, number, number, number];
-  const out = empty([N, C, rows.start.length, cols.start.length], x.dtype);
+  const out = uninitialized([N, C, rows.start.length, cols.start.length], x.dtype); // written in full
   backend().avgPool2d(x, rows, cols, out.data);
   // linear: ∂y/∂x = the adjoint, spreading each output's gradient evenly over its window
   return record(out, name, [x], (g) => [windowedMeanAdjoint(g, rows, cols, H, W, name)]);

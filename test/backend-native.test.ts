@@ -265,7 +265,8 @@ describe('native convolution and pooling', { skip }, () => {
     a.forEach((t, i) => assertClose(t, b[i]!, tol, `${what}: ${i === 0 ? 'output' : `gradient ${i}`}`));
   }
   const F = nn.functional;
-  test('conv2d: stride, padding, dilation, groups, batches, forward and both gradients', () => {
+  for (const isa of isas) test(`conv2d: stride, padding, dilation, groups, batches, forward and both gradients (${isa})`, () => {
+    setNativeOptions({ isa });
     setNativeOptions({ minElements: 0 });
     const cases: [string, number[], number[], Record<string, unknown>][] = [
       ['1→32 3×3 (the CNN)', [4, 1, 28, 28], [32, 1, 3, 3], {}],
@@ -298,7 +299,8 @@ describe('native convolution and pooling', { skip }, () => {
         { rtol: 1e-5, atol: 1e-5 }, 'batchNorm of a permuted view');
     }
   });
-  test('maxPool2d: windows, padding, dilation, ceil mode, ties and NaN', () => {
+  for (const isa of isas) test(`maxPool2d: windows, padding, dilation, ceil mode, ties and NaN (${isa})`, () => {
+    setNativeOptions({ isa });
     setNativeOptions({ minElements: 0 });
     const cases: [string, number, Record<string, unknown>][] = [
       ['2×2', 2, {}], ['3×3 stride 2 padding 1', 3, { stride: 2, padding: 1 }], ['3 dilation 2', 3, { dilation: 2, stride: 1 }],
@@ -341,13 +343,15 @@ describe('native fused activation gradients and binary cross-entropy', { skip },
     assertClose(a[0]!, b[0]!, { rtol: 2e-6, atol: 1e-6 }, `${what}: value`);
     assertClose(a[1]!, b[1]!, { rtol: 2e-6, atol: 1e-6 }, `${what}: gradient`);
   };
-  test('sigmoid and tanh gradients from their outputs', () => {
+  for (const isa of isas) test(`sigmoid and tanh gradients from their outputs (${isa})`, () => {
+    setNativeOptions({ isa });
     check((g) => [randn([37, 53], { generator: g }).mul(3)], (x) => x!.sigmoid(), 'sigmoid');
     check((g) => [randn([37, 53], { generator: g }).mul(3)], (x) => x!.tanh(), 'tanh');
     check((g) => [randn([53, 37], { generator: g })], (x) => x!.T.sigmoid(), 'sigmoid of a transposed view');
     check((g) => [randn([5], { generator: g })], (x) => x!.tanh(), 'tanh, tiny');
   });
-  test('binary cross-entropy: values, gradients, probabilities of exactly 0 and 1, reductions, strided views', () => {
+  for (const isa of isas) test(`binary cross-entropy: values, gradients, probabilities of exactly 0 and 1, reductions, strided views (${isa})`, () => {
+    setNativeOptions({ isa });
     const probs = (g: Generator, shape: number[]): Tensor => {
       const p = rand(shape, { generator: g });
       p.data[0] = 0; p.data[1] = 1; p.data[5] = 0; p.data[8] = 1;

@@ -50,7 +50,27 @@ export interface NativeAddon {
   /** Negative values leave a setting unchanged; kc and nc (optional) set the gemm blocking. */
   setTuning(gemmParallelFlops: number, parallelElements: number, spinUs: number, kc?: number, nc?: number): void;
   info(): NativeInfo;
-  [fused: string]: unknown;
+  // fused optimizer steps (see ./fused.ts)
+  sgdStep(param: Float32Array, grad: Float32Array, buf: Float32Array | null, n: number, lr: number, momentum: number,
+    dampening: number, weightDecay: number, nesterov: number, maximize: number, firstStep: number): void;
+  adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, stepSize: number, invSqrtBc2: number,
+    decoupled: number, maximize: number): void;
+  // fused activation gradient (op 0 sigmoid, 1 tanh) and binary cross-entropy; views described in the meta array
+  activationGrad(op: number, y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array): void;
+  /** The first position whose p is outside [0, 1], or −1. */
+  bceForward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, out: Float32Array): number;
+  bceBackward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array): void;
+  // batch norm over a [N, C, S] view described in the meta array
+  batchNormStats(x: Float32Array, xOffset: number, mean: Float64Array, variance: Float64Array): void;
+  channelAffine(x: Float32Array, xOffset: number, scale: Float64Array, shift: Float64Array, out: Float32Array): void;
+  batchNormBackward(x: Float32Array, xOffset: number, g: Float32Array, gOffset: number, mean: Float64Array, invStd: Float64Array,
+    scale: Float64Array, sums: Float64Array, out: Float32Array | null): void;
+  // convolution and pooling; strides and geometry in the meta array
+  im2col(x: Float32Array, xOffset: number, n0: number, nb: number, cols: Float32Array): void;
+  col2im(cols: Float32Array, n0: number, nb: number, out: Float32Array): void;
+  maxPool2d(x: Float32Array, xOffset: number, out: Float32Array, indices: Int32Array): void;
+  maxPool2dBackward(g: Float32Array, gOffset: number, indices: Int32Array, H: number, W: number, out: Float32Array): void;
 }
 
 export interface LoadResult {

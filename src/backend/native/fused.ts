@@ -49,18 +49,18 @@ export interface FusedSteps {
 }
 
 export function fusedSteps(addon: NativeAddon): FusedSteps {
-  const sgd = addon.sgdStep as (...args: unknown[]) => void;
-  const adam = addon.adamStep as (...args: unknown[]) => void;
+  const sgd = addon.sgdStep.bind(addon), adam = addon.adamStep.bind(addon);
   return {
     sgdStep(a: SgdStepArgs): void {
       if (a.n < MIN_NATIVE || !f32(a.param, a.grad, a.momentumBuffer)) { sgdLoop(a); return; }
-      sgd(a.param, a.grad, a.momentumBuffer, a.n, a.lr, a.momentum, a.dampening, a.weightDecay,
+      sgd(a.param as Float32Array, a.grad as Float32Array, a.momentumBuffer as Float32Array | null, a.n, a.lr, a.momentum, a.dampening, a.weightDecay,
         a.nesterov ? 1 : 0, a.maximize ? 1 : 0, a.firstStep ? 1 : 0);
     },
     adamStep(a: AdamStepArgs): void {
       if (a.n < MIN_NATIVE || !f32(a.param, a.grad, a.expAvg, a.expAvgSq, a.maxExpAvgSq)) { adamLoop(a); return; }
       const bc1 = 1 - a.beta1 ** a.step, bc2 = 1 - a.beta2 ** a.step;
-      adam(a.param, a.grad, a.expAvg, a.expAvgSq, a.maxExpAvgSq, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay,
+      adam(a.param as Float32Array, a.grad as Float32Array, a.expAvg as Float32Array, a.expAvgSq as Float32Array,
+        a.maxExpAvgSq as Float32Array | null, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay,
         a.lr / bc1, 1 / Math.sqrt(bc2), a.decoupled ? 1 : 0, a.maximize ? 1 : 0);
     },
   };

@@ -61,24 +61,6 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     meta[4] = g.N; meta[5] = g.C; meta[6] = g.H; meta[7] = g.W; meta[8] = g.kh; meta[9] = g.kw; meta[10] = g.sh;
     meta[11] = g.sw; meta[12] = g.padTop; meta[13] = g.padLeft; meta[14] = g.dh; meta[15] = g.dw; meta[16] = g.OH; meta[17] = g.OW;
   }
-  const fused = addon as unknown as {
-    activationGrad(op: number, y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array): void;
-    bceForward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, out: Float32Array): number;
-    bceBackward(p: Float32Array, pOffset: number, y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array): void;
-  };
-  const bn = addon as unknown as {
-    batchNormStats(x: Float32Array, xOffset: number, mean: Float64Array, variance: Float64Array): void;
-    channelAffine(x: Float32Array, xOffset: number, scale: Float64Array, shift: Float64Array, out: Float32Array): void;
-    batchNormBackward(x: Float32Array, xOffset: number, g: Float32Array, gOffset: number, mean: Float64Array, invStd: Float64Array,
-      scale: Float64Array, sums: Float64Array, out: Float32Array | null): void;
-  };
-  const conv = addon as unknown as {
-    im2col(x: Float32Array, xOffset: number, n0: number, nb: number, cols: Float32Array): void;
-    col2im(cols: Float32Array, n0: number, nb: number, out: Float32Array): void;
-    maxPool2d(x: Float32Array, xOffset: number, out: Float32Array, indices: Int32Array): void;
-    maxPool2dBackward(g: Float32Array, gOffset: number, indices: Int32Array, H: number, W: number, out: Float32Array): void;
-  };
-
   // the fused optimizer steps sit on the prototype: a caller that overrides and then deletes one
   // (as the optimizer tests do) gets the native one back
   const backend: Backend = Object.assign(Object.create(fusedSteps(addon)) as object, {
@@ -146,54 +128,54 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     // fused kernels (one call replaces several elementwise ops, so they are worth it at any size)
     activationGrad(op: 'sigmoid' | 'tanh', y: View, g: View, out: TypedArray): boolean {
       if (!f32(y.data) || !f32(g.data) || !f32(out) || !space(y.shape, y, g)) return false;
-      fused.activationGrad(op === 'sigmoid' ? 0 : 1, y.data, y.offset, g.data, g.offset, out);
+      addon.activationGrad(op === 'sigmoid' ? 0 : 1, y.data, y.offset, g.data, g.offset, out);
       return true;
     },
 
     bceForward(p: View, y: View, out: TypedArray): number {
       if (!f32(p.data) || !f32(y.data) || !f32(out) || !space(p.shape, p, y)) return -2;
-      return fused.bceForward(p.data, p.offset, y.data, y.offset, out);
+      return addon.bceForward(p.data, p.offset, y.data, y.offset, out);
     },
 
     bceBackward(p: View, y: View, g: View, out: TypedArray): boolean {
       if (!f32(p.data) || !f32(y.data) || !f32(g.data) || !f32(out) || !space(p.shape, p, y, g)) return false;
-      fused.bceBackward(p.data, p.offset, y.data, y.offset, g.data, g.offset, out);
+      addon.bceBackward(p.data, p.offset, y.data, y.offset, g.data, g.offset, out);
       return true;
     },
 
     batchNormStats(x: View, mean: Float64Array, variance: Float64Array): void {
       if (f32(x.data) && x.shape.length === 3 && x.shape[0]! * x.shape[2]! > 0 && space(x.shape, x)) {
-        bn.batchNormStats(x.data, x.offset, mean, variance);
+        addon.batchNormStats(x.data, x.offset, mean, variance);
         return;
       }
       cpu.batchNormStats(x, mean, variance);
     },
 
     channelAffine(x: View, scale: Float64Array, shift: Float64Array, out: TypedArray): void {
-      if (f32(x.data) && f32(out) && x.shape.length === 3 && space(x.shape, x)) { bn.channelAffine(x.data, x.offset, scale, shift, out); return; }
+      if (f32(x.data) && f32(out) && x.shape.length === 3 && space(x.shape, x)) { addon.channelAffine(x.data, x.offset, scale, shift, out); return; }
       cpu.channelAffine(x, scale, shift, out);
     },
 
     batchNormBackward(x: View, g: View, mean: Float64Array, invStd: Float64Array, scale: Float64Array, sums: Float64Array, out: TypedArray | null): void {
       if (f32(x.data) && f32(g.data) && (out === null || f32(out)) && x.shape.length === 3 && space(x.shape, x, g)) {
-        bn.batchNormBackward(x.data, x.offset, g.data, g.offset, mean, invStd, scale, sums, out);
+        addon.batchNormBackward(x.data, x.offset, g.data, g.offset, mean, invStd, scale, sums, out);
         return;
       }
       cpu.batchNormBackward(x, g, mean, invStd, scale, sums, out);
     },
 
     im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols: TypedArray): void {
-      if (f32(x.data) && f32(cols)) { geometry(x.strides, g); conv.im2col(x.data, x.offset, n0, nb, cols); return; }
+      if (f32(x.data) && f32(cols)) { geometry(x.strides, g); addon.im2col(x.data, x.offset, n0, nb, cols); return; }
       cpu.im2col(x, g, n0, nb, cols);
     },
 
     col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: number, out: TypedArray): void {
-      if (f32(cols) && f32(out)) { geometry([0, 0, 0, 0], g); conv.col2im(cols, n0, nb, out); return; }
+      if (f32(cols) && f32(out)) { geometry([0, 0, 0, 0], g); addon.col2im(cols, n0, nb, out); return; }
       cpu.col2im(cols, g, n0, nb, out);
     },
 
     maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void {
-      if (f32(x.data) && f32(out)) { geometry(x.strides, g); conv.maxPool2d(x.data, x.offset, out, indices); return; }
+      if (f32(x.data) && f32(out)) { geometry(x.strides, g); addon.maxPool2d(x.data, x.offset, out, indices); return; }
       cpu.maxPool2d(x, g, out, indices);
     },
 
@@ -201,7 +183,7 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
       if (f32(g.data) && f32(out) && g.shape.length === 4) {
         meta[0] = g.strides[0]!; meta[1] = g.strides[1]!; meta[2] = g.strides[2]!; meta[3] = g.strides[3]!;
         meta[4] = g.shape[0]!; meta[5] = g.shape[1]!; meta[6] = g.shape[2]!; meta[7] = g.shape[3]!;
-        conv.maxPool2dBackward(g.data, g.offset, indices, H, W, out);
+        addon.maxPool2dBackward(g.data, g.offset, indices, H, W, out);
         return;
       }
       cpu.maxPool2dBackward(g, indices, H, W, out);

@@ -180,19 +180,28 @@ void pool_set_spin_us(int us) { spin_us.store(us < 0 ? 0 : us); }
 int pool_spin_us() { return spin_us.load(); }
 
 // Contention backoff: when the calling thread has to wait long for a worker that took a task and was then
-// descheduled (the machine's cores are busy with other processes), the following jobs run on the calling
-// thread alone for a while (doubling each time it happens again), then the pool is tried again. "Long" is
+// descheduled (the machine's cores are busy with other processes), jobs run on the calling thread alone
+// for a while (2 ms, doubling up to 100 ms each time it happens again), then the pool is tried again. "Long" is
 // more than half the time the caller spent on tasks itself, plus 20 µs: a balanced job waits at most about
 // one task.
 // Likewise when the workers took no task at all in several jobs in a row (their cores were busy).
 const long STALL_NS = 20000;
 const long IDLE_JOBS = 4;
-long jobs = 0, stalls = 0, serial_jobs = 0, serial_until = 0, backoff = 64, idle_streak = 0;
+const long BACKOFF_MIN_NS = 2000000, BACKOFF_MAX_NS = 100000000;
+long jobs = 0, stalls = 0, serial_jobs = 0, idle_streak = 0;
+long backoff_ns = BACKOFF_MIN_NS;
+std::chrono::steady_clock::time_point serial_until{};
 
 void back_off() {
-  serial_until = jobs + backoff;
-  if (backoff < 4096) backoff *= 2;
+  serial_until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(backoff_ns);
+  if (backoff_ns < BACKOFF_MAX_NS) backoff_ns *= 2;
 }
+
+void relax() {
+  if (backoff_ns > BACKOFF_MIN_NS) backoff_ns /= 2;
+}
+
+bool backing_off() { return std::chrono::steady_clock::now() < serial_until; }
 
 void parallel_for(long ntasks, TaskFn fn, void* ctx) {
   init();
@@ -201,7 +210,8 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
     for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
     return;
   }
-  if (++jobs < serial_until) {
+  ++jobs;
+  if (backing_off()) {
     serial_jobs++;
     busy.clear(std::memory_order_release);
     for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
@@ -231,11 +241,11 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
     if (waited > STALL_NS + own / 2) {
       stalls++;
       back_off();
-    } else if (backoff > 64) {
-      backoff /= 2;
+    } else {
+      relax();
     }
-  } else if (backoff > 64) {
-    backoff /= 2;
+  } else {
+    relax();
   }
   busy.clear(std::memory_order_release);
 }
@@ -243,7 +253,7 @@ void parallel_for(long ntasks, TaskFn fn, void* ctx) {
 bool pool_try_parallel() {
   init();
   if (nthreads == 1) return false;
-  if (jobs + 1 < serial_until) {
+  if (backing_off()) {
     jobs++;
     serial_jobs++;
     return false;

@@ -50,19 +50,24 @@ if (flag('--kernels')) {
 }
 
 let steps = 0, lossSum = 0;
+const stepMs: number[] = [];
 const c0 = process.cpuUsage(), t0 = process.hrtime.bigint();
 for (const [x, y] of loader as Iterable<[nb.Tensor, nb.Tensor]>) {
+  const ts = process.hrtime.bigint();
   const loss = lossFn.call(model.call(x), y);
   opt_.zeroGrad();
   loss.backward();
   opt_.step();
   lossSum += loss.item();
+  stepMs.push(Number(process.hrtime.bigint() - ts) / 1e6);
   if (++steps >= maxSteps) break;
 }
+stepMs.sort((p, q) => p - q);
 const s = Number(process.hrtime.bigint() - t0) / 1e9, cu = process.cpuUsage(c0);
 const info = name === 'native' ? ` ${JSON.stringify({ isa: nativeInfo()!.isa, threads: nativeInfo()!.threads })}` : '';
 console.log(`${name}: ${steps} steps in ${s.toFixed(2)} s (${(s / steps * 1e3).toFixed(2)} ms/step, cpu ${((cu.user + cu.system) / 1e3 / steps).toFixed(2)} ms/step; ` +
   `full epoch ≈ ${(s / steps * 938).toFixed(1)} s), mean loss ${(lossSum / steps).toFixed(4)}${info}`);
+console.log(`  step time: fastest ${stepMs[0]!.toFixed(1)} ms, 10th percentile ${stepMs[Math.floor(steps / 10)]!.toFixed(1)} ms, median ${stepMs[Math.floor(steps / 2)]!.toFixed(1)} ms (data loading excluded)`);
 let total = 0n;
 for (const [k, v] of [...stats].sort((p, q) => Number(q[1].ns - p[1].ns))) {
   total += v.ns;

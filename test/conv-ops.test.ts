@@ -153,6 +153,16 @@ test('batchNorm accepts non-contiguous input and gradient views', () => {
   assert.ok(base.grad!.dataSync().every((v) => Math.abs(v) < 1e-12));
 });
 
+test('maxPool2d propagates NaN (no silent NaN loss) and sends a tie\'s gradient to the first maximum, as PyTorch', () => {
+  const x = nb.tensor([[[[1, NaN, 0, 2], [3, 4, 2, 2]]]], { requiresGrad: true });
+  const y = nb.maxPool2d(x, 2);
+  const v = y.dataSync();
+  assert.ok(Number.isNaN(v[0]!));
+  assert.equal(v[1], 2);
+  y.sum().backward();
+  assert.deepEqual(x.grad!.toArray(), [[[[0, 1, 0, 1], [0, 0, 0, 0]]]]);
+});
+
 // ---------------------------------------------------------------- errors name the op and the shapes
 
 test('conv2d errors name the op, the argument and the shapes', () => {

@@ -8,6 +8,7 @@
  *
  * Options: --repeat N (default 1)   --quick (200 steps per MLP run, extrapolated; no accuracy)
  *          --only a,b (name prefixes)   --md (also write BENCHMARKS.md)   --rss-epochs N (nabla-wasm: RSS per epoch)
+ *          --no-cnn (skip the reference-CNN step timings)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
@@ -84,6 +85,24 @@ for (let r = 0; r < repeat; r++) {
     results.get(name).push(res);
   }
 }
+// the reference CNN (issue 6): median step × 938, nabla's fast backends beside PyTorch
+const cnnRuns = [];
+if (!args.includes('--no-cnn')) {
+  const cnnSteps = quick ? '10' : '30';
+  const cnnConfigs = [
+    ...(nativeBuilt ? [['nabla-native', ['node', ['--import', 'tsx', 'bench/cnn.ts', '--backend', 'native', '--json', '--steps', cnnSteps]]]] : []),
+    ['nabla-wasm', ['node', ['--import', 'tsx', 'bench/cnn.ts', '--backend', 'wasm', '--json', '--steps', cnnSteps]]],
+    ...(hasTorch ? [['pytorch-1t', ['/usr/bin/python3', ['bench/peer-torch-cnn.py', cnnSteps, '1']]],
+      ['pytorch-2t', ['/usr/bin/python3', ['bench/peer-torch-cnn.py', cnnSteps, '2']]]] : []),
+  ].filter(([name]) => !only.length || only.some((o) => name.startsWith(o)));
+  for (const [name, [cmd, argv]] of cnnConfigs) {
+    process.stderr.write(`bench: CNN ${name} … `);
+    const runs = Array.from({ length: repeat }, () => runJson(cmd, argv));
+    const ok = runs.filter((x) => !x.error);
+    process.stderr.write(ok.length ? 'done\n' : `failed\n  ${runs[0].error}\n`);
+    cnnRuns.push({ name, error: ok.length ? null : runs[0].error, msPerStep: median(ok.map((x) => x.msPerStep)), epochS: median(ok.map((x) => x.epochSeconds)) });
+  }
+}
 const load1 = loadavg();
 
 // ---------------------------------------------------------------- the table
@@ -128,6 +147,14 @@ notes.push('`~` marks an epoch time extrapolated from 100–200 steps (no accura
 notes.push('matmul: C = A·B with A [M, K] and B [K, N] written MxKxN, through each library\'s public matmul (nabla: including the op layer and the copies into wasm memory), median of 5.');
 notes.push('MLP: 784-100-10, sigmoid, BCE on one-hot targets, SGD lr 0.1, batch 64, 937 steps; the same initial weights and sample order in every run (bench/mnist-raw.mjs), so the losses agree.');
 notes.push('step: a second epoch with the backend\'s gemm timed (wall clock): the time inside matmul kernels and everything else (op layer, autograd, other kernels, data).');
+if (cnnRuns.length) {
+  const torchCnn = cnnRuns.find((r) => r.name === 'pytorch-2t' && !r.error) ?? cnnRuns.find((r) => r.name.startsWith('pytorch') && !r.error);
+  lines.push('', `| reference CNN (issue 6) | ms/step | s/epoch (× 938 steps) | vs ${torchCnn?.name ?? 'PyTorch'} |`, '| --- | --- | --- | --- |');
+  for (const r of cnnRuns) {
+    lines.push(r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} | | |` : `| ${r.name} | ${f(r.msPerStep, 1)} | ${f(r.epochS, 1)} | ${ratio(r.epochS, torchCnn?.epochS)} |`);
+  }
+  notes.push('reference CNN: conv 1→32 3×3, ReLU, max-pool 2, conv 32→64 3×3, ReLU, max-pool 2, linear 1600→128, ReLU, linear 128→10, cross-entropy, Adam lr 1e-3, batch 64 (bench/cnn.ts, bench/peer-torch-cnn.py): median training step × 938; issue 6 quotes PyTorch + OpenBLAS at 11.9 s per epoch on a quiet machine.');
+}
 const rssLine = rows.find((r) => r.rssPerEpoch)?.rssPerEpoch;
 if (rssLine) notes.push(`nabla-wasm-2t RSS after each of ${rssLine.length} more epochs (MB): ${rssLine.map((x) => x.toFixed(0)).join(', ')}.`);
 

@@ -73,8 +73,15 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 export function prod(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = normDims(x, dim, 'prod');
   const y = reduceRaw('prod', x, dims, keepdim, sumType(x.dtype));
-  // ∂Πx/∂xᵢ = Π/xᵢ (inputs are assumed non-zero)
-  return record(y, 'ProdBackward', [x], (g) => [div(mul(expand(reshape(g, keptShape(x.shape, dims)), x.shape), expand(reshape(y, keptShape(x.shape, dims)), x.shape)), x)]);
+  // ∂Πx/∂xᵢ = Π_{j≠i} xⱼ: Π/xᵢ where xᵢ ≠ 0; at a zero, the product of the others (0 if another zero)
+  return record(y, 'ProdBackward', [x], (g) => {
+    const kept = keptShape(x.shape, dims);
+    const isZero = eq(x, 0);
+    const others = where(isZero,
+      where(eq(sum(where(isZero, 1, 0), dims, true), 1), prod(where(isZero, 1, x), dims, true), 0),
+      div(reshape(y, kept), where(isZero, 1, x))); // safe denominator: no 0·∞ in double backward
+    return [mul(expand(reshape(g, kept), x.shape), others)];
+  });
 }
 
 /** Sum a broadcast gradient back to `shape` (the engine's one central reduction). */

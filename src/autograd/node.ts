@@ -54,6 +54,10 @@ export class Node implements GradFn {
 
 /** True when an op on these inputs must be recorded. */
 export function needsGrad(...inputs: readonly unknown[]): boolean {
+  return anyNeedsGrad(inputs);
+}
+
+function anyNeedsGrad(inputs: readonly unknown[]): boolean {
   if (!isGradEnabled()) return false;
   for (const t of inputs) if (t instanceof Tensor && t.requiresGrad) return true;
   return false;
@@ -61,7 +65,7 @@ export function needsGrad(...inputs: readonly unknown[]): boolean {
 
 /** Attach a backward rule to an op's output when any input requires grad; returns out. */
 export function record(out: Tensor, name: string, inputs: readonly unknown[], rule: BackwardRule): Tensor {
-  if (!needsGrad(...inputs) || !out.isFloatingPoint) return out;
+  if (!anyNeedsGrad(inputs) || !out.isFloatingPoint) return out; // no spread copy of inputs on every op
   out.requiresGrad = true;
   out.gradFn = new Node(name, inputs.map((t) => (t instanceof Tensor ? t : null)), rule, out);
   return out;

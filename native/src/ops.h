@@ -57,6 +57,9 @@ void channel_affine(const float* x, const Space& s, const double* scale, const d
 void batch_norm_backward(const float* x, const float* g, const Space& s, const double* mean, const double* inv_std,
                          const double* scale, double* sums, float* out);
 
+/** Dataset batches: out[k·row + j] = table[src[rows[k]·row + j]] (bytes decoded through a 256-entry table). */
+void gather_rows_u8(const uint8_t* src, long row, const int32_t* rows, long count, const float* table, float* out);
+
 void ew_set_parallel_threshold(long elements);
 long ew_parallel_threshold();
 

@@ -96,6 +96,11 @@ export interface Backend {
    */
   batchNormBackward(x: View, g: View, mean: Float64Array, invStd: Float64Array, scale: Float64Array, sums: Float64Array, out: TypedArray | null): void;
   /**
+   * Dataset batches stored as bytes: out[k·row + j] = table[src[rows[k]·row + j]] for k < rows.length, j < row
+   * (rows already checked to lie in src). MNIST keeps its pixels as bytes and decodes each batch with this.
+   */
+  gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void;
+  /**
    * Optional fused kernel: the gradient of an activation from its output y and the incoming gradient g (views of
    * out's shape): sigmoid g·y·(1 − y), tanh g·(1 − y²). Returns false when it does not take these operands.
    */

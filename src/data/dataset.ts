@@ -1,6 +1,6 @@
 /** Datasets: anything with a length and an indexed `get`, as torch.utils.data.Dataset. */
 import { indexSelect, select } from '../ops/shape.js';
-import { allocate } from '../tensor/dtype.js';
+import { allocateUninitialized } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -62,7 +62,7 @@ export class TensorDataset implements Dataset<Tensor[]> {
 
 function takeRows(t: Tensor, indices: Int32Array): Tensor {
   const row = t.shape.slice(1).reduce((p, d) => p * d, 1);
-  const out = allocate(t.dtype, indices.length * row);
+  const out = allocateUninitialized(t.dtype, indices.length * row); // every row is written
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k]! < 0 ? indices[k]! + t.shape[0]! : indices[k]!;
     const start = t.offset + i * row;

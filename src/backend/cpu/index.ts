@@ -7,6 +7,7 @@ import { col2im, im2col } from './conv.js';
 import { batchNormBackward, batchNormStats, channelAffine } from './batchnorm.js';
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { reduce } from './reduce.js';
+import { gatherRowsU8 } from './data.js';
 
 /** Offset in x of the element that index position `pos` (row-major over index.shape) selects. */
 function gatherSources(x: View, dim: number, index: View, visit: (srcOffset: number, indexPos: number) => void): void {
@@ -27,13 +28,45 @@ function gatherSources(x: View, dim: number, index: View, visit: (srcOffset: num
   }
 }
 
+/**
+ * gather's index_select case: a contiguous x and an index that varies along dim only (stride 0 elsewhere, as
+ * indexSelect makes it) copy whole blocks of inner elements. False when the operands are not of that form.
+ */
+function selectRows(x: View, dim: number, index: View, out: TypedArray): boolean {
+  const nd = x.shape.length;
+  if (index.shape.length !== nd) return false;
+  let inner = 1, dense = 1;
+  for (let d = nd - 1; d >= 0; d--) {
+    if (d !== dim && (index.strides[d] !== 0 || index.shape[d] !== x.shape[d])) return false;
+    if (x.shape[d]! > 1 && x.strides[d] !== dense) return false;
+    dense *= x.shape[d]!;
+    if (d > dim) inner *= x.shape[d]!;
+  }
+  const size = x.shape[dim]!, m = index.shape[dim]!, step = index.strides[dim]!;
+  let outer = 1;
+  for (let d = 0; d < dim; d++) outer *= x.shape[d]!;
+  for (let k = 0; k < m; k++) {
+    const i = index.data[index.offset + k * step]!;
+    if (!Number.isInteger(i) || i < -size || i >= size) return false; // the general path names the bad index
+  }
+  for (let o = 0; o < outer; o++) {
+    for (let k = 0; k < m; k++) {
+      const i = index.data[index.offset + k * step]!;
+      const src = x.offset + (o * size + (i < 0 ? i + size : i)) * inner, dst = (o * m + k) * inner;
+      if (inner >= 64) out.set(x.data.subarray(src, src + inner) as never, dst);
+      else for (let j = 0; j < inner; j++) out[dst + j] = x.data[src + j]!;
+    }
+  }
+  return true;
+}
+
 export const cpuBackend: Backend = {
   name: 'cpu',
   unary, binary, where, copy, reduce, gemm,
   im2col, col2im, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
-  batchNormStats, channelAffine, batchNormBackward,
+  batchNormStats, channelAffine, batchNormBackward, gatherRowsU8,
   gather(x: View, dim: number, index: View, out: TypedArray): void {
-    gatherSources(x, dim, index, (src, pos) => { out[pos] = x.data[src]!; });
+    if (!selectRows(x, dim, index, out)) gatherSources(x, dim, index, (src, pos) => { out[pos] = x.data[src]!; });
   },
   scatterAdd(out: TypedArray, outShape: readonly number[], dim: number, index: View, src: View): void {
     const strides: number[] = [];

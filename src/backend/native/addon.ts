@@ -71,6 +71,7 @@ export interface NativeAddon {
   col2im(cols: Float32Array, n0: number, nb: number, out: Float32Array): void;
   maxPool2d(x: Float32Array, xOffset: number, out: Float32Array, indices: Int32Array): void;
   maxPool2dBackward(g: Float32Array, gOffset: number, indices: Int32Array, H: number, W: number, out: Float32Array): void;
+  gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void;
 }
 
 export interface LoadResult {

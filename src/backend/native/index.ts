@@ -137,6 +137,10 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
       return addon.bceForward(p.data, p.offset, y.data, y.offset, out);
     },
 
+    gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void {
+      addon.gatherRowsU8(src, row, rows, table, out);
+    },
+
     bceBackward(p: View, y: View, g: View, out: TypedArray): boolean {
       if (!f32(p.data) || !f32(y.data) || !f32(g.data) || !f32(out) || !space(p.shape, p, y, g)) return false;
       addon.bceBackward(p.data, p.offset, y.data, y.offset, g.data, g.offset, out);

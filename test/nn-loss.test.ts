@@ -35,6 +35,13 @@ for (const reduction of ['mean', 'sum', 'none'] as const) {
 test('gradcheck: linear and the activations', () => {
   check((x, w, b) => F.linear(x, w, b), [rnd([3, 4]), rnd([2, 4]), rnd([2])]);
   check((x, w) => F.linear(x, w), [rnd([2, 3, 4]), rnd([5, 4])]);
+  check((x, w) => F.linear(x, w), [rnd([3, 4]), rnd([5, 4])]);
+  // the fused 2-D path (one product, bias added in place) equals the composite, values and second derivatives
+  const [x2, w2, b2] = [rnd([3, 4]), rnd([2, 4]), rnd([2])];
+  const fused = F.linear(x2, w2, b2), composite = nb.add(nb.matmul(x2, w2.T), b2);
+  assert.equal(fused.gradFn?.name, 'AddmmBackward');
+  assert.deepEqual(fused.toArray(), composite.toArray());
+  check((a, w, b) => nb.enableGrad(() => nb.autograd.grad(F.linear(a, w, b).sigmoid().sum(), [a, w, b], { createGraph: true })[1]!.sum()), [x2, w2, b2]);
   const x = rnd([3, 4]);
   check((a) => F.sigmoid(a), [x]);
   check((a) => F.tanh(a), [x]);

@@ -5,7 +5,8 @@ import { promote, isFloat } from '../tensor/dtype.js';
 import { broadcastShapes, fmt, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { contiguous, expand, reshape, squeeze, transpose, unsqueeze, to } from './shape.js';
-import { uninitialized } from './util.js';
+import { broadcastView, uninitialized } from './util.js';
+import { sum } from './reduce.js';
 
 /** How a kernel reads the last two dims of x: row-major, or a transposed row-major block. */
 function layout(x: Tensor): { t: Tensor; trans: boolean; ld: number } {
@@ -90,3 +91,20 @@ export function mmChecked(a: Tensor, b: Tensor): Tensor {
   if (a.ndim !== 2 || b.ndim !== 2) throw new Error(`mm: expected 2-D tensors, got shapes ${fmt(a.shape)} and ${fmt(b.shape)}`);
   return matmul(a, b);
 }
+
+/**
+ * y = x Wᵀ + b for a 2-D x [N, in], W [out, in] and b [out] of x's float dtype, as torch.addmm: one product,
+ * the bias added in place into its fresh output (one tensor instead of two). nn.functional.linear checks the
+ * shapes and calls it; other inputs take the composite matmul + add.
+ */
+export function addmmLinear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const out = mmRaw(x, mT(w));
+  if (b) backend().binary('add', out, broadcastView(b, out.shape), out.data);
+  // y = xWᵀ + b: ∂x = G W, ∂W = Gᵀ x, ∂b = Σₙ G
+  return record(out, 'AddmmBackward', [x, w, b], (g) => [
+    x.requiresGrad ? matmul(g, w) : null,
+    w.requiresGrad ? matmul(mT(g), x) : null,
+    b?.requiresGrad ? sum(g, 0) : null,
+  ]);
+}
+

@@ -1,7 +1,7 @@
 /** Activations, linear and dropout as functions (torch.nn.functional), composed from ops. */
 import { noGrad } from '../../autograd/grad-mode.js';
 import { add, div, erf, gt, lt, mul, relu as reluOp, sigmoid as sigmoidOp, tanh as tanhOp, where } from '../../ops/elementwise.js';
-import { matmul } from '../../ops/matmul.js';
+import { addmmLinear, matmul } from '../../ops/matmul.js';
 import { logSoftmax as logSoftmaxOp, softmax as softmaxOp } from '../../ops/softmax.js';
 import { to, transpose } from '../../ops/shape.js';
 import { rand } from '../../tensor/create.js';
@@ -29,8 +29,12 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
     checkTensor(bias, 'linear', 'bias');
     if (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0]) throw new Error(`linear: bias ${fmt(bias.shape)} does not match weight ${fmt(weight.shape)} (expected [${weight.shape[0]}])`);
   }
+  const b = bias ?? null;
+  if (input.ndim === 2 && isFloat(input.dtype) && weight.dtype === input.dtype && (!b || b.dtype === input.dtype)) {
+    return addmmLinear(input, weight, b);
+  }
   const y = matmul(input, transpose(weight, 0, 1));
-  return bias != null ? add(y, bias) : y;
+  return b ? add(y, b) : y;
 }
 
 /** σ(x) = 1 / (1 + e^−x). */

@@ -2,7 +2,15 @@
  * Training output: the classic log lines (`[1,   100] loss: 0.445`), and on a terminal a progress bar with
  * samples/s and ETA (npm cli-progress) that the log lines scroll above. Without a terminal: plain lines only.
  */
-import cliProgress from 'cli-progress';
+import type cliProgressTypes from 'cli-progress';
+import { createRequire } from 'node:module';
+
+/** cli-progress, loaded on the first bar (keeps `import 'nabla'` fast; most runs never draw one). */
+let cliProgressModule: typeof cliProgressTypes | null = null;
+function cliProgress(): typeof cliProgressTypes {
+  cliProgressModule ??= createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes;
+  return cliProgressModule;
+}
 
 /** `[epoch, batch] loss: x` exactly as the PyTorch tutorial prints it (`[%d, %5d] loss: %.3f`). */
 export function formatRunningLoss(epoch: number, batch: number, loss: number): string {
@@ -40,8 +48,8 @@ export class LineProgress implements Progress {
 
 /** A cli-progress bar on a terminal stream (default stdout), with samples/s and ETA. */
 export class BarProgress implements Progress {
-  private multi: cliProgress.MultiBar | null = null;
-  private bar: cliProgress.SingleBar | null = null;
+  private multi: cliProgressTypes.MultiBar | null = null;
+  private bar: cliProgressTypes.SingleBar | null = null;
   private t0 = 0;
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stdout) {}
@@ -49,7 +57,7 @@ export class BarProgress implements Progress {
   start(epoch: number, epochs: number, total: number): void {
     this.stop();
     this.t0 = performance.now();
-    this.multi = new cliProgress.MultiBar({
+    this.multi = new (cliProgress().MultiBar)({
       stream: this.stream,
       format: `epoch ${epoch}/${epochs} {bar} {percentage}% | {value}/{total} | {rate} samples/s | loss {loss} | ETA {etaText}`,
       barCompleteChar: '█',

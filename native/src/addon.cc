@@ -603,6 +603,62 @@ napi_value MaxPool2dBackward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/** Argument i as a Float32Array of at least n elements, or nullptr when it is null/undefined (sets a.ok on error). */
+float* optional_f32(Args& a, size_t i, long n, const char* what) {
+  if (!a.ok) return nullptr;
+  napi_valuetype t;
+  napi_typeof(a.env, a.argv[i], &t);
+  if (t == napi_null || t == napi_undefined) return nullptr;
+  size_t len;
+  float* p = a.f32(i, &len);
+  return need(a, len, n, what) ? p : nullptr;
+}
+
+// convDirect(x, xOffset, w, wOffset, bias | null, biasOffset, O, out); meta as im2col's
+napi_value ConvDirect(napi_env env, napi_callback_info info) {
+  Args a(env, info, 8);
+  size_t lx, lw, lo;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  const float* w = a.f32(2, &lw);
+  long wOff = a.num(3), bOff = a.num(5), O = a.num(6);
+  float* out = a.f32(7, &lo);
+  Geometry g;
+  long st[4];
+  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
+  if (!conv_direct_fits(g) || st[3] != 1 || O < 0) { a.fail("convDirect: geometry not supported"); return nullptr; }
+  const float* bias = optional_f32(a, 4, bOff + O, "convDirect: bias array too small");
+  if (!need(a, lw, wOff + O * g.C * g.kh * g.kw, "convDirect: weight array too small") || wOff < 0 || bOff < 0 ||
+      !need(a, lo, g.N * O * g.OH * g.OW, "convDirect: output array too small"))
+    return nullptr;
+  conv_direct(active, x + xOff, st, g, w + wOff, O, bias ? bias + bOff : nullptr, out);
+  return undefined(env);
+}
+
+// convDirectWeightGrad(x, xOffset, gy, gyOffset, O, gw, gb | null); meta as im2col's, then gy's strides at [18..21]
+napi_value ConvDirectWeightGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, 7);
+  size_t lx, lg, lw;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  const float* gy = a.f32(2, &lg);
+  long gOff = a.num(3), O = a.num(4);
+  float* gw = a.f32(5, &lw);
+  Geometry g;
+  long st[4], sg[4];
+  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
+  if (a.meta_len < 22) { a.fail("setMeta was not called"); return nullptr; }
+  for (int i = 0; i < 4; i++) sg[i] = (long)a.meta[18 + i];
+  if (!conv_direct_fits(g) || st[3] != 1 || sg[3] != 1 || O < 0) { a.fail("convDirectWeightGrad: geometry not supported"); return nullptr; }
+  if (!check_image(a, sg, g.N, O, g.OH, g.OW, gOff, lg) ||
+      !need(a, lw, O * g.C * g.kh * g.kw, "convDirectWeightGrad: weight gradient array too small"))
+    return nullptr;
+  float* gb = optional_f32(a, 6, O, "convDirectWeightGrad: bias gradient array too small");
+  if (!a.ok) return nullptr;
+  conv_direct_weight_grad(active, x + xOff, st, g, gy + gOff, sg, O, gw, gb);
+  return undefined(env);
+}
+
 napi_value SetIsa(napi_env env, napi_callback_info info) {
   Args a(env, info, 1);
   char name[32] = {0};
@@ -728,6 +784,7 @@ NAPI_MODULE_INIT() {
     {"batchNormStats", BatchNormStats}, {"channelAffine", ChannelAffine}, {"batchNormBackward", BatchNormBackward},
     {"im2col", Im2col}, {"col2im", Col2im}, {"maxPool2d", MaxPool2d}, {"maxPool2dBackward", MaxPool2dBackward},
     {"gatherRowsU8", GatherRowsU8},
+    {"convDirect", ConvDirect}, {"convDirectWeightGrad", ConvDirectWeightGrad},
   };
   for (const Fn& f : fns) {
     napi_value v;

@@ -1,5 +1,5 @@
-// im2col / col2im and max pooling. Every task owns whole output rows (im2col), whole channels (col2im) or
-// whole planes (pooling), so no two threads write the same memory.
+// im2col / col2im and max pooling. Every task owns whole output rows (im2col) or whole planes (col2im, pooling),
+// so no two threads write the same memory.
 #include "conv.h"
 
 #include <atomic>
@@ -66,32 +66,30 @@ struct Col2imJob {
   const float* cols; const Geometry* g; long n0, nb; float* out;
 };
 
-/** Every cols row of channel c, added into that channel's planes. */
-void col2im_channel(const Col2imJob& j, long c) {
+/** Every cols row of plane p = (n − n0)·C + c (image-major cols), added into that plane of out. */
+void col2im_plane(const Col2imJob& j, long p) {
   const Geometry& g = *j.g;
-  const long L = g.OH * g.OW, ld = j.nb * L, plane = g.H * g.W;
+  const long n = p / g.C, c = p % g.C;
+  const long L = g.OH * g.OW, K = g.C * g.kh * g.kw, plane = g.H * g.W;
+  float* on = j.out + ((j.n0 + n) * g.C + c) * plane;
   for (long i = 0; i < g.kh; i++) {
     for (long jj = 0; jj < g.kw; jj++) {
-      const long row = (c * g.kh + i) * g.kw + jj;
       const long start = jj * g.dw - g.padLeft;
       long lo, hi;
       valid_range(g.OW, g.sw, start, g.W, &lo, &hi);
-      for (long n = 0; n < j.nb; n++) {
-        float* on = j.out + ((j.n0 + n) * g.C + c) * plane;
-        const float* src = j.cols + row * ld + n * L;
-        for (long oh = 0; oh < g.OH; oh++, src += g.OW) {
-          const long ih = oh * g.sh - g.padTop + i * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          float* orow = on + ih * g.W + start;
-          if (g.sw == 1) for (long ow = lo; ow < hi; ow++) orow[ow] += src[ow];
-          else for (long ow = lo; ow < hi; ow++) orow[ow * g.sw] += src[ow];
-        }
+      const float* src = j.cols + (n * K + (c * g.kh + i) * g.kw + jj) * L;
+      for (long oh = 0; oh < g.OH; oh++, src += g.OW) {
+        const long ih = oh * g.sh - g.padTop + i * g.dh;
+        if (ih < 0 || ih >= g.H) continue;
+        float* orow = on + ih * g.W + start;
+        if (g.sw == 1) for (long ow = lo; ow < hi; ow++) orow[ow] += src[ow];
+        else for (long ow = lo; ow < hi; ow++) orow[ow * g.sw] += src[ow];
       }
     }
   }
 }
 
-void col2im_task(void* ctx, long t, int) { col2im_channel(*static_cast<const Col2imJob*>(ctx), t); }
+void col2im_task(void* ctx, long t, int) { col2im_plane(*static_cast<const Col2imJob*>(ctx), t); }
 
 struct PoolJob {
   const Kernels* k;
@@ -215,7 +213,71 @@ long per_task(long units, long work_per_unit) {
   return (units + tasks - 1) / tasks;
 }
 
+const ConvKernels* conv_kernels(const Kernels* k) {
+  return strcmp(k->isa, "avx512") == 0 ? conv_kernels_avx512() : conv_kernels_avx2();
+}
+
+struct DirectJob {
+  const ConvKernels* ck;
+  const float* x; const long* sx; const Geometry* g; const float* w; long O; const float* bias; float* out;
+  long planes_per_task;
+};
+
+void conv_direct_task(void* ctx, long t, int) {
+  const DirectJob& j = *static_cast<const DirectJob*>(ctx);
+  const Geometry& g = *j.g;
+  const long planes = g.N * j.O, K = g.C * g.kh * g.kw;
+  const long p0 = t * j.planes_per_task, p1 = p0 + j.planes_per_task < planes ? p0 + j.planes_per_task : planes;
+  for (long p = p0; p < p1; p++) {
+    const long n = p / j.O, o = p % j.O;
+    j.ck->direct_plane(j.x + n * j.sx[0], j.sx[1], j.sx[2], g.C, g.kh, g.kw, g.OH, g.OW, j.w + o * K,
+                       j.bias ? j.bias[o] : 0.0f, j.out + p * g.OH * g.OW);
+  }
+}
+
+struct DirectGradJob {
+  const ConvKernels* ck;
+  const float* x; const long* sx; const Geometry* g; const float* gy; const long* sgy; long O; float* gw; float* gb;
+};
+
+/** Output channel o: its weights' gradient (and its bias's) summed over every image, in double. */
+void conv_direct_grad_task(void* ctx, long o, int) {
+  const DirectGradJob& j = *static_cast<const DirectGradJob*>(ctx);
+  const Geometry& g = *j.g;
+  const long K = g.C * g.kh * g.kw;
+  double acc[1024], b = 0.0;
+  for (long t = 0; t < K; t++) acc[t] = 0.0;
+  for (long n = 0; n < g.N; n++) {
+    j.ck->wgrad_plane(j.x + n * j.sx[0], j.sx[1], j.sx[2], g.C, g.kh, g.kw, g.OH, g.OW,
+                      j.gy + n * j.sgy[0] + o * j.sgy[1], j.sgy[2], acc, &b);
+  }
+  for (long t = 0; t < K; t++) j.gw[o * K + t] = (float)acc[t];
+  if (j.gb) j.gb[o] = (float)b;
+}
+
 } // namespace
+
+bool conv_direct_fits(const Geometry& g) {
+  return g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.padTop == 0 && g.padLeft == 0 &&
+         g.OH == g.H - g.kh + 1 && g.OW == g.W - g.kw + 1 && g.C * g.kh * g.kw <= 1024;
+}
+
+void conv_direct(const Kernels* k, const float* x, const long* sx, const Geometry& g, const float* w, long O,
+                 const float* bias, float* out) {
+  const long planes = g.N * O;
+  DirectJob j{conv_kernels(k), x, sx, &g, w, O, bias, out, per_task(planes, g.OH * g.OW * g.C * g.kh * g.kw)};
+  parallel_for((planes + j.planes_per_task - 1) / j.planes_per_task, conv_direct_task, &j);
+}
+
+void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, const Geometry& g, const float* gy,
+                             const long* sgy, long O, float* gw, float* gb) {
+  DirectGradJob j{conv_kernels(k), x, sx, &g, gy, sgy, O, gw, gb};
+  if (pool_threads() == 1 || g.N * g.OH * g.OW * g.C * g.kh * g.kw * O < (1L << 15)) {
+    for (long o = 0; o < O; o++) conv_direct_grad_task(&j, o, 0);
+    return;
+  }
+  parallel_for(O, conv_direct_grad_task, &j);
+}
 
 void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols) {
   const long rows = g.C * g.kh * g.kw;
@@ -225,11 +287,12 @@ void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb,
 
 void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out) {
   Col2imJob j{cols, &g, n0, nb, out};
+  const long planes = nb * g.C;
   if (pool_threads() == 1 || g.C * g.kh * g.kw * nb * g.OH * g.OW < (1L << 15)) {
-    for (long c = 0; c < g.C; c++) col2im_channel(j, c);
+    for (long p = 0; p < planes; p++) col2im_plane(j, p);
     return;
   }
-  parallel_for(g.C, col2im_task, &j);
+  parallel_for(planes, col2im_task, &j);
 }
 
 void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices) {

@@ -14,8 +14,18 @@ struct Geometry {
 
 /** cols [C·kh·kw, nb·OH·OW] from images n0 … n0+nb−1 of x (strides sx in elements), zeros for padding. */
 void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols);
-/** out [N, C, H, W] (contiguous) += the adjoint of im2col of cols. */
+/** out [N, C, H, W] (contiguous) += the adjoint of im2col of image-major cols [nb, C·kh·kw, OH·OW]. */
 void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out);
+/** True when the direct kernels below take this geometry: stride 1, no dilation, no padding. */
+bool conv_direct_fits(const Geometry& g);
+/** out [N, O, OH, OW] (contiguous) = conv(x, w) + bias (bias may be null) for w [O, C, kh, kw] contiguous, x rows
+ *  contiguous (sx[3] = 1); threaded over output planes. */
+void conv_direct(const Kernels* k, const float* x, const long* sx, const Geometry& g, const float* w, long O,
+                 const float* bias, float* out);
+/** gw [O, C, kh, kw] = Σ_n Σ_{oh,ow} gy[n, o, oh, ow] · x[n, c, oh + i, ow + j], and gb [O] = Σ gy over (n, oh, ow)
+ *  when gb is not null; gy strided (sgy, rows contiguous); threaded over output channels. */
+void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, const Geometry& g, const float* gy,
+                             const long* sgy, long O, float* gw, float* gb);
 /** Max over windows (padding skipped, NaN wins) into out [N, C, OH, OW], argmax h·W + w into indices. */
 void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices);
 /** out[n, c, indices[…]] += g[n, c, oh, ow]; g strided [N, C, OH, OW], out contiguous [N, C, H, W].

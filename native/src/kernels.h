@@ -83,4 +83,16 @@ struct Kernels {
 const Kernels* kernels_avx2();
 const Kernels* kernels_avx512();
 
+/** The direct-convolution kernels (conv_impl.h), one table per instruction set; see conv.h for the drivers. */
+struct ConvKernels {
+  /** One output plane: out[oh, ow] = bias + Σ_{c,i,j} w[(c·kh + i)·kw + j] · x[c, oh + i, ow + j] (rows of x contiguous). */
+  void (*direct_plane)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* w,
+                       float bias, float* out);
+  /** One plane of the output gradient g: gw[(c·kh + i)·kw + j] += Σ g[oh, ow] · x[c, oh + i, ow + j], *gb += Σ g. */
+  void (*wgrad_plane)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* g,
+                      long sgH, double* gw, double* gb);
+};
+const ConvKernels* conv_kernels_avx2();
+const ConvKernels* conv_kernels_avx512();
+
 } // namespace nabla

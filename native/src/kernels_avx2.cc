@@ -4,6 +4,8 @@
 
 namespace nabla_avx2 {
 #include "kernels_impl.h"
+#include "conv_impl.h"
 } // namespace nabla_avx2
 
 const nabla::Kernels* nabla::kernels_avx2() { return &nabla_avx2::kTable; }
+const nabla::ConvKernels* nabla::conv_kernels_avx2() { return &nabla_avx2::kConvTable; }

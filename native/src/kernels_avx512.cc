@@ -4,6 +4,8 @@
 
 namespace nabla_avx512 {
 #include "kernels_impl.h"
+#include "conv_impl.h"
 } // namespace nabla_avx512
 
 const nabla::Kernels* nabla::kernels_avx512() { return &nabla_avx512::kTable; }
+const nabla::ConvKernels* nabla::conv_kernels_avx512() { return &nabla_avx512::kConvTable; }

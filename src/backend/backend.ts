@@ -70,7 +70,10 @@ export interface Backend {
    * column (n − n0)·OH·OW + oh·OW + ow); zero where the window reads padding. Conv2d is then one gemm.
    */
   im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols: TypedArray): void;
-  /** The adjoint of im2col: add every entry of cols [C·kh·kw, nb·OH·OW] into contiguous out [N, C, H, W]. */
+  /**
+   * The adjoint of im2col, image by image: add every entry of image-major cols [nb, C·kh·kw, OH·OW] (image n − n0's
+   * block laid out as im2col's with one image) into contiguous out [N, C, H, W].
+   */
   col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: number, out: TypedArray): void;
   /**
    * Max over each window of x [N, C, H, W] (padding skipped, NaN wins) into contiguous out [N, C, OH, OW];
@@ -86,6 +89,19 @@ export interface Backend {
   avgPool2d(x: View, rows: PoolWindows, cols: PoolWindows, out: TypedArray): void;
   /** The adjoint of avgPool2d: spread g [N, C, OH, OW] back into contiguous, zero-filled out [N, C, H, W]. */
   avgPool2dBackward(g: View, rows: PoolWindows, cols: PoolWindows, H: number, W: number, out: TypedArray): void;
+  /**
+   * Optional fused kernel: direct convolution, for layers whose C·kh·kw is too small for im2col + gemm to pay:
+   * out [N, O, OH, OW] (contiguous) = conv(x, w) + bias[o] for x [N, C, H, W], w [O, C, kh, kw] and bias [O] (or
+   * null). False when it does not take these operands or this geometry (nothing written); it takes at most stride 1,
+   * no padding, no dilation. Reference: conv2dDirect in src/backend/cpu/conv.ts.
+   */
+  conv2dDirect?(x: View, w: View, bias: View | null, g: Conv2dGeometry, out: TypedArray): boolean;
+  /**
+   * Optional fused kernel: conv2dDirect's weight gradient gw [O, C, kh, kw] = Σ over (n, oh, ow) of
+   * gy[n, o, oh, ow] · x[n, c, oh + i, ow + j] for the output gradient gy [N, O, OH, OW], and, when gb is given,
+   * its bias gradient gb [O] = Σ gy over (n, oh, ow). False when it does not take these operands (nothing written).
+   */
+  conv2dDirectWeightGrad?(x: View, gy: View, g: Conv2dGeometry, gw: TypedArray, gb: TypedArray | null): boolean;
   /** Per-channel mean and biased variance of x [N, C, S] (S: flattened spatial dims), accumulated in float64. */
   batchNormStats(x: View, mean: Float64Array, variance: Float64Array): void;
   /** out[n, c, s] = x[n, c, s]·scale[c] + shift[c] for x [N, C, S], out contiguous. */

@@ -8,6 +8,7 @@
  *   gw = convWeightGrad(x, g)  ∂/∂x → convInputGrad(g, h)    ∂/∂g → conv(x, h)
  */
 import { backend, type Conv2dGeometry, type View } from '../backend/backend.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { record } from '../autograd/node.js';
 import { type DType, type TypedArray, allocateUninitialized, isFloat } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
@@ -40,12 +41,17 @@ export function pair(v: Pair | undefined, fallback: Pair, op: string, name: stri
   return r;
 }
 
-/** Rows of cols held at once: chunks of images keep the im2col buffer under this many elements. */
-const COLS_LIMIT = 1 << 24;
+/**
+ * Elements of cols held at once: chunks of images keep the im2col buffer about the size of a core's L2 cache
+ * (1 MiB), so the product reads what im2col just wrote from cache rather than from memory.
+ */
+const COLS_LIMIT = 1 << 18;
 
+/** Images per chunk: as few equal chunks as keep cols under COLS_LIMIT. */
 function imagesPerChunk(g: Conv2dGeometry): number {
-  const perImage = g.C * g.kh * g.kw * g.OH * g.OW;
-  return Math.max(1, Math.min(g.N, Math.floor(COLS_LIMIT / Math.max(perImage, 1))));
+  const perImage = Math.max(g.C * g.kh * g.kw * g.OH * g.OW, 1);
+  const chunks = Math.max(1, Math.ceil((g.N * perImage) / COLS_LIMIT));
+  return Math.max(1, Math.ceil(g.N / chunks));
 }
 
 /**
@@ -82,25 +88,36 @@ function gradAsRows(g: Tensor, n0: number, nb: number, O: number, L: number): Ty
   return buf;
 }
 
+/**
+ * Layers whose window holds at most this many values (C·kh·kw: a first layer on 1–3 channels) run the backend's
+ * direct kernels when it has them: a product with so short an inner dimension is all packing and no arithmetic.
+ */
+const DIRECT_MAX_K = 32;
+
+const direct = (geo: Conv2dGeometry, groups: number): boolean => groups === 1 && geo.C * geo.kh * geo.kw <= DIRECT_MAX_K;
+
 /** y = conv(x, w) (+ bias), no autograd. */
 function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry, groups: number): Tensor {
   const be = backend(), { N, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (geo.C / groups) * geo.kh * geo.kw;
-  const out = uninitialized([N, O, OH, OW], x.dtype), wd = dense(w); // the gemm (or the permuting copy) writes all of it
+  const out = uninitialized([N, O, OH, OW], x.dtype), wd = dense(w); // the gemms write all of it
+  if (direct(geo, groups) && be.conv2dDirect?.(x, wd, bias, geo, out.data)) return out;
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
     const cols = work('cols', x.dtype, geo.C * geo.kh * geo.kw * ld);
     be.im2col(x, geo, n0, nb, cols);
-    // one image: the gemm writes straight into the output; several: into [O, nb·L] rows, then permuted
-    const c = nb === 1 ? out.data.subarray(n0 * O * L, (n0 + 1) * O * L) : work('rows', x.dtype, O * ld);
-    be.gemm({
-      batch: groups, M: Og, N: ld, K: Kg,
-      a: wd.data, aOffset: wd.offset, lda: Kg, transA: false, aBatchStride: Og * Kg,
-      b: cols, bOffset: 0, ldb: ld, transB: false, bBatchStride: Kg * ld,
-      c,
-    });
-    if (nb > 1) be.copy({ data: c, shape: [nb, O, L], strides: [L, ld, 1], offset: 0 }, { data: out.data, shape: [nb, O, L], strides: [O * L, L, 1], offset: n0 * O * L });
+    // out[n] = W · cols[:, n·L … (n+1)·L], written straight into NCHW: one batched product over the images
+    // (W shared, batch stride 0), or with groups one product per image batched over the groups
+    const perImage = groups > 1;
+    for (let n = 0; n < (perImage ? nb : 1); n++) {
+      be.gemm({
+        batch: perImage ? groups : nb, M: Og, N: L, K: Kg,
+        a: wd.data, aOffset: wd.offset, lda: Kg, transA: false, aBatchStride: perImage ? Og * Kg : 0,
+        b: cols, bOffset: n * L, ldb: ld, transB: false, bBatchStride: perImage ? Kg * ld : L,
+        c: out.data.subarray((n0 + n) * O * L, (n0 + (perImage ? n + 1 : nb)) * O * L),
+      });
+    }
   }
   if (bias) {
     const flat: View = { data: out.data, shape: [N, O, L], strides: [O * L, L, 1], offset: 0 };
@@ -109,22 +126,25 @@ function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry,
   return out;
 }
 
-/** gx = ∂⟨conv(x, w), g⟩/∂x: Wᵀ·g per chunk, folded back by col2im. */
+/** gx = ∂⟨conv(x, w), g⟩/∂x: Wᵀ·g[n] per image into image-major cols, folded back by col2im. */
 function inputGradRaw(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number): Tensor {
   const be = backend(), { N, C, H, W, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
-  const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
-  const gx = empty([N, C, H, W], g.dtype), wd = dense(w);
+  const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw, K = C * geo.kh * geo.kw;
+  const gx = empty([N, C, H, W], g.dtype), wd = dense(w), gd = dense(g);
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
-    const nb = Math.min(chunk, N - n0), ld = nb * L;
-    const g2 = gradAsRows(g, n0, nb, O, L);
-    const cols = work('cols', g.dtype, C * geo.kh * geo.kw * ld);
-    be.gemm({
-      batch: groups, M: Kg, N: ld, K: Og,
-      a: wd.data, aOffset: wd.offset, lda: Kg, transA: true, aBatchStride: Og * Kg,
-      b: g2, bOffset: 0, ldb: ld, transB: false, bBatchStride: Og * ld,
-      c: cols,
-    });
+    const nb = Math.min(chunk, N - n0);
+    const cols = work('cols', g.dtype, K * nb * L);
+    // cols[n] = Wᵀ · g[n]: one product per image (batched over the images, or over the groups per image)
+    const perImage = groups > 1;
+    for (let n = 0; n < (perImage ? nb : 1); n++) {
+      be.gemm({
+        batch: perImage ? groups : nb, M: Kg, N: L, K: Og,
+        a: wd.data, aOffset: wd.offset, lda: Kg, transA: true, aBatchStride: perImage ? Og * Kg : 0,
+        b: gd.data, bOffset: gd.offset + (n0 + n) * O * L, ldb: L, transB: false, bBatchStride: perImage ? Og * L : O * L,
+        c: cols.subarray(n * K * L, (n + (perImage ? 1 : nb)) * K * L),
+      });
+    }
     be.col2im(cols, geo, n0, nb, gx.data);
   }
   return gx;
@@ -135,6 +155,7 @@ function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number
   const be = backend(), { N, C, OH, OW } = geo, O = wShape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
   const gw = uninitialized(wShape, x.dtype); // the first chunk's gemm writes all of it
+  if (direct(geo, groups) && be.conv2dDirectWeightGrad?.(x, g, geo, gw.data, null)) return gw;
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
@@ -157,11 +178,19 @@ function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number
 /** conv(x, w) recorded; its rule uses the two companion ops below. */
 function convOp(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry, groups: number): Tensor {
   // ∂y/∂x = Wᵀ folded back (col2im), ∂y/∂w = Σ g·colsᵀ, ∂y/∂b = Σ_{n,h,w} g
-  return record(convRaw(x, w, bias, geo, groups), 'ConvolutionBackward', [x, w, bias], (g) => [
-    x.requiresGrad ? convInputGrad(g, w, geo, groups) : null,
-    w.requiresGrad ? convWeightGrad(x, g, geo, groups, w.shape) : null,
-    bias?.requiresGrad ? sum(g, [0, 2, 3]) : null,
-  ]);
+  return record(convRaw(x, w, bias, geo, groups), 'ConvolutionBackward', [x, w, bias], (g) => {
+    const gx = x.requiresGrad ? convInputGrad(g, w, geo, groups) : null;
+    const both = w.requiresGrad && bias?.requiresGrad && !isGradEnabled() ? weightAndBiasGrad(x, g, geo, groups, w.shape) : null;
+    if (both) return [gx, ...both];
+    return [gx, w.requiresGrad ? convWeightGrad(x, g, geo, groups, w.shape) : null, bias?.requiresGrad ? sum(g, [0, 2, 3]) : null];
+  });
+}
+
+/** Both parameter gradients from one pass of the direct kernel (no graph being recorded), or null. */
+function weightAndBiasGrad(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number, wShape: readonly number[]): [Tensor, Tensor] | null {
+  if (!direct(geo, groups)) return null;
+  const gw = uninitialized(wShape, x.dtype), gb = uninitialized([wShape[0]!], x.dtype);
+  return backend().conv2dDirectWeightGrad?.(x, g, geo, gw.data, gb.data) ? [gw, gb] : null;
 }
 
 function convInputGrad(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number): Tensor {

@@ -1,6 +1,7 @@
 /**
  * Reference im2col / col2im: the only raw loops of a convolution; the products themselves go through gemm.
- * cols is [C·kh·kw, nb·OH·OW]: one row per (channel, kernel tap), one column per (image, output position).
+ * im2col's cols is [C·kh·kw, nb·OH·OW]: one row per (channel, kernel tap), one column per (image, output position);
+ * col2im's is image-major, [nb, C·kh·kw, OH·OW] (the same with one image, per image).
  */
 import type { TypedArray } from '../../tensor/dtype.js';
 import type { Conv2dGeometry, View } from '../backend.js';
@@ -43,16 +44,15 @@ export function im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols:
 
 export function col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: number, out: TypedArray): void {
   const { C, H, W, kh, kw, sh, sw, padTop, padLeft, dh, dw, OH, OW } = g;
-  const L = OH * OW, ld = nb * L, plane = H * W;
-  for (let c = 0; c < C; c++) {
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const row = ((c * kh + i) * kw + j) * ld;
-        const start = j * dw - padLeft;
-        const [lo, hi] = validRange(OW, sw, start, W);
-        for (let n = 0; n < nb; n++) {
-          const on = ((n0 + n) * C + c) * plane;
-          let o = row + n * L;
+  const L = OH * OW, K = C * kh * kw, plane = H * W;
+  for (let n = 0; n < nb; n++) {
+    for (let c = 0; c < C; c++) {
+      const on = ((n0 + n) * C + c) * plane;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const start = j * dw - padLeft;
+          const [lo, hi] = validRange(OW, sw, start, W);
+          let o = (n * K + (c * kh + i) * kw + j) * L;
           for (let oh = 0; oh < OH; oh++, o += OW) {
             const ih = oh * sh - padTop + i * dh;
             if (ih < 0 || ih >= H) continue;
@@ -63,5 +63,63 @@ export function col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: numb
         }
       }
     }
+  }
+}
+
+/**
+ * The reference of the optional direct-convolution kernels (stride 1, no padding, no dilation; see backend.ts):
+ * out [N, O, OH, OW] = conv(x, w) + bias. Not registered on the reference backend (im2col + gemm is its path);
+ * the native backend's kernels are tested against it.
+ */
+export function conv2dDirect(x: View, w: View, bias: View | null, g: Conv2dGeometry, out: TypedArray): void {
+  const { N, C, kh, kw, OH, OW } = g, O = w.shape[0]!;
+  const [sN, sC, sH, sW] = x.strides as [number, number, number, number];
+  const [wO, wC, wH, wW] = w.strides as [number, number, number, number];
+  let o = 0;
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < O; k++) {
+      const b = bias ? bias.data[bias.offset + k * bias.strides[0]!]! : 0;
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++, o++) {
+          let s = b;
+          for (let c = 0; c < C; c++) {
+            for (let i = 0; i < kh; i++) {
+              for (let j = 0; j < kw; j++) {
+                s += w.data[w.offset + k * wO + c * wC + i * wH + j * wW]! * x.data[x.offset + n * sN + c * sC + (oh + i) * sH + (ow + j) * sW]!;
+              }
+            }
+          }
+          out[o] = s;
+        }
+      }
+    }
+  }
+}
+
+/** The reference of conv2dDirectWeightGrad: gw [O, C, kh, kw] = Σ_{n, oh, ow} gy[n, o, oh, ow]·x[n, c, oh + i, ow + j], gb [O] = Σ gy. */
+export function conv2dDirectWeightGrad(x: View, gy: View, g: Conv2dGeometry, gw: TypedArray, gb: TypedArray | null): void {
+  const { N, C, kh, kw, OH, OW } = g, O = gy.shape[1]!;
+  const [sN, sC, sH, sW] = x.strides as [number, number, number, number];
+  const [gN, gO, gH, gW] = gy.strides as [number, number, number, number];
+  for (let k = 0; k < O; k++) {
+    let sb = 0;
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          let s = 0;
+          for (let n = 0; n < N; n++) {
+            for (let oh = 0; oh < OH; oh++) {
+              for (let ow = 0; ow < OW; ow++) {
+                const gv = gy.data[gy.offset + n * gN + k * gO + oh * gH + ow * gW]!;
+                s += gv * x.data[x.offset + n * sN + c * sC + (oh + i) * sH + (ow + j) * sW]!;
+                if (c === 0 && i === 0 && j === 0) sb += gv;
+              }
+            }
+          }
+          gw[((k * C + c) * kh + i) * kw + j] = s;
+        }
+      }
+    }
+    if (gb) gb[k] = sb;
   }
 }

@@ -178,6 +178,22 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
       cpu.col2im(cols, g, n0, nb, out);
     },
 
+    conv2dDirect(x: View, w: View, bias: View | null, g: Conv2dGeometry, out: TypedArray): boolean {
+      if (!f32(x.data) || !f32(w.data) || !f32(out) || (bias && (!f32(bias.data) || bias.strides[0] !== 1)) || !directFits(g) ||
+        x.strides[3] !== 1 || !isDense(w)) return false;
+      geometry(x.strides, g);
+      addon.convDirect(x.data, x.offset, w.data, w.offset, bias ? bias.data as Float32Array : null, bias?.offset ?? 0, w.shape[0]!, out);
+      return true;
+    },
+
+    conv2dDirectWeightGrad(x: View, gy: View, g: Conv2dGeometry, gw: TypedArray, gb: TypedArray | null): boolean {
+      if (!f32(x.data) || !f32(gy.data) || !f32(gw) || (gb && !f32(gb)) || !directFits(g) || x.strides[3] !== 1 || gy.strides[3] !== 1) return false;
+      geometry(x.strides, g);
+      meta[18] = gy.strides[0]!; meta[19] = gy.strides[1]!; meta[20] = gy.strides[2]!; meta[21] = gy.strides[3]!;
+      addon.convDirectWeightGrad(x.data, x.offset, gy.data, gy.offset, gy.shape[1]!, gw, gb as Float32Array | null);
+      return true;
+    },
+
     maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void {
       if (f32(x.data) && f32(out)) { geometry(x.strides, g); addon.maxPool2d(x.data, x.offset, out, indices); return; }
       cpu.maxPool2d(x, g, out, indices);
@@ -194,6 +210,17 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
     },
   });
   return { backend, state };
+}
+
+/** The geometry the direct convolution kernels take: stride 1, no padding, no dilation. */
+const directFits = (g: Conv2dGeometry): boolean => g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1 && g.padTop === 0 &&
+  g.padLeft === 0 && g.OH === g.H - g.kh + 1 && g.OW === g.W - g.kw + 1 && g.C * g.kh * g.kw <= 1024;
+
+/** A row-major contiguous view. */
+function isDense(v: View): boolean {
+  let s = 1;
+  for (let d = v.shape.length - 1; d >= 0; d--) { if (v.shape[d] !== 1 && v.strides[d] !== s) return false; s *= v.shape[d]!; }
+  return true;
 }
 
 const CMP: Record<string, true> = { eq: true, ne: true, lt: true, le: true, gt: true, ge: true };

@@ -1,0 +1,80 @@
+// ISA-specific kernels of the direct convolution (stride 1, no dilation, no padding), used when C·kh·kw is too
+// small for a product to pay (the first layer of an image network: 1 channel, 3×3). Included into
+// kernels_avx2.cc and kernels_avx512.cc after kernels_impl.h, inside each ISA's namespace, so the vector
+// primitives of simd_avx2.h / simd_avx512.h are in scope.
+
+/** The first n lanes from p (all of them when n is the width). */
+static inline vf conv_load(const float* p, int n) { return n == NB_W ? vload(p) : vload_n(p, n); }
+
+/** out[oh, ow] = bias + Σ_{c,i,j} w[(c·kh + i)·kw + j] · x[c, oh + i, ow + j] over one output plane (OH × OW,
+ *  contiguous); x rows contiguous, channel stride sC and row stride sH. */
+static void conv_direct_plane_k(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW,
+                                const float* w, float bias, float* out) {
+  for (long oh = 0; oh < OH; oh++) {
+    float* o = out + oh * OW;
+    for (long ow = 0; ow < OW; ow += NB_W) {
+      const int n = OW - ow < NB_W ? (int)(OW - ow) : NB_W;
+      vf acc = vset1(bias);
+      const float* wt = w;
+      for (long c = 0; c < C; c++) {
+        for (long i = 0; i < kh; i++) {
+          const float* xr = x + c * sC + (oh + i) * sH + ow;
+          for (long j = 0; j < kw; j++) acc = vfma(vset1(*wt++), conv_load(xr + j, n), acc);
+        }
+      }
+      if (n == NB_W) vstore(o + ow, acc);
+      else vstore_n(o + ow, acc, n);
+    }
+  }
+}
+
+/** acc[j] += Σ_{oh,ow} g[oh, ow] · xr[oh·sH + ow + j] for j < KW: one kernel row's taps, two rows of g at a time
+ *  into separate accumulators (2·KW independent chains hide the FMA latency). */
+template <int KW>
+static void wgrad_taps(const float* x, long sH, long OH, long OW, const float* g, long sgH, double* out) {
+  vf a[2][KW];
+  for (int j = 0; j < KW; j++) a[0][j] = a[1][j] = vzero();
+  for (long oh = 0; oh < OH; oh++) {
+    const float* gr = g + oh * sgH;
+    const float* xr = x + oh * sH;
+    vf* acc = a[oh & 1];
+    for (long ow = 0; ow < OW; ow += NB_W) {
+      const int n = OW - ow < NB_W ? (int)(OW - ow) : NB_W;
+      const vf gv = conv_load(gr + ow, n);
+      for (int j = 0; j < KW; j++) acc[j] = vfma(gv, conv_load(xr + ow + j, n), acc[j]);
+    }
+  }
+  for (int j = 0; j < KW; j++) out[j] += vhsum(vadd(a[0][j], a[1][j]));
+}
+
+/** gw[(c·kh + i)·kw + j] += Σ_{oh,ow} g[oh, ow] · x[c, oh + i, ow + j] and *gb += Σ g over one plane of the
+ *  output gradient g (row stride sgH, rows contiguous); sums in float vectors, added into double. */
+static void conv_direct_wgrad_plane_k(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW,
+                                      const float* g, long sgH, double* gw, double* gb) {
+  vf s0 = vzero(), s1 = vzero();
+  for (long oh = 0; oh < OH; oh++) {
+    const float* gr = g + oh * sgH;
+    for (long ow = 0; ow < OW; ow += NB_W) {
+      const vf v = conv_load(gr + ow, OW - ow < NB_W ? (int)(OW - ow) : NB_W);
+      if (oh & 1) s1 = vadd(s1, v); else s0 = vadd(s0, v);
+    }
+  }
+  *gb += vhsum(vadd(s0, s1));
+  for (long c = 0; c < C; c++) {
+    for (long i = 0; i < kh; i++) {
+      const float* xr = x + c * sC + i * sH;
+      double* out = gw + (c * kh + i) * kw;
+      switch (kw) {
+        case 1: wgrad_taps<1>(xr, sH, OH, OW, g, sgH, out); break;
+        case 2: wgrad_taps<2>(xr, sH, OH, OW, g, sgH, out); break;
+        case 3: wgrad_taps<3>(xr, sH, OH, OW, g, sgH, out); break;
+        case 4: wgrad_taps<4>(xr, sH, OH, OW, g, sgH, out); break;
+        case 5: wgrad_taps<5>(xr, sH, OH, OW, g, sgH, out); break;
+        default:
+          for (long j = 0; j < kw; j++) wgrad_taps<1>(xr + j, sH, OH, OW, g, sgH, out + j);
+      }
+    }
+  }
+}
+
+static const nabla::ConvKernels kConvTable = {conv_direct_plane_k, conv_direct_wgrad_plane_k};

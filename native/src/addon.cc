@@ -539,7 +539,7 @@ napi_value Im2col(napi_env env, napi_callback_info info) {
   if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
   if (n0 < 0 || nb < 0 || n0 + nb > g.N) { a.fail("im2col: images out of range"); return nullptr; }
   if (!need(a, lc, g.C * g.kh * g.kw * nb * g.OH * g.OW, "im2col: cols array too small")) return nullptr;
-  im2col(x + xOff, st, g, n0, nb, cols);
+  im2col(active, x + xOff, st, g, n0, nb, cols);
   return undefined(env);
 }
 
@@ -612,6 +612,24 @@ float* optional_f32(Args& a, size_t i, long n, const char* what) {
   size_t len;
   float* p = a.f32(i, &len);
   return need(a, len, n, what) ? p : nullptr;
+}
+
+// reluGrad(y, yOffset, g, gOffset, out, n)
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6);
+  size_t ly, lg, lo;
+  const float* y = a.f32(0, &ly);
+  long yOff = a.num(1);
+  const float* g = a.f32(2, &lg);
+  long gOff = a.num(3);
+  float* out = a.f32(4, &lo);
+  long n = a.num(5);
+  if (!a.ok) return nullptr;
+  if (yOff < 0 || gOff < 0 || !need(a, ly, yOff + n, "reluGrad: y array too small") ||
+      !need(a, lg, gOff + n, "reluGrad: g array too small") || !need(a, lo, n, "reluGrad: output array too small"))
+    return nullptr;
+  relu_grad(y + yOff, g + gOff, out, n);
+  return undefined(env);
 }
 
 // convDirect(x, xOffset, w, wOffset, bias | null, biasOffset, O, out); meta as im2col's
@@ -784,7 +802,7 @@ NAPI_MODULE_INIT() {
     {"batchNormStats", BatchNormStats}, {"channelAffine", ChannelAffine}, {"batchNormBackward", BatchNormBackward},
     {"im2col", Im2col}, {"col2im", Col2im}, {"maxPool2d", MaxPool2d}, {"maxPool2dBackward", MaxPool2dBackward},
     {"gatherRowsU8", GatherRowsU8},
-    {"convDirect", ConvDirect}, {"convDirectWeightGrad", ConvDirectWeightGrad},
+    {"reluGrad", ReluGrad}, {"convDirect", ConvDirect}, {"convDirectWeightGrad", ConvDirectWeightGrad},
   };
   for (const Fn& f : fns) {
     napi_value v;

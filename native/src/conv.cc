@@ -21,7 +21,12 @@ inline void valid_range(long OW, long sw, long start, long W, long* lo, long* hi
   *hi = h;
 }
 
+const ConvKernels* conv_kernels(const Kernels* k) {
+  return strcmp(k->isa, "avx512") == 0 ? conv_kernels_avx512() : conv_kernels_avx2();
+}
+
 struct Im2colJob {
+  const ConvKernels* ck;
   const float* x; const long* sx; const Geometry* g; long n0, nb; float* cols;
   long rows_per_task;
 };
@@ -36,9 +41,21 @@ void im2col_rows(const Im2colJob& j, long r0, long r1) {
     long lo, hi;
     valid_range(g.OW, g.sw, start, g.W, &lo, &hi);
     float* dst = j.cols + row * ld;
+    // the output rows whose input row lies inside the image: [oh0, oh1)
+    const long ih0 = i * g.dh - g.padTop;
+    long oh0 = ih0 >= 0 ? 0 : (-ih0 + g.sh - 1) / g.sh, oh1 = ih0 >= g.H ? 0 : (g.H - 1 - ih0) / g.sh + 1;
+    if (oh1 > g.OH) oh1 = g.OH;
+    if (oh0 > oh1) oh0 = oh1;
+    const bool plain = lo == 0 && hi == g.OW && g.sw == 1 && sW == 1;
     for (long n = 0; n < j.nb; n++) {
       const float* xn = j.x + (j.n0 + n) * sN + c * sC;
       float* o = dst + n * L;
+      if (plain) { // whole rows copied, zeros above and below the image
+        memset(o, 0, sizeof(float) * (size_t)(oh0 * g.OW));
+        j.ck->copy_rows(xn + (ih0 + oh0 * g.sh) * sH + start, g.sh * sH, oh1 - oh0, g.OW, o + oh0 * g.OW);
+        memset(o + oh1 * g.OW, 0, sizeof(float) * (size_t)((g.OH - oh1) * g.OW));
+        continue;
+      }
       for (long oh = 0; oh < g.OH; oh++, o += g.OW) {
         const long ih = oh * g.sh - g.padTop + i * g.dh;
         if (ih < 0 || ih >= g.H) { memset(o, 0, sizeof(float) * (size_t)g.OW); continue; }
@@ -194,6 +211,7 @@ void max_pool_back_task(void* ctx, long t, int) {
     const float* gp = j.g + n * j.sg[0] + c * j.sg[1];
     const int32_t* ip = j.indices + p * j.OH * j.OW;
     float* op = j.out + p * j.plane;
+    memset(op, 0, sizeof(float) * (size_t)j.plane); // the plane stays in cache for the scatter below
     for (long oh = 0; oh < j.OH; oh++) {
       for (long ow = 0; ow < j.OW; ow++) {
         const int32_t k = ip[oh * j.OW + ow];
@@ -211,10 +229,6 @@ long per_task(long units, long work_per_unit) {
   long tasks = 4L * threads;
   if (tasks > units) tasks = units;
   return (units + tasks - 1) / tasks;
-}
-
-const ConvKernels* conv_kernels(const Kernels* k) {
-  return strcmp(k->isa, "avx512") == 0 ? conv_kernels_avx512() : conv_kernels_avx2();
 }
 
 struct DirectJob {
@@ -255,7 +269,31 @@ void conv_direct_grad_task(void* ctx, long o, int) {
   if (j.gb) j.gb[o] = (float)b;
 }
 
+struct ReluGradJob { const float* y; const float* g; float* out; long n, per; };
+
+/** Branch-free (a select of g's bits), so the compiler vectorizes it and random signs cost no mispredictions. */
+void relu_grad_range(const float* __restrict y, const float* __restrict g, float* __restrict out, long n) {
+  for (long i = 0; i < n; i++) {
+    const float gv = g[i];
+    out[i] = y[i] > 0.0f ? gv : 0.0f;
+  }
+}
+
+void relu_grad_task(void* ctx, long t, int) {
+  const ReluGradJob& j = *static_cast<const ReluGradJob*>(ctx);
+  const long i0 = t * j.per, i1 = i0 + j.per < j.n ? i0 + j.per : j.n;
+  relu_grad_range(j.y + i0, j.g + i0, j.out + i0, i1 - i0);
+}
+
 } // namespace
+
+void relu_grad(const float* y, const float* g, float* out, long n) {
+  const int threads = pool_threads();
+  if (threads == 1 || n < (1L << 16)) { relu_grad_range(y, g, out, n); return; }
+  const long tasks = 4L * threads, per = ((n + tasks - 1) / tasks + 15) & ~15L;
+  ReluGradJob j{y, g, out, n, per};
+  parallel_for((n + per - 1) / per, relu_grad_task, &j);
+}
 
 bool conv_direct_fits(const Geometry& g) {
   return g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.padTop == 0 && g.padLeft == 0 &&
@@ -279,9 +317,9 @@ void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, c
   parallel_for(O, conv_direct_grad_task, &j);
 }
 
-void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols) {
+void im2col(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols) {
   const long rows = g.C * g.kh * g.kw;
-  Im2colJob j{x, sx, &g, n0, nb, cols, per_task(rows, nb * g.OH * g.OW)};
+  Im2colJob j{conv_kernels(k), x, sx, &g, n0, nb, cols, per_task(rows, nb * g.OH * g.OW)};
   parallel_for((rows + j.rows_per_task - 1) / j.rows_per_task, im2col_task, &j);
 }
 

@@ -13,9 +13,11 @@ struct Geometry {
 };
 
 /** cols [C·kh·kw, nb·OH·OW] from images n0 … n0+nb−1 of x (strides sx in elements), zeros for padding. */
-void im2col(const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols);
+void im2col(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols);
 /** out [N, C, H, W] (contiguous) += the adjoint of im2col of image-major cols [nb, C·kh·kw, OH·OW]. */
 void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out);
+/** out[i] = y[i] > 0 ? g[i] : 0 for i < n: the gradient of the ReLU between convolution layers, from its output. */
+void relu_grad(const float* y, const float* g, float* out, long n);
 /** True when the direct kernels below take this geometry: stride 1, no dilation, no padding. */
 bool conv_direct_fits(const Geometry& g);
 /** out [N, O, OH, OW] (contiguous) = conv(x, w) + bias (bias may be null) for w [O, C, kh, kw] contiguous, x rows
@@ -28,7 +30,7 @@ void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, c
                              const long* sgy, long O, float* gw, float* gb);
 /** Max over windows (padding skipped, NaN wins) into out [N, C, OH, OW], argmax h·W + w into indices. */
 void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices);
-/** out[n, c, indices[…]] += g[n, c, oh, ow]; g strided [N, C, OH, OW], out contiguous [N, C, H, W].
+/** out[n, c, indices[…]] += g[n, c, oh, ow] into out contiguous [N, C, H, W], cleared here plane by plane; g strided [N, C, OH, OW].
  *  Returns false (and writes nothing for that element) when an index is outside the plane. */
 bool max_pool2d_backward(const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,
                          long H, long W, float* out);

@@ -77,4 +77,17 @@ static void conv_direct_wgrad_plane_k(const float* x, long sC, long sH, long C, 
   }
 }
 
-static const nabla::ConvKernels kConvTable = {conv_direct_plane_k, conv_direct_wgrad_plane_k};
+/** dst[r·width + w] = src[r·ss + w] for r < rows, w < width: im2col's rows, too short for memcpy calls to pay. */
+static void copy_rows_k(const float* src, long ss, long rows, long width, float* dst) {
+  for (long r = 0; r < rows; r++, src += ss, dst += width) {
+    long w = 0;
+    for (; w + NB_W <= width; w += NB_W) vstore(dst + w, vload(src + w));
+#if NB_W == 16
+    if (w < width) vstore_n(dst + w, vload_n(src + w, (int)(width - w)), (int)(width - w));
+#else
+    for (; w < width; w++) dst[w] = src[w];
+#endif
+  }
+}
+
+static const nabla::ConvKernels kConvTable = {conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k};

@@ -91,6 +91,8 @@ struct ConvKernels {
   /** One plane of the output gradient g: gw[(c·kh + i)·kw + j] += Σ g[oh, ow] · x[c, oh + i, ow + j], *gb += Σ g. */
   void (*wgrad_plane)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* g,
                       long sgH, double* gw, double* gb);
+  /** dst[r·width + w] = src[r·ss + w] for r < rows, w < width (short rows, as im2col copies). */
+  void (*copy_rows)(const float* src, long ss, long rows, long width, float* dst);
 };
 const ConvKernels* conv_kernels_avx2();
 const ConvKernels* conv_kernels_avx512();

@@ -80,7 +80,10 @@ export interface Backend {
    * indices gets the winner's flat position h·W + w in its plane, as PyTorch's return_indices.
    */
   maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void;
-  /** The gradient of maxPool2d: out[n, c, indices[n, c, oh, ow]] += g[n, c, oh, ow] for g [N, C, OH, OW], zero-filled out [N, C, H, W]. */
+  /**
+   * The gradient of maxPool2d: out[n, c, indices[n, c, oh, ow]] += g[n, c, oh, ow] for g [N, C, OH, OW] into contiguous
+   * out [N, C, H, W], which it writes in full (zero where no window's maximum lies; out need not be cleared).
+   */
   maxPool2dBackward(g: View, indices: Int32Array, H: number, W: number, out: TypedArray): void;
   /**
    * out[n, c, oh, ow] = Σ x[n, c, rows.start[oh]‥rows.end[oh], cols.start[ow]‥cols.end[ow]] / (rows.count[oh]·cols.count[ow])
@@ -121,6 +124,11 @@ export interface Backend {
    * out's shape): sigmoid g·y·(1 − y), tanh g·(1 − y²). Returns false when it does not take these operands.
    */
   activationGrad?(op: 'sigmoid' | 'tanh', y: View, g: View, out: TypedArray): boolean;
+  /**
+   * Optional fused kernel: ReLU's gradient from its output, out = y > 0 ? g : 0, for views y and g of out's shape
+   * (the reference is where(gt(y, 0), g, 0)). Returns false when it does not take these operands.
+   */
+  reluGrad?(y: View, g: View, out: TypedArray): boolean;
   /**
    * Optional fused kernel: binary cross-entropy terms −(y·max(ln p, −100) + (1 − y)·max(ln(1 − p), −100)) of
    * views p and y of out's shape. Returns the index (row-major) of the first p outside [0, 1], −1 when there is

@@ -83,7 +83,17 @@ function fusedActivationGrad(op: 'sigmoid' | 'tanh', y: Tensor, g: Tensor): Tens
 }
 
 export function relu(x: Tensor): Tensor {
-  return record(runUnary('relu', x, x.dtype), 'ReluBackward', [x], (g) => [where(gt(x, 0), g, 0)]); // d relu = [x > 0]
+  const y = runUnary('relu', x, x.dtype);
+  // d relu = [x > 0] = [y > 0]: from the output, so the input need not be kept
+  return record(y, 'ReluBackward', [x], (g) => [fusedReluGrad(y, g) ?? where(gt(y, 0), g, 0)]);
+}
+
+/** ReLU's gradient in one kernel (backend.reluGrad) when there is one and no graph is being recorded, else null. */
+function fusedReluGrad(y: Tensor, g: Tensor): Tensor | null {
+  const b = backend();
+  if (!b.reluGrad || isGradEnabled() || g.dtype !== y.dtype || !shapesEqual(g.shape, y.shape)) return null;
+  const out = uninitialized(y.shape, y.dtype);
+  return b.reluGrad(y, g, out.data) ? out : null;
 }
 
 export function reciprocal(x: Tensor): Tensor {

@@ -78,7 +78,7 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, opts: MaxPool2dOption
 /** Scatter-add g into the argmax positions; its own gradient gathers from them. */
 function maxPoolGrad(g: Tensor, idx: Int32Array, H: number, W: number): Tensor {
   const [N, C, OH, OW] = g.shape as [number, number, number, number];
-  const out = empty([N, C, H, W], g.dtype);
+  const out = uninitialized([N, C, H, W], g.dtype); // written in full
   backend().maxPool2dBackward(g, idx, H, W, out.data);
   // linear in g: ∂/∂g picks h at each window's argmax
   return record(out, 'MaxPool2DWithIndicesBackwardBackward', [g], (h) => [

@@ -80,6 +80,7 @@ export function maxPool2dBackward(g: View, indices: Int32Array, H: number, W: nu
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const gb = g.offset + n * sN + c * sC, ob = (n * C + c) * plane;
+      out.fill(0, ob, ob + plane);
       for (let oh = 0; oh < OH; oh++) {
         const gr = gb + oh * sH;
         for (let ow = 0; ow < OW; ow++, o++) out[ob + indices[o]!]! += gd[gr + ow * sW]!;

@@ -72,6 +72,8 @@ export interface NativeAddon {
   maxPool2d(x: Float32Array, xOffset: number, out: Float32Array, indices: Int32Array): void;
   maxPool2dBackward(g: Float32Array, gOffset: number, indices: Int32Array, H: number, W: number, out: Float32Array): void;
   gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void;
+  /** out[i] = y[yOffset + i] > 0 ? g[gOffset + i] : 0 for i < n (ReLU's gradient from its output). */
+  reluGrad(y: Float32Array, yOffset: number, g: Float32Array, gOffset: number, out: Float32Array, n: number): void;
   /** Direct convolution (stride 1, no padding or dilation); meta as im2col's. */
   convDirect(x: Float32Array, xOffset: number, w: Float32Array, wOffset: number, bias: Float32Array | null, biasOffset: number, O: number, out: Float32Array): void;
   /** Its weight (and bias) gradient; meta as im2col's, then the output gradient's strides at [18..21]. */

@@ -178,6 +178,12 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
       cpu.col2im(cols, g, n0, nb, out);
     },
 
+    reluGrad(y: View, g: View, out: TypedArray): boolean {
+      if (!f32(y.data) || !f32(g.data) || !f32(out) || !isDense(y) || !isDense(g)) return false;
+      addon.reluGrad(y.data, y.offset, g.data, g.offset, out, out.length);
+      return true;
+    },
+
     conv2dDirect(x: View, w: View, bias: View | null, g: Conv2dGeometry, out: TypedArray): boolean {
       if (!f32(x.data) || !f32(w.data) || !f32(out) || (bias && (!f32(bias.data) || bias.strides[0] !== 1)) || !directFits(g) ||
         x.strides[3] !== 1 || !isDense(w)) return false;

@@ -60,7 +60,7 @@ function imagesPerChunk(g: Conv2dGeometry): number {
  * is used only inside one synchronous raw function below, never across calls.
  */
 const scratch = new Map<string, TypedArray>();
-function work(slot: 'cols' | 'rows' | 'part', dtype: DType, size: number): TypedArray {
+function work(slot: 'cols' | 'rows' | 'part' | 'wb' | 'acc', dtype: DType, size: number): TypedArray {
   const key = `${slot}:${dtype}`;
   let b = scratch.get(key);
   if (!b || b.length < size) scratch.set(key, (b = allocateUninitialized(dtype, size)));
@@ -96,30 +96,42 @@ const DIRECT_MAX_K = 32;
 
 const direct = (geo: Conv2dGeometry, groups: number): boolean => groups === 1 && geo.C * geo.kh * geo.kw <= DIRECT_MAX_K;
 
+/** [W | b]: the weight [O, K] with the bias as one more column, so the product adds it (cols get a row of ones). */
+function weightWithBias(w: View, bias: Tensor, O: number, K: number): TypedArray {
+  const wb = work('wb', w.data instanceof Float64Array ? 'float64' : 'float32', O * (K + 1)), be = backend();
+  be.copy({ data: w.data, shape: [O, K], strides: [K, 1], offset: w.offset }, { data: wb, shape: [O, K], strides: [K + 1, 1], offset: 0 });
+  be.copy({ data: bias.data, shape: [O], strides: [bias.strides[0]!], offset: bias.offset }, { data: wb, shape: [O], strides: [K + 1], offset: K });
+  return wb;
+}
+
 /** y = conv(x, w) (+ bias), no autograd. */
 function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry, groups: number): Tensor {
   const be = backend(), { N, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (geo.C / groups) * geo.kh * geo.kw;
   const out = uninitialized([N, O, OH, OW], x.dtype), wd = dense(w); // the gemms write all of it
   if (direct(geo, groups) && be.conv2dDirect?.(x, wd, bias, geo, out.data)) return out;
+  // without groups the bias rides in the product: [W | b] · [cols; 1]
+  const folded = bias !== null && groups === 1, Ka = folded ? Kg + 1 : Kg;
+  const a = folded ? weightWithBias(wd, bias, O, Kg) : wd.data, aOffset = folded ? 0 : wd.offset;
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
-    const cols = work('cols', x.dtype, geo.C * geo.kh * geo.kw * ld);
+    const cols = work('cols', x.dtype, geo.C * geo.kh * geo.kw * ld + (folded ? ld : 0));
     be.im2col(x, geo, n0, nb, cols);
+    if (folded) cols.fill(1, Kg * ld, Ka * ld);
     // out[n] = W · cols[:, n·L … (n+1)·L], written straight into NCHW: one batched product over the images
     // (W shared, batch stride 0), or with groups one product per image batched over the groups
     const perImage = groups > 1;
     for (let n = 0; n < (perImage ? nb : 1); n++) {
       be.gemm({
-        batch: perImage ? groups : nb, M: Og, N: L, K: Kg,
-        a: wd.data, aOffset: wd.offset, lda: Kg, transA: false, aBatchStride: perImage ? Og * Kg : 0,
+        batch: perImage ? groups : nb, M: Og, N: L, K: Ka,
+        a, aOffset, lda: Ka, transA: false, aBatchStride: perImage ? Og * Kg : 0,
         b: cols, bOffset: n * L, ldb: ld, transB: false, bBatchStride: perImage ? Kg * ld : L,
         c: out.data.subarray((n0 + n) * O * L, (n0 + (perImage ? n + 1 : nb)) * O * L),
       });
     }
   }
-  if (bias) {
+  if (bias && !folded) {
     const flat: View = { data: out.data, shape: [N, O, L], strides: [O * L, L, 1], offset: 0 };
     be.binary('add', flat, { data: bias.data, shape: [N, O, L], strides: [0, bias.strides[0]!, 0], offset: bias.offset }, out.data);
   }
@@ -150,27 +162,39 @@ function inputGradRaw(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number)
   return gx;
 }
 
-/** gw = ∂⟨conv(x, w), g⟩/∂w = Σ over images of g·colsᵀ. */
-function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number, wShape: readonly number[]): Tensor {
+/**
+ * gw = ∂⟨conv(x, w), g⟩/∂w = Σ over images of g·colsᵀ; with gb (no groups) also the bias gradient Σ g, from the
+ * same product as one more column ([cols; 1] gives [gw | gb]).
+ */
+function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number, wShape: readonly number[], gb: Tensor | null = null): Tensor {
   const be = backend(), { N, C, OH, OW } = geo, O = wShape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
   const gw = uninitialized(wShape, x.dtype); // the first chunk's gemm writes all of it
-  if (direct(geo, groups) && be.conv2dDirectWeightGrad?.(x, g, geo, gw.data, null)) return gw;
+  if (direct(geo, groups) && be.conv2dDirectWeightGrad?.(x, g, geo, gw.data, gb?.data ?? null)) return gw;
+  const folded = gb !== null && groups === 1, Kc = folded ? Kg + 1 : Kg;
+  const acc = folded ? work('acc', x.dtype, O * Kc) : gw.data;
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0), ld = nb * L;
-    const cols = work('cols', x.dtype, C * geo.kh * geo.kw * ld);
+    const cols = work('cols', x.dtype, C * geo.kh * geo.kw * ld + (folded ? ld : 0));
     be.im2col(x, geo, n0, nb, cols);
+    if (folded) cols.fill(1, Kg * ld, Kc * ld);
     const g2 = gradAsRows(g, n0, nb, O, L);
-    const part = n0 === 0 ? null : work('part', x.dtype, gw.size);
-    const c = part ?? gw.data;
+    const part = n0 === 0 ? null : work('part', x.dtype, O * Kc);
     be.gemm({
-      batch: groups, M: Og, N: Kg, K: ld,
+      batch: groups, M: Og, N: Kc, K: ld,
       a: g2, aOffset: 0, lda: ld, transA: false, aBatchStride: Og * ld,
       b: cols, bOffset: 0, ldb: ld, transB: true, bBatchStride: Kg * ld,
-      c,
+      c: part ?? acc,
     });
-    if (part) be.binary('add', gw, { data: part, shape: gw.shape, strides: gw.strides, offset: 0 }, gw.data);
+    if (part) {
+      const v: View = { data: acc, shape: [O * Kc], strides: [1], offset: 0 };
+      be.binary('add', v, { ...v, data: part }, acc);
+    }
+  }
+  if (folded) {
+    be.copy({ data: acc, shape: [O, Kg], strides: [Kc, 1], offset: 0 }, { data: gw.data, shape: [O, Kg], strides: [Kg, 1], offset: 0 });
+    be.copy({ data: acc, shape: [O], strides: [Kc], offset: Kg }, { data: gb!.data, shape: [O], strides: [1], offset: 0 });
   }
   return gw;
 }
@@ -186,11 +210,11 @@ function convOp(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry, 
   });
 }
 
-/** Both parameter gradients from one pass of the direct kernel (no graph being recorded), or null. */
+/** Both parameter gradients from one pass (the direct kernel, or one product), for a rule recording no graph; null with groups. */
 function weightAndBiasGrad(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number, wShape: readonly number[]): [Tensor, Tensor] | null {
-  if (!direct(geo, groups)) return null;
-  const gw = uninitialized(wShape, x.dtype), gb = uninitialized([wShape[0]!], x.dtype);
-  return backend().conv2dDirectWeightGrad?.(x, g, geo, gw.data, gb.data) ? [gw, gb] : null;
+  if (groups !== 1) return null;
+  const gb = uninitialized([wShape[0]!], x.dtype); // written in full
+  return [weightGradRaw(x, g, geo, groups, wShape, gb), gb];
 }
 
 function convInputGrad(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number): Tensor {

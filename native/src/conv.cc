@@ -89,6 +89,7 @@ void col2im_plane(const Col2imJob& j, long p) {
   const long n = p / g.C, c = p % g.C;
   const long L = g.OH * g.OW, K = g.C * g.kh * g.kw, plane = g.H * g.W;
   float* on = j.out + ((j.n0 + n) * g.C + c) * plane;
+  memset(on, 0, sizeof(float) * (size_t)plane); // cleared here, where the plane is about to be in cache anyway
   for (long i = 0; i < g.kh; i++) {
     for (long jj = 0; jj < g.kw; jj++) {
       const long start = jj * g.dw - g.padLeft;

@@ -14,7 +14,8 @@ struct Geometry {
 
 /** cols [C·kh·kw, nb·OH·OW] from images n0 … n0+nb−1 of x (strides sx in elements), zeros for padding. */
 void im2col(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols);
-/** out [N, C, H, W] (contiguous) += the adjoint of im2col of image-major cols [nb, C·kh·kw, OH·OW]. */
+/** The planes of images n0 … n0+nb−1 of out [N, C, H, W] (contiguous) = the adjoint of im2col of image-major cols
+ *  [nb, C·kh·kw, OH·OW] (cleared first, so out need not be). */
 void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out);
 /** out[i] = y[i] > 0 ? g[i] : 0 for i < n: the gradient of the ReLU between convolution layers, from its output. */
 void relu_grad(const float* y, const float* g, float* out, long n);

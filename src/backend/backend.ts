@@ -71,8 +71,9 @@ export interface Backend {
    */
   im2col(x: View, g: Conv2dGeometry, n0: number, nb: number, cols: TypedArray): void;
   /**
-   * The adjoint of im2col, image by image: add every entry of image-major cols [nb, C·kh·kw, OH·OW] (image n − n0's
-   * block laid out as im2col's with one image) into contiguous out [N, C, H, W].
+   * The adjoint of im2col, image by image: sum every entry of image-major cols [nb, C·kh·kw, OH·OW] (image n − n0's
+   * block laid out as im2col's with one image) into contiguous out [N, C, H, W], whose planes of images n0 … n0+nb−1
+   * it writes in full (zero where no window reaches; they need not be cleared).
    */
   col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: number, out: TypedArray): void;
   /**

@@ -142,7 +142,7 @@ function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry,
 function inputGradRaw(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number): Tensor {
   const be = backend(), { N, C, H, W, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw, K = C * geo.kh * geo.kw;
-  const gx = empty([N, C, H, W], g.dtype), wd = dense(w), gd = dense(g);
+  const gx = uninitialized([N, C, H, W], g.dtype), wd = dense(w), gd = dense(g); // col2im writes all of it
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0);

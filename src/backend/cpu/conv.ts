@@ -48,6 +48,7 @@ export function col2im(cols: TypedArray, g: Conv2dGeometry, n0: number, nb: numb
   for (let n = 0; n < nb; n++) {
     for (let c = 0; c < C; c++) {
       const on = ((n0 + n) * C + c) * plane;
+      out.fill(0, on, on + plane);
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           const start = j * dw - padLeft;

@@ -4,18 +4,22 @@
  * images, the bias folded into the products, ReLU's gradient from its output, and the recorded expressions
  * (double backward) agreeing with the fused first-order paths. Native cases skip when the addon is not built.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nb from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { registerBackend, type Conv2dGeometry } from '../src/backend/backend.js';
 import { conv2dDirect, conv2dDirectWeightGrad } from '../src/backend/cpu/conv.js';
-import { nativeBackend, nativeUnavailableReason } from '../src/backend/native/index.js';
+import { nativeBackend, nativeInfo, nativeUnavailableReason, setNativeOptions } from '../src/backend/native/index.js';
 import { assertClose } from './helpers/assert.js';
 
 const skip = nativeBackend ? false : `native backend unavailable: ${nativeUnavailableReason}`;
+if (skip) console.log(`# skipping the native cases: ${skip}`);
 if (nativeBackend && !nb.listBackends().includes('native')) registerBackend(nativeBackend);
 const F = nb.nn.functional;
+const isas = nativeInfo()?.isas ?? [];
+const initialIsa = nativeInfo()?.isa;
+after(() => { if (initialIsa) setNativeOptions({ isa: initialIsa }); });
 
 function on<T>(name: string, f: () => T): T {
   const prev = nb.getBackend();
@@ -26,8 +30,9 @@ function on<T>(name: string, f: () => T): T {
 const geometry = (N: number, C: number, H: number, W: number, kh: number, kw: number): Conv2dGeometry =>
   ({ N, C, H, W, kh, kw, sh: 1, sw: 1, padTop: 0, padLeft: 0, dh: 1, dw: 1, OH: H - kh + 1, OW: W - kw + 1 });
 
-test('native direct convolution kernels agree with their references (forward + bias, weight + bias gradient, strided views)', { skip }, () => {
+for (const isa of isas) test(`native direct convolution kernels agree with their references (forward + bias, weight + bias gradient, strided views; ${isa})`, { skip }, () => {
   const be = nativeBackend!;
+  setNativeOptions({ isa });
   for (const [N, C, O, H, W, kh, kw] of [[3, 1, 32, 28, 28, 3, 3], [2, 3, 5, 9, 40, 3, 3], [2, 2, 4, 7, 6, 2, 5], [1, 1, 3, 5, 5, 1, 7]]) {
     const g = geometry(N!, C!, H!, W!, kh!, kw!);
     if (g.OW < 1) continue;
@@ -62,7 +67,8 @@ function convAndGrads(backend: string, xs: number[], ws: number[], opts: Record<
   });
 }
 
-test('conv2d over several image chunks, with and without groups or bias: native agrees with the reference', { skip }, () => {
+for (const isa of isas) test(`conv2d over several image chunks, with and without groups or bias: native agrees with the reference (${isa})`, { skip }, () => {
+  setNativeOptions({ isa });
   const cases: [number[], number[], Record<string, unknown>, boolean][] = [
     [[20, 32, 13, 13], [16, 32, 3, 3], {}, true],            // 3 chunks of 7 images
     [[20, 32, 13, 13], [16, 32, 3, 3], { padding: 1 }, false],

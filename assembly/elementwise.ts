@@ -2,7 +2,7 @@
  * Elementwise float32 kernels over buffers the caller pads to a multiple of 16 bytes (plus 16), so every
  * loop runs whole vectors: lanes past the end read and write padding and are never copied back.
  */
-import { vexp, vlog, vsigmoid, vtanh, vrelu } from './math';
+import { k, vexp, vlog, vsigmoid, vtanh, vrelu, ONE } from './math';
 
 // unary op codes (the JS side keeps the same table)
 export const U_NEG = 0, U_EXP = 1, U_LOG = 2, U_SQRT = 3, U_ABS = 4, U_SIGMOID = 5, U_TANH = 6, U_RELU = 7;
@@ -18,7 +18,7 @@ export const U_RECIPROCAL = 8, U_FLOOR = 9, U_CEIL = 10, U_ROUND = 11;
     case U_SIGMOID: return vsigmoid(x);
     case U_TANH: return vtanh(x);
     case U_RELU: return vrelu(x);
-    case U_RECIPROCAL: return f32x4.div(f32x4.splat(1.0), x);
+    case U_RECIPROCAL: return f32x4.div(k(ONE), x);
     case U_FLOOR: return f32x4.floor(x);
     case U_CEIL: return f32x4.ceil(x);
     default: return f32x4.nearest(x); // round half to even, as torch.round
@@ -113,7 +113,7 @@ export function binary2d(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usi
 /** Gradient of an activation from its output y and the incoming gradient g: sigmoid g·y·(1 − y), tanh g·(1 − y²). */
 export function activationGrad(op: i32, y: usize, g: usize, out: usize, n: i32): void {
   const end = out + (<usize>(n + 3) >> 2 << 4);
-  const one = f32x4.splat(1.0);
+  const one = k(ONE);
   if (op == U_SIGMOID) {
     while (out < end) {
       const yv = v128.load(y);

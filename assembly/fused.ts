@@ -2,9 +2,12 @@
  * Fused float32 kernels: one pass instead of a chain of ops. Each follows PyTorch's order of operations
  * (torch.optim's single-tensor SGD and Adam, log-softmax by max subtraction) so results agree to rounding.
  */
-import { vexp, vlog } from './math';
+import { k, vexp, vlog, ONE } from './math';
 
 @inline function sp(x: f32): v128 { return f32x4.splat(x); }
+
+const LOG_FLOOR = memory.data<f32>([-100.0]);
+const BCE_EPS = memory.data<f32>([1e-12]);
 
 /**
  * SGD step in place on p (and buf): d = ±g + wd·p; buf = first ? d : momentum·buf + (1 − dampening)·d;
@@ -115,7 +118,7 @@ export function softmaxRows(x: usize, R: i32, C: i32, out: usize, wantLog: i32):
  */
 export function bceForward(p: usize, y: usize, out: usize, n: i32): i32 {
   const nb = <usize>n << 2;
-  const lo = sp(-100), one = sp(1.0);
+  const lo = k(LOG_FLOOR), one = k(ONE);
   for (let o: usize = 0; o < nb; o += 16) {
     const pv = v128.load(p + o), yv = v128.load(y + o);
     const lp = f32x4.pmax(vlog(pv), lo), l1p = f32x4.pmax(vlog(f32x4.sub(one, pv)), lo);
@@ -131,7 +134,7 @@ export function bceForward(p: usize, y: usize, out: usize, n: i32): i32 {
 /** Its gradient: out = g·(p − y) / max(p·(1 − p), 1e-12); g is one value (gScalar) or n values. */
 export function bceBackward(p: usize, y: usize, g: usize, gScalar: i32, out: usize, n: i32): void {
   const nb = <usize>(n + 3) >> 2 << 4;
-  const one = sp(1.0), eps = sp(1e-12);
+  const one = k(ONE), eps = k(BCE_EPS);
   const gs = v128.load32_splat(g);
   for (let o: usize = 0; o < nb; o += 16) {
     const pv = v128.load(p + o);

@@ -25,7 +25,9 @@ try {
   throw e;
 }
 
-const common = [entry, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--importMemory', '--initialMemory', '16'];
+// static data (the kernels' constants) from byte 8192 on: the bytes below are the JS side's control block, job
+// descriptor and per-thread scratch (src/backend/wasm/arena.ts), and the arena starts after the data (heapBase)
+const common = [entry, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--importMemory', '--initialMemory', '16', '--memoryBase', '8192'];
 const shared = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'];
 const relaxed = ['--enable', 'relaxed-simd', '--use', 'RELAXED=1'];
 const strict = ['--use', 'RELAXED=0'];

@@ -124,6 +124,15 @@ for (const parallel of [false, true]) {
       agree((g) => randnT(g, [7, 4]).matmul(randnT(g, [4])), gemmTol(4), 'matrix @ vector');
     });
 
+    test('operands transposed in wasm memory into padded rows (rows of 256 floats)', () => {
+      forceWasm(parallel);
+      agree((g) => randnT(g, [9, 256]).matmul(randnT(g, [256, 10])), gemmTol(256), 'NN, k = 256');
+      agree((g) => randnT(g, [256, 9]).T.matmul(randnT(g, [256, 10])), gemmTol(256), 'TN, k = 256');
+      agree((g) => randnT(g, [2, 256, 9]).mT.matmul(randnT(g, [2, 256, 10])), gemmTol(256), 'batched TN, k = 256');
+      agree((g) => randnT(g, [2, 9, 256]).matmul(randnT(g, [256, 12])), gemmTol(256), 'batched NN, shared B, k = 256');
+      agree((g) => randnT(g, [20, 9]).T.matmul(randnT(g, [256, 20]).T), gemmTol(20), 'TT, n = 256');
+    });
+
     test('K = 0 gives zeros, and special values propagate', () => {
       forceWasm(parallel);
       agree(() => zeros([3, 0]).matmul(zeros([0, 5])), {}, 'K = 0');

@@ -77,6 +77,13 @@ function planBinary(shape: readonly number[], a: View, b: View): Plan | null {
   return { sizes, sa, sb, aLen, bLen };
 }
 
+/**
+ * Row length (floats) for an operand transposed into wasm memory: n, or n + 4 when rows of n floats would be a
+ * multiple of 1 KiB apart (transposing with both strides multiples of 4 KiB is ~9× slower: loads falsely wait on
+ * stores to the same address modulo 4 KiB).
+ */
+const paddedLd = (n: number): number => ((n * 4) % 1024 === 0 ? n + 4 : n);
+
 /** Elements of v's dense data when its non-broadcast dims are row-major without gaps, else −1. */
 function denseLength(shape: readonly number[], v: View): number {
   let expected = 1;
@@ -139,20 +146,20 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       // the dot kernel (NT) is the faster one once k is long: transpose the operands into its layout in wasm
       // memory, O(MK + KN) against the product's O(MNK)
       if (!transB) {
-        const nb = bbs === 0 ? 1 : batch, t = ar.alloc(nb * N * K * 4);
-        for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, K, N, ldb * 4, t + i * N * K * 4);
-        pb = t; ldb = K; transB = true; bbs = bbs === 0 ? 0 : N * K;
+        const nb = bbs === 0 ? 1 : batch, ld = paddedLd(K), t = ar.alloc(nb * N * ld * 4);
+        for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, K, N, ldb * 4, t + i * N * ld * 4, ld * 4);
+        pb = t; ldb = ld; transB = true; bbs = bbs === 0 ? 0 : N * ld;
       }
       if (transA) {
-        const na = abs === 0 ? 1 : batch, t = ar.alloc(na * M * K * 4);
-        for (let i = 0; i < na; i++) kx.transpose(pa + i * abs * 4, K, M, lda * 4, t + i * M * K * 4);
-        pa = t; lda = K; transA = false; abs = abs === 0 ? 0 : M * K;
+        const na = abs === 0 ? 1 : batch, ld = paddedLd(K), t = ar.alloc(na * M * ld * 4);
+        for (let i = 0; i < na; i++) kx.transpose(pa + i * abs * 4, K, M, lda * 4, t + i * M * ld * 4, ld * 4);
+        pa = t; lda = ld; transA = false; abs = abs === 0 ? 0 : M * ld;
       }
     } else if (transA && transB) {
       // Aᵀ·Bᵀ with a short k: transpose B once in wasm memory, then the broadcast kernel (TN)
-      const nb = bbs === 0 ? 1 : batch, t = ar.alloc(nb * K * N * 4);
-      for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, N, K, ldb * 4, t + i * K * N * 4);
-      pb = t; ldb = N; transB = false; bbs = bbs === 0 ? 0 : K * N;
+      const nb = bbs === 0 ? 1 : batch, ld = paddedLd(N), t = ar.alloc(nb * K * ld * 4);
+      for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, N, K, ldb * 4, t + i * K * ld * 4, ld * 4);
+      pb = t; ldb = ld; transB = false; bbs = bbs === 0 ? 0 : K * ld;
     }
     const pc = ar.alloc(cLen * 4);
     // tiles: cache-sized, then cut further so every thread gets a few

@@ -11,7 +11,8 @@ export interface WasmExports {
   /** This instance's 128-byte scratch block for partial gemm tiles (each thread has its own). */
   setScratch(p: number): void;
   gemmTiles(desc: number, lo: number, hi: number): void;
-  transpose(src: number, rows: number, cols: number, srs: number, dst: number): void;
+  /** dst (cols × rows, row stride drs bytes) = src (rows × cols, row stride srs bytes) transposed. */
+  transpose(src: number, rows: number, cols: number, srs: number, dst: number, drs: number): void;
   unary(op: number, x: number, out: number, n: number): void;
   binary2d(op: number, a: number, am: number, b: number, bm: number, out: number, R: number, C: number): void;
   activationGrad(op: number, y: number, g: number, out: number, n: number): void;

@@ -11,7 +11,9 @@
  * short column groups read past the row into padding the caller provides and store only valid columns.
  *
  * A job is cut into tiles (batch × row blocks × column blocks) described in a descriptor in memory, so the
- * calling thread and the pool's workers run `gemmTiles(desc, lo, hi)` on disjoint tile ranges.
+ * calling thread and the pool's workers run `gemmTiles(desc, lo, hi)` on disjoint tile ranges. The descriptor gives
+ * the number of row and column blocks; their boundaries fall on whole register tiles and their sizes differ by at
+ * most one register tile, so that threads taking tiles in turn get equal work.
  * All sizes and offsets are in bytes unless named otherwise.
  */
 
@@ -19,7 +21,7 @@
 export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
 export const G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7;
 export const G_C = 8, G_LDC = 9, G_CBS = 10;
-export const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17;
+export const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17; // slots 14, 15 unused
 
 /** Where this thread's kernels spill a partial 4×8 tile (128 bytes); each thread's instance sets its own. */
 let tileScratch: usize = 4096;
@@ -185,19 +187,27 @@ function tileNT(
   }
 }
 
+/** Start of block t of n over `units` units: ⌊t·units / n⌋ (in 64 bits: t·units may pass 2³¹). */
+@inline function split(t: i32, units: i32, n: i32): i32 {
+  return <i32>(<i64>t * <i64>units / <i64>n);
+}
+
 /** Run tiles [lo, hi) of the product described at desc (batch-major, then row blocks, then column blocks). */
 export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
   const M = ld(desc, G_M), N = ld(desc, G_N), K = ld(desc, G_K);
-  const TM = ld(desc, G_TM), TN = ld(desc, G_TN), nti = ld(desc, G_NTI), ntj = ld(desc, G_NTJ);
+  const nti = ld(desc, G_NTI), ntj = ld(desc, G_NTJ);
   const ars = <usize>ld(desc, G_ARS), acs = <usize>ld(desc, G_ACS), brs = <usize>ld(desc, G_BRS), bcs = <usize>ld(desc, G_BCS);
   const ldc = <usize>ld(desc, G_LDC), scratch = tileScratch;
   const perBatch = nti * ntj;
+  // register tiles: 4 rows by 8 columns (broadcast kernel) or 2 columns (dot kernel)
+  const uc = bcs == 4 ? 8 : 2, nur = (M + 3) >> 2, nuc = (N + uc - 1) / uc;
   for (let t = lo; t < hi; t++) {
     const bt = t / perBatch, r = t - bt * perBatch, ti = r / ntj, tj = r - ti * ntj;
     const a = <usize>ld(desc, G_A) + <usize>bt * <usize>ld(desc, G_ABS);
     const b = <usize>ld(desc, G_B) + <usize>bt * <usize>ld(desc, G_BBS);
     const c = <usize>ld(desc, G_C) + <usize>bt * <usize>ld(desc, G_CBS);
-    const i0 = ti * TM, i1 = min(M, i0 + TM), j0 = tj * TN, j1 = min(N, j0 + TN);
+    const i0 = min(M, 4 * split(ti, nur, nti)), i1 = min(M, 4 * split(ti + 1, nur, nti));
+    const j0 = min(N, uc * split(tj, nuc, ntj)), j1 = min(N, uc * split(tj + 1, nuc, ntj));
     if (bcs == 4) tileNN(a, ars, acs, b, brs, c, ldc, i0, i1, j0, j1, K, scratch);
     else tileNT(a, ars, b, bcs, c, ldc, i0, i1, j0, j1, K);
   }

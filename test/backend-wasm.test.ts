@@ -133,6 +133,14 @@ for (const parallel of [false, true]) {
       agree((g) => randnT(g, [20, 9]).T.matmul(randnT(g, [256, 20]).T), gemmTol(20), 'TT, n = 256');
     });
 
+    test("the classic MLP's products (blocks split unevenly over 4-row, 8- and 2-column register tiles)", () => {
+      forceWasm(parallel);
+      agree((g) => randnT(g, [64, 784]).matmul(randnT(g, [100, 784]).T), gemmTol(784), 'x·W1ᵀ 64x784x100');
+      agree((g) => randnT(g, [64, 100]).T.matmul(randnT(g, [64, 784])), gemmTol(64), 'gᵀ·x 100x64x784');
+      agree((g) => randnT(g, [61, 777]).matmul(randnT(g, [99, 777]).T), gemmTol(777), 'NT 61x777x99');
+      agree((g) => randnT(g, [63, 97]).T.matmul(randnT(g, [63, 781])), gemmTol(63), 'TN 97x63x781');
+    });
+
     test('K = 0 gives zeros, and special values propagate', () => {
       forceWasm(parallel);
       agree(() => zeros([3, 0]).matmul(zeros([0, 5])), {}, 'K = 0');
@@ -150,7 +158,9 @@ test('a product on the pool is bitwise identical to one thread', () => {
     try {
       const g = new Generator(3);
       const a = randnT(g, [150, 300]), b = randnT(g, [300, 130]);
-      return a.matmul(b).add(a.matmul(randnT(g, [130, 300]).T).sum()).dataSync() as Float32Array;
+      const x = randnT(g, [64, 784]), w = randnT(g, [100, 784]), gr = randnT(g, [64, 100]);
+      const mlp = x.matmul(w.T).sum().add(gr.T.matmul(x).sum());
+      return a.matmul(b).add(a.matmul(randnT(g, [130, 300]).T).sum()).add(mlp).dataSync() as Float32Array;
     } finally {
       setBackend(prev);
     }

@@ -41,7 +41,7 @@ const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div:
 const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
 // gemm descriptor slots (assembly/gemm.ts)
 const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
-const G_M = 11, G_N = 12, G_K = 13, G_TM = 14, G_TN = 15, G_NTI = 16, G_NTJ = 17;
+const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17;
 /** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
 const MAX_BYTES = 1 << 30;
 
@@ -162,26 +162,27 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       pb = t; ldb = ld; transB = false; bbs = bbs === 0 ? 0 : K * ld;
     }
     const pc = ar.alloc(cLen * 4);
-    // tiles: cache-sized, then cut further so every thread gets a few
+    // tiles: cache-sized (the dot kernel's column block of B ≤ 256 KiB, the broadcast kernel's row block ≤ 128 rows),
+    // then cut further so that every thread gets a few; the kernel sizes blocks evenly (gemmTiles)
     const dot = transB;
     const threads = parallel ? pool!.size + 1 : 1;
-    let TM = M, TN = N;
-    if (dot) TN = Math.min(N, Math.max(2, (Math.floor(65536 / Math.max(1, Math.min(K, 1024))) & ~1)));
-    else TM = Math.min(M, 128);
+    const unitRows = Math.ceil(M / 4), unitCols = Math.ceil(N / (dot ? 2 : 8));
+    let nti = dot ? 1 : Math.ceil(M / 128);
+    let ntj = dot ? Math.ceil(N / Math.max(2, Math.floor(65536 / Math.min(K, 1024)))) : 1;
     const want = threads > 1 ? 4 * threads : 1;
-    for (let guard = 0; guard < 16 && batch * Math.ceil(M / TM) * Math.ceil(N / TN) < want; guard++) {
-      const unitN = dot ? 2 : 8;
-      if (TN >= TM && TN > unitN) TN = Math.max(unitN, Math.ceil(TN / 2 / unitN) * unitN);
-      else if (TM > 4) TM = Math.max(4, Math.ceil(TM / 2 / 4) * 4);
-      else if (TN > unitN) TN = Math.max(unitN, Math.ceil(TN / 2 / unitN) * unitN);
+    while (batch * nti * ntj < want) {
+      // one more block along the dimension whose blocks are longer, while it has register tiles to spare
+      if ((N / ntj >= M / nti || nti >= unitRows) && ntj < unitCols) ntj++;
+      else if (nti < unitRows) nti++;
       else break;
     }
-    const nti = Math.ceil(M / TM), ntj = Math.ceil(N / TN), tiles = batch * nti * ntj;
+    nti = Math.min(nti, unitRows); ntj = Math.min(ntj, unitCols);
+    const tiles = batch * nti * ntj;
     const d = ar.i32, o = DESC_OFFSET >> 2;
     d[o + G_A] = pa; d[o + G_ARS] = transA ? 4 : lda * 4; d[o + G_ACS] = transA ? lda * 4 : 4; d[o + G_ABS] = abs * 4;
     d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
     d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
-    d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_TM] = TM; d[o + G_TN] = TN; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
+    d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
     if (parallel) pool!.run(JOB_GEMM, tiles);
     else kx.gemmTiles(DESC_OFFSET, 0, tiles);
     ar.get(pc, cLen, g.c);

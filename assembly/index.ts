@@ -7,6 +7,7 @@ export { gemmTiles, transpose, setScratch } from './gemm';
 export { unary, binary2d, activationGrad } from './elementwise';
 export { sumRows, sumCols } from './reduce';
 export { sgd, adam, softmaxRows, bceForward, bceBackward } from './fused';
+export { lookupU8 } from './data';
 
 /** First free byte after the module's static data. */
 export function heapBase(): usize { return __heap_base; }

@@ -18,6 +18,7 @@ const PAGE = 65536;
 export class Arena {
   f32!: Float32Array;
   i32!: Int32Array;
+  u8!: Uint8Array;
   private top: number;
   private readonly start: number;
 
@@ -31,6 +32,7 @@ export class Arena {
   private refresh(): void {
     this.f32 = new Float32Array(this.memory.buffer);
     this.i32 = new Int32Array(this.memory.buffer);
+    this.u8 = new Uint8Array(this.memory.buffer);
   }
 
   reset(): void {

@@ -374,10 +374,39 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     }
   }
 
+  // ---------------------------------------------------------------- dataset batches stored as bytes
+
+  /**
+   * out[k·row + j] = table[src[rows[k]·row + j]]: the selected rows copied into wasm memory as bytes and decoded
+   * there (the reference's per-byte lookup in TypeScript costs ~100 µs for an MNIST batch of 64). Large requests go in
+   * pieces of about 64 K elements, so the arena stays small.
+   */
+  function gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void {
+    const n = rows.length * row;
+    if (n < state.minElements || row === 0 || table.length < 256 || !f32(out)) {
+      cpu.gatherRowsU8(src, row, rows, table, out);
+      return;
+    }
+    const per = Math.max(1, Math.floor(65536 / row));
+    for (let k0 = 0; k0 < rows.length; k0 += per) {
+      const k1 = Math.min(rows.length, k0 + per), m = (k1 - k0) * row;
+      arena.reset();
+      const pt = arena.put(table, 0, 256), ps = arena.alloc(m), po = arena.alloc(m * 4);
+      const u8 = arena.u8;
+      for (let k = k0; k < k1; k++) {
+        const s = rows[k]! * row;
+        u8.set(src.subarray(s, s + row), ps + (k - k0) * row);
+      }
+      ex.lookupU8(ps, m, pt, po);
+      arena.get(po, m, out, k0 * row);
+    }
+  }
+
   const backend: Backend & FusedKernels = {
     ...cpu,
     name: 'wasm',
     unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
+    gatherRowsU8,
   };
 
   const info = (): WasmInfo => ({

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import {
   type Tensor, Generator, autograd, getBackend, listBackends, nn, optim, setBackend, tensor, randn, rand, noGrad,
 } from '../src/index.js';
-import { registerBackend } from '../src/backend/backend.js';
+import { registerBackend, type GemmArgs } from '../src/backend/backend.js';
+import { cpuBackend } from '../src/backend/cpu/index.js';
 import { loadAddon } from '../src/backend/native/addon.js';
 import { nativeBackend, nativeInfo, nativeUnavailableReason, setNativeOptions } from '../src/backend/native/index.js';
 import { runOpCasesAgainstReference } from './op-cases.js';
@@ -116,6 +117,57 @@ describe('native gemm', { skip }, () => {
     const i32 = both(() => tensor([[1, 2], [3, 4]], { dtype: 'int32' }).matmul(tensor([[5], [6]], { dtype: 'int32' })));
     assert.deepEqual(i32.native.toArray(), [[17], [39]]);
     assert.equal(i32.native.dtype, 'int32');
+  });
+
+  /** The backend's gemm on raw arrays (offsets, leading dimensions, batch strides as given) against the reference's,
+   *  on every instruction set and each thread count given. */
+  function rawAgree(g: Omit<GemmArgs, 'a' | 'b' | 'c'>, what: string, threads?: number[]): void {
+    const rnd = new Generator(11);
+    const aLen = g.aOffset + (g.batch - 1) * g.aBatchStride + (g.transA ? g.K : g.M) * g.lda;
+    const bLen = g.bOffset + (g.batch - 1) * g.bBatchStride + (g.transB ? g.N : g.K) * g.ldb;
+    const a = randn([aLen], { generator: rnd }).dataSync() as Float32Array;
+    const b = randn([bLen], { generator: rnd }).dataSync() as Float32Array;
+    const want = new Float32Array(g.batch * g.M * g.N);
+    cpuBackend.gemm({ ...g, a, b, c: want });
+    const results = isas.flatMap((isa) => (threads ?? [1]).map((t) => {
+      setNativeOptions({ isa, threads: t });
+      const c = new Float32Array(g.batch * g.M * g.N).fill(NaN);
+      nativeBackend!.gemm({ ...g, a, b, c });
+      return { isa, c };
+    }));
+    setNativeOptions({ isa: initial!.isa, threads: initial!.threads });
+    const atol = 2e-6 * Math.max(1, g.K);
+    for (const { isa, c } of results) {
+      const bad = want.findIndex((w, i) => !(Math.abs(c[i]! - w) <= atol + 1e-5 * Math.abs(w)));
+      assert.equal(bad, -1, `${what} (${isa}): element ${bad} is ${c[bad]}, the reference ${want[bad]}`);
+    }
+    for (const isa of isas) {
+      const [first, ...rest] = results.filter((r) => r.isa === isa);
+      for (const r of rest) assert.ok(r.c.every((v, i) => Object.is(v, first!.c[i])), `${what} (${isa}): the same on every thread count`);
+    }
+  }
+
+  test('raw operands: padded leading dimensions, offsets, batch strides including 0, every ISA, 1 and 2 threads', () => {
+    setNativeOptions({ minElements: 0 });
+    // the MLP step's products as the op layer passes them, shapes that split unevenly into strips, and odd edges
+    const shapes: [number, number, number][] = [
+      [64, 100, 784], [64, 10, 100], [64, 100, 10], [10, 100, 64], [100, 784, 64], [64, 784, 100], [100, 64, 784],
+      [33, 47, 300], [9, 200, 129], [200, 9, 129], [8, 512, 96], [130, 33, 1100], [57, 61, 2], [3, 1000, 37],
+    ];
+    for (const [M, N, K] of shapes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const lda = (transA ? M : K) + (M % 3), ldb = (transB ? K : N) + (N % 2);
+          const base = { M, N, K, transA, transB, lda, ldb, aOffset: 3, bOffset: 1 };
+          const what = `${M}×${N}×${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}`;
+          rawAgree({ ...base, batch: 1, aBatchStride: 0, bBatchStride: 0 }, what, [1, 2]);
+          if (M * N * K > 2e6) continue; // batches of the smaller ones only: the suite stays fast
+          const aSize = (transA ? K : M) * lda, bSize = (transB ? N : K) * ldb;
+          rawAgree({ ...base, batch: 3, aBatchStride: aSize, bBatchStride: 0 }, `${what}, batch of 3, B shared`, [1, 2]);
+          rawAgree({ ...base, batch: 2, aBatchStride: 0, bBatchStride: bSize + 5 }, `${what}, batch of 2, A shared`, [1, 2]);
+        }
+      }
+    }
   });
 
   test('the result does not depend on the thread count', () => {

@@ -27,6 +27,10 @@ struct BlockingFromEnv {
   }
 } blocking_from_env;
 double parallel_flops = 1 << 20;
+/** Products below STRIP_FLOPS are threaded as strips that pack their own panels (one pool job, no barrier
+ *  between packing and computing); larger ones, when strips would repack much, share packed panels. */
+const double STRIP_FLOPS = 32e6;
+const long KC_SMALL = 1024; // the longest k left unblocked in a product below STRIP_FLOPS
 
 struct Buf {
   float* p = nullptr;
@@ -57,9 +61,14 @@ struct Plan {
   long kc0, nkb;                 // k-block size and count
   bool rows_a;                   // A read in place is row-major (A(i, k) = a[i·ars + k]), else lanes along i
   long pa0, pb0;                 // first packed panel of A and of B (panels before them are read in place)
-  long Mpad, Npad;               // packed rows / columns per k (packed panels only)
-  float* Ap; float* Bp;
   long tm, tn, mpt, npt;         // tile grid: tm × tn tiles of mpt row panels × npt column panels
+};
+
+/** Packed panels: A panels [a0, …) at Ap (Mpad rows per k), B panels [b0, …) at Bp (Npad columns per k).
+ *  Panels before pa0 / pb0 are read in place. Panel i's k-block kb starts at Ap + k0·Mpad + (i − a0)·MR·kc. */
+struct Packs {
+  float* Ap; long a0, Mpad;
+  float* Bp; long b0, Npad;
 };
 
 /** A leading dimension whose rows alias in the L1 cache (a multiple of 1 KiB) is better packed. */
@@ -84,7 +93,9 @@ void plan_setup(Plan& p, const Kernels* k, long M, long N, long K, const float* 
   p.np = (N + p.NR - 1) / p.NR;
   long rem = N - (p.np - 1) * p.NR;
   p.last_w = rem <= p.NR / 2 ? p.NR / 2 : p.NR;
-  p.nkb = (K + KC_MAX - 1) / KC_MAX;
+  // small products reuse a B panel over few row panels: one pass over C (k unblocked) pays more than L1 misses
+  long kc_max = 2.0 * M * N * K < STRIP_FLOPS && K <= KC_SMALL ? K : KC_MAX;
+  p.nkb = (K + kc_max - 1) / kc_max;
   p.kc0 = (K + p.nkb - 1) / p.nkb;
   // A in place: lanes contiguous along i (a packed panel's layout) or rows contiguous along k;
   // B in place: rows contiguous along j. Only partial edge panels are then packed.
@@ -94,8 +105,14 @@ void plan_setup(Plan& p, const Kernels* k, long M, long N, long K, const float* 
   bool direct_b = bcs == 1 && !aliasing(brs);
   p.pa0 = direct_a ? M / p.MR : 0;
   p.pb0 = direct_b ? N / p.NR : 0;
-  p.Mpad = (p.mp - p.pa0) * p.MR;
-  p.Npad = p.np > p.pb0 ? (p.np - 1 - p.pb0) * p.NR + p.last_w : 0;
+}
+
+/** The packed layout of row panels [i0, i1) and column panels [j0, j1) (buffers not yet set). */
+Packs packs_for(const Plan& p, long i0, long i1, long j0, long j1) {
+  Packs s{nullptr, i0 > p.pa0 ? i0 : p.pa0, 0, nullptr, j0 > p.pb0 ? j0 : p.pb0, 0};
+  if (i1 > s.a0) s.Mpad = (i1 - s.a0) * p.MR;
+  if (j1 > s.b0) s.Npad = (j1 - 1 - s.b0) * p.NR + (j1 == p.np ? p.last_w : p.NR);
+  return s;
 }
 
 /** C = op(A)·op(B), computed directly or as Cᵀ = op(B)ᵀ·op(A)ᵀ, whichever packs fewer elements. */
@@ -109,28 +126,28 @@ void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a
   else plan_setup(p, k, M, N, K, a, ars, acs, b, brs, bcs, c, N, false);
 }
 
-/** Packed panel i of A covers rows r0 … r0+MR; its k-block kb starts at Ap + k0·Mpad + (i − pa0)·MR·kc. */
-void pack_a_panel(const Plan& p, long i) {
+/** Pack row panel i of A (rows r0 … r0+MR, zero-padded) into s. */
+void pack_a_panel(const Plan& p, const Packs& s, long i) {
   long r0 = i * p.MR;
   int L = (int)(p.M - r0 < p.MR ? p.M - r0 : p.MR);
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
-    p.k->pack(p.a + r0 * p.ars + k0 * p.acs, p.ars, p.acs, L, p.MR, kc, p.Ap + k0 * p.Mpad + (i - p.pa0) * p.MR * kc);
+    p.k->pack(p.a + r0 * p.ars + k0 * p.acs, p.ars, p.acs, L, p.MR, kc, s.Ap + k0 * s.Mpad + (i - s.a0) * p.MR * kc);
   }
 }
 
-void pack_b_panel(const Plan& p, long j) {
+void pack_b_panel(const Plan& p, const Packs& s, long j) {
   long c0 = j * p.NR;
   int L = (int)(p.N - c0 < p.NR ? p.N - c0 : p.NR);
   int P = j == p.np - 1 ? p.last_w : p.NR;
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
-    p.k->pack(p.b + k0 * p.brs + c0 * p.bcs, p.bcs, p.brs, L, P, kc, p.Bp + k0 * p.Npad + (j - p.pb0) * p.NR * kc);
+    p.k->pack(p.b + k0 * p.brs + c0 * p.bcs, p.bcs, p.brs, L, P, kc, s.Bp + k0 * s.Npad + (j - s.b0) * p.NR * kc);
   }
 }
 
 /** C tile of row panels [i0, i1) × column panels [j0, j1), over all k-blocks. */
-void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
+void compute_tile(const Plan& p, const Packs& s, long i0, long i1, long j0, long j1) {
   const long ldc = p.ldc;
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
@@ -145,7 +162,7 @@ void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
         ap = p.a + r0 * p.ars + k0 * p.acs;
         as = rows ? p.ars : p.acs;
       } else {
-        ap = p.Ap + k0 * p.Mpad + (i - p.pa0) * p.MR * kc;
+        ap = s.Ap + k0 * s.Mpad + (i - s.a0) * p.MR * kc;
         as = p.MR;
       }
       for (long j = j0; j < j1; j++) {
@@ -155,7 +172,7 @@ void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
         const float* bp;
         long bs;
         if (j < p.pb0) { bp = p.b + k0 * p.brs + c0; bs = p.brs; }
-        else { bp = p.Bp + k0 * p.Npad + (j - p.pb0) * p.NR * kc; bs = half ? p.last_w : p.NR; }
+        else { bp = s.Bp + k0 * s.Npad + (j - s.b0) * p.NR * kc; bs = half ? p.last_w : p.NR; }
         float* cp = p.trans_c ? p.c + c0 * ldc + r0 : p.c + r0 * ldc + c0;
         p.k->ukernels[rows][p.trans_c][half](kc, ap, as, bp, bs, cp, ldc, mr, nr, kb > 0);
       }
@@ -163,26 +180,20 @@ void compute_tile(const Plan& p, long i0, long i1, long j0, long j1) {
   }
 }
 
-void pack_task(void* ctx, long t, int) {
-  const Plan& p = *static_cast<const Plan*>(ctx);
-  long na = p.mp - p.pa0;
-  if (t < na) pack_a_panel(p, p.pa0 + t);
-  else pack_b_panel(p, p.pb0 + (t - na));
+bool alloc_packs(Packs& s, long K) {
+  size_t na = (size_t)s.Mpad * K, nb = (size_t)s.Npad * K;
+  s.Ap = na ? buf_a.get(na) : nullptr;
+  s.Bp = nb ? buf_b.get(nb) : nullptr;
+  return (!na || s.Ap) && (!nb || s.Bp);
 }
 
-void tile_task(void* ctx, long t, int) {
-  const Plan& p = *static_cast<const Plan*>(ctx);
-  long ti = t / p.tn, tj = t % p.tn;
-  long i0 = ti * p.mpt, i1 = i0 + p.mpt < p.mp ? i0 + p.mpt : p.mp;
-  long j0 = tj * p.npt, j1 = j0 + p.npt < p.np ? j0 + p.npt : p.np;
-  compute_tile(p, i0, i1, j0, j1);
-}
-
-bool alloc_packs(Plan& p) {
-  size_t na = (size_t)p.Mpad * p.K, nb = (size_t)p.Npad * p.K;
-  p.Ap = na ? buf_a.get(na) : nullptr;
-  p.Bp = nb ? buf_b.get(nb) : nullptr;
-  return (!na || p.Ap) && (!nb || p.Bp);
+/** Tile [i0, i1) × [j0, j1) packed into this thread's own buffers, then computed. */
+void pack_and_compute(const Plan& p, long i0, long i1, long j0, long j1) {
+  Packs s = packs_for(p, i0, i1, j0, j1);
+  if (!alloc_packs(s, p.K)) return;
+  for (long i = s.a0; i < i1; i++) pack_a_panel(p, s, i);
+  for (long j = s.b0; j < j1; j++) pack_b_panel(p, s, j);
+  compute_tile(p, s, i0, i1, j0, j1);
 }
 
 /** One product on the calling thread. */
@@ -190,31 +201,54 @@ void gemm_serial(const Kernels* k, long M, long N, long K, const float* a, long 
                  bool tb, float* c) {
   Plan p;
   plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
-  if (!alloc_packs(p)) return;
-  for (long i = p.pa0; i < p.mp; i++) pack_a_panel(p, i);
-  for (long j = p.pb0; j < p.np; j++) pack_b_panel(p, j);
+  Packs s = packs_for(p, 0, p.mp, 0, p.np);
+  if (!alloc_packs(s, K)) return;
+  for (long i = s.a0; i < p.mp; i++) pack_a_panel(p, s, i);
+  for (long j = s.b0; j < p.np; j++) pack_b_panel(p, s, j);
   long npt = NC_COLS / p.NR;
-  for (long j0 = 0; j0 < p.np; j0 += npt) compute_tile(p, 0, p.mp, j0, j0 + npt < p.np ? j0 + npt : p.np);
+  for (long j0 = 0; j0 < p.np; j0 += npt) compute_tile(p, s, 0, p.mp, j0, j0 + npt < p.np ? j0 + npt : p.np);
 }
 
-/** One product split over the pool: a packing phase, then a phase of C tiles. */
-void gemm_parallel(const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b,
-                   long ldb, bool tb, float* c, int threads) {
+// ---------------------------------------------------------------- large products: shared packing, then tiles
+
+struct Shared {
   Plan p;
-  plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
-  if (!alloc_packs(p)) return;
-  long npack = (p.mp - p.pa0) + (p.np - p.pb0);
-  if ((p.Mpad + p.Npad) * K < (1L << 14)) { // little to pack: not worth a parallel phase
-    for (long t = 0; t < npack; t++) pack_task(&p, t, 0);
+  Packs s;
+};
+
+void pack_task(void* ctx, long t, int) {
+  const Shared& q = *static_cast<const Shared*>(ctx);
+  long na = q.p.mp - q.s.a0;
+  if (t < na) pack_a_panel(q.p, q.s, q.s.a0 + t);
+  else pack_b_panel(q.p, q.s, q.s.b0 + (t - na));
+}
+
+void tile_task(void* ctx, long t, int) {
+  const Shared& q = *static_cast<const Shared*>(ctx);
+  const Plan& p = q.p;
+  long ti = t / p.tn, tj = t % p.tn;
+  long i0 = ti * p.mpt, i1 = i0 + p.mpt < p.mp ? i0 + p.mpt : p.mp;
+  long j0 = tj * p.npt, j1 = j0 + p.npt < p.np ? j0 + p.npt : p.np;
+  compute_tile(p, q.s, i0, i1, j0, j1);
+}
+
+/** A product split over the pool in two jobs: every panel packed once into shared buffers, then C tiles. */
+void gemm_shared(Shared& q, int threads) {
+  Plan& p = q.p;
+  q.s = packs_for(p, 0, p.mp, 0, p.np);
+  if (!alloc_packs(q.s, p.K)) return;
+  long npack = (p.mp - q.s.a0) + (p.np - q.s.b0);
+  if ((q.s.Mpad + q.s.Npad) * p.K < (1L << 14)) { // little to pack: not worth a parallel phase
+    for (long t = 0; t < npack; t++) pack_task(&q, t, 0);
   } else {
-    parallel_for(npack, pack_task, &p);
+    parallel_for(npack, pack_task, &q);
   }
   // tiles: at most NC_COLS wide; enough of them (4 per thread when the work allows) to balance the load
   long npt = NC_COLS / p.NR;
   if (npt > p.np) npt = p.np;
   p.tn = (p.np + npt - 1) / npt;
   p.npt = (p.np + p.tn - 1) / p.tn;
-  double flops = 2.0 * M * N * K;
+  double flops = 2.0 * p.M * p.N * p.K;
   long want = (long)(flops / (parallel_flops / 2));
   if (want > 4L * threads) want = 4L * threads;
   if (want < threads) want = threads;
@@ -229,7 +263,58 @@ void gemm_parallel(const Kernels* k, long M, long N, long K, const float* a, lon
     p.npt = (p.np + p.tn - 1) / p.tn;
     p.tn = (p.np + p.npt - 1) / p.npt;
   }
-  parallel_for(p.tm * p.tn, tile_task, &p);
+  parallel_for(p.tm * p.tn, tile_task, &q);
+}
+
+// ---------------------------------------------------------------- small products: one job of strips
+
+/** Row strip t of tm: panels [t·mp/tm, (t+1)·mp/tm); likewise column strips. */
+inline long strip(long t, long n, long parts) { return t * n / parts; }
+
+/** Estimated cost of tile [i0, i1) × [j0, j1) in multiply-adds: its kernel work (padded rows included, a
+ *  half-width last panel at half) plus the panels it packs, at ≈ 16 multiply-adds per packed element. */
+double tile_cost(const Plan& p, long i0, long i1, long j0, long j1) {
+  double cols = (double)(j1 - j0) * p.NR - (j1 == p.np ? p.NR - p.last_w : 0);
+  long pa = i1 - (i0 > p.pa0 ? i0 : p.pa0), j = j0 > p.pb0 ? j0 : p.pb0;
+  double packed_cols = j1 > j ? (double)(j1 - j) * p.NR - (j1 == p.np ? p.NR - p.last_w : 0) : 0;
+  return ((double)(i1 - i0) * p.MR * cols + 16.0 * ((pa > 0 ? pa * p.MR : 0) + packed_cols)) * p.K;
+}
+
+/** The grid of tm × tn strips (at most 4 per thread) with the shortest estimated run: rounds of `threads`
+ *  tasks times the costliest task. Returns that estimate. */
+double choose_strips(Plan& p, int threads) {
+  double best = -1;
+  long cap = 4L * threads;
+  for (long tm = 1; tm <= p.mp && tm <= cap; tm++) {
+    for (long tn = 1; tn <= p.np && tm * tn <= cap; tn++) {
+      double worst = 0;
+      for (long ti = 0; ti < tm; ti++)
+        for (long tj = 0; tj < tn; tj++) {
+          double c = tile_cost(p, strip(ti, p.mp, tm), strip(ti + 1, p.mp, tm), strip(tj, p.np, tn), strip(tj + 1, p.np, tn));
+          if (c > worst) worst = c;
+        }
+      double run = (double)((tm * tn + threads - 1) / threads) * worst;
+      if (best < 0 || run < best) { best = run; p.tm = tm; p.tn = tn; }
+    }
+  }
+  return best;
+}
+
+void strip_task(void* ctx, long t, int) {
+  const Plan& p = *static_cast<const Plan*>(ctx);
+  long ti = t / p.tn, tj = t % p.tn;
+  pack_and_compute(p, strip(ti, p.mp, p.tm), strip(ti + 1, p.mp, p.tm), strip(tj, p.np, p.tn), strip(tj + 1, p.np, p.tn));
+}
+
+void gemm_parallel(const Kernels* k, long M, long N, long K, const float* a, long lda, bool ta, const float* b,
+                   long ldb, bool tb, float* c, int threads) {
+  Shared q;
+  Plan& p = q.p;
+  plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
+  double run = choose_strips(p, threads);
+  double once = tile_cost(p, 0, p.mp, 0, p.np) / threads;
+  if (2.0 * M * N * K < STRIP_FLOPS || run <= 1.05 * once) parallel_for(p.tm * p.tn, strip_task, &p);
+  else gemm_shared(q, threads);
 }
 
 struct BatchCtx {

@@ -84,13 +84,24 @@ long run_tasks(uint32_t gen, int thread) {
   }
 }
 
+/** How long an idle worker spins: spin_us, or up to 10× that while jobs keep coming back sooner (a training
+ *  loop's back-to-back products and kernels, whose gaps are its op-layer work), so that the next job does not
+ *  wait for a sleeping thread to be woken (tens of µs on a virtual machine). gap_ema: recent idle gaps, in ns. */
+std::chrono::nanoseconds spin_limit(double gap_ema) {
+  double base = 1000.0 * spin_us.load(std::memory_order_relaxed), cap = 10 * base;
+  double want = gap_ema < cap ? 1.5 * gap_ema : base;
+  return std::chrono::nanoseconds((long)(want > cap ? cap : want < base ? base : want));
+}
+
 void worker_main(int thread) {
   uint32_t seen = wake_word.load(std::memory_order_acquire);
+  double gap_ema = 1e12; // no history: spin the base time
   for (;;) {
     uint32_t g = wake_word.load(std::memory_order_acquire);
     if (g == seen) {
       auto start = std::chrono::steady_clock::now();
-      const auto limit = std::chrono::microseconds(spin_us.load(std::memory_order_relaxed));
+      const auto idle_since = start;
+      const auto limit = spin_limit(gap_ema);
       int spins = 0;
       while ((g = wake_word.load(std::memory_order_acquire)) == seen && !stopping.load(std::memory_order_relaxed)) {
         NB_PAUSE();
@@ -104,6 +115,8 @@ void worker_main(int thread) {
           }
         }
       }
+      double gap = (double)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - idle_since).count();
+      gap_ema = gap_ema > 1e11 ? gap : 0.75 * gap_ema + 0.25 * gap;
     }
     if (stopping.load(std::memory_order_acquire)) return;
     seen = g;

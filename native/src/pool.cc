@@ -85,7 +85,7 @@ long run_tasks(uint32_t gen, int thread) {
 }
 
 /** How long an idle worker spins: spin_us, or up to 10× that while jobs keep coming back sooner (a training
- *  loop's back-to-back products and kernels, whose gaps are its op-layer work), so that the next job does not
+ *  loop's back-to-back products and kernels, separated by its op-layer work), so that the next job does not
  *  wait for a sleeping thread to be woken (tens of µs on a virtual machine). gap_ema: recent idle gaps, in ns. */
 std::chrono::nanoseconds spin_limit(double gap_ema) {
   double base = 1000.0 * spin_us.load(std::memory_order_relaxed), cap = 10 * base;
@@ -93,30 +93,40 @@ std::chrono::nanoseconds spin_limit(double gap_ema) {
   return std::chrono::nanoseconds((long)(want > cap ? cap : want < base ? base : want));
 }
 
+/** The idle-gap average a worker starts from, and falls back to when it was descheduled while spinning (other
+ *  processes want its core, so it spins the base time until some 25 quick jobs in a row bring it down again). */
+const double GAP_RESET_NS = 1e9;
+
 void worker_main(int thread) {
   uint32_t seen = wake_word.load(std::memory_order_acquire);
-  double gap_ema = 1e12; // no history: spin the base time
+  double gap_ema = GAP_RESET_NS;
   for (;;) {
     uint32_t g = wake_word.load(std::memory_order_acquire);
     if (g == seen) {
-      auto start = std::chrono::steady_clock::now();
-      const auto idle_since = start;
-      const auto limit = spin_limit(gap_ema);
+      const auto idle_since = std::chrono::steady_clock::now();
+      auto start = idle_since, last = idle_since;
+      auto limit = spin_limit(gap_ema);
       int spins = 0;
       while ((g = wake_word.load(std::memory_order_acquire)) == seen && !stopping.load(std::memory_order_relaxed)) {
         NB_PAUSE();
         if (++spins == 64) {
           spins = 0;
-          if (std::chrono::steady_clock::now() - start > limit) {
+          auto now = std::chrono::steady_clock::now();
+          if (now - last > std::chrono::microseconds(200)) { // descheduled while spinning
+            gap_ema = GAP_RESET_NS;
+            limit = spin_limit(gap_ema);
+          }
+          last = now;
+          if (now - start > limit) {
             sleepers.fetch_add(1, std::memory_order_seq_cst);
             if (wake_word.load(std::memory_order_seq_cst) == seen && !stopping.load()) futex_wait(&wake_word, seen);
             sleepers.fetch_sub(1, std::memory_order_seq_cst);
-            start = std::chrono::steady_clock::now();
+            start = last = std::chrono::steady_clock::now();
           }
         }
       }
       double gap = (double)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - idle_since).count();
-      gap_ema = gap_ema > 1e11 ? gap : 0.75 * gap_ema + 0.25 * gap;
+      gap_ema = 0.75 * gap_ema + 0.25 * gap;
     }
     if (stopping.load(std::memory_order_acquire)) return;
     seen = g;

@@ -58,6 +58,7 @@ struct Plan {
   int MR, NR;
   long mp, np;
   int last_w;                    // packed width of the last column panel (NR or NR/2)
+  int last_h;                    // packed height of the last row panel (MR or MR/2)
   long kc0, nkb;                 // k-block size and count
   bool rows_a;                   // A read in place is row-major (A(i, k) = a[i·ars + k]), else lanes along i
   long pa0, pb0;                 // first packed panel of A and of B (panels before them are read in place)
@@ -93,6 +94,8 @@ void plan_setup(Plan& p, const Kernels* k, long M, long N, long K, const float* 
   p.np = (N + p.NR - 1) / p.NR;
   long rem = N - (p.np - 1) * p.NR;
   p.last_w = rem <= p.NR / 2 ? p.NR / 2 : p.NR;
+  long rem_m = M - (p.mp - 1) * p.MR;
+  p.last_h = rem_m <= p.MR / 2 ? p.MR / 2 : p.MR;
   // small products reuse a B panel over few row panels: one pass over C (k unblocked) pays more than L1 misses
   long kc_max = 2.0 * M * N * K < STRIP_FLOPS && K <= KC_SMALL ? K : KC_MAX;
   p.nkb = (K + kc_max - 1) / kc_max;
@@ -110,7 +113,7 @@ void plan_setup(Plan& p, const Kernels* k, long M, long N, long K, const float* 
 /** The packed layout of row panels [i0, i1) and column panels [j0, j1) (buffers not yet set). */
 Packs packs_for(const Plan& p, long i0, long i1, long j0, long j1) {
   Packs s{nullptr, i0 > p.pa0 ? i0 : p.pa0, 0, nullptr, j0 > p.pb0 ? j0 : p.pb0, 0};
-  if (i1 > s.a0) s.Mpad = (i1 - s.a0) * p.MR;
+  if (i1 > s.a0) s.Mpad = (i1 - 1 - s.a0) * p.MR + (i1 == p.mp ? p.last_h : p.MR);
   if (j1 > s.b0) s.Npad = (j1 - 1 - s.b0) * p.NR + (j1 == p.np ? p.last_w : p.NR);
   return s;
 }
@@ -130,9 +133,10 @@ void plan_init(Plan& p, const Kernels* k, long M, long N, long K, const float* a
 void pack_a_panel(const Plan& p, const Packs& s, long i) {
   long r0 = i * p.MR;
   int L = (int)(p.M - r0 < p.MR ? p.M - r0 : p.MR);
+  int P = i == p.mp - 1 ? p.last_h : p.MR;
   for (long kb = 0; kb < p.nkb; kb++) {
     long k0 = kb * p.kc0, kc = p.K - k0 < p.kc0 ? p.K - k0 : p.kc0;
-    p.k->pack(p.a + r0 * p.ars + k0 * p.acs, p.ars, p.acs, L, p.MR, kc, s.Ap + k0 * s.Mpad + (i - s.a0) * p.MR * kc);
+    p.k->pack(p.a + r0 * p.ars + k0 * p.acs, p.ars, p.acs, L, P, kc, s.Ap + k0 * s.Mpad + (i - s.a0) * p.MR * kc);
   }
 }
 
@@ -156,14 +160,14 @@ void compute_tile(const Plan& p, const Packs& s, long i0, long i1, long j0, long
       int mr = (int)(p.M - r0 < p.MR ? p.M - r0 : p.MR);
       const float* ap;
       long as;
-      bool rows = false;
+      bool rows = false, short_ = i == p.mp - 1 && p.last_h < p.MR; // a short panel is always packed
       if (i < p.pa0) {
         rows = p.rows_a;
         ap = p.a + r0 * p.ars + k0 * p.acs;
         as = rows ? p.ars : p.acs;
       } else {
         ap = s.Ap + k0 * s.Mpad + (i - s.a0) * p.MR * kc;
-        as = p.MR;
+        as = short_ ? p.last_h : p.MR;
       }
       for (long j = j0; j < j1; j++) {
         long c0 = j * p.NR;
@@ -174,7 +178,8 @@ void compute_tile(const Plan& p, const Packs& s, long i0, long i1, long j0, long
         if (j < p.pb0) { bp = p.b + k0 * p.brs + c0; bs = p.brs; }
         else { bp = s.Bp + k0 * s.Npad + (j - s.b0) * p.NR * kc; bs = half ? p.last_w : p.NR; }
         float* cp = p.trans_c ? p.c + c0 * ldc + r0 : p.c + r0 * ldc + c0;
-        p.k->ukernels[rows][p.trans_c][half](kc, ap, as, bp, bs, cp, ldc, mr, nr, kb > 0);
+        Kernels::Ukernel uk = short_ ? p.k->ukernels_short[p.trans_c][half] : p.k->ukernels[rows][p.trans_c][half];
+        uk(kc, ap, as, bp, bs, cp, ldc, mr, nr, kb > 0);
       }
     }
   }
@@ -274,10 +279,12 @@ inline long strip(long t, long n, long parts) { return t * n / parts; }
 /** Estimated cost of tile [i0, i1) × [j0, j1) in multiply-adds: its kernel work (padded rows included, a
  *  half-width last panel at half) plus the panels it packs, at ≈ 16 multiply-adds per packed element. */
 double tile_cost(const Plan& p, long i0, long i1, long j0, long j1) {
-  double cols = (double)(j1 - j0) * p.NR - (j1 == p.np ? p.NR - p.last_w : 0);
-  long pa = i1 - (i0 > p.pa0 ? i0 : p.pa0), j = j0 > p.pb0 ? j0 : p.pb0;
-  double packed_cols = j1 > j ? (double)(j1 - j) * p.NR - (j1 == p.np ? p.NR - p.last_w : 0) : 0;
-  return ((double)(i1 - i0) * p.MR * cols + 16.0 * ((pa > 0 ? pa * p.MR : 0) + packed_cols)) * p.K;
+  double short_rows = i1 == p.mp ? p.MR - p.last_h : 0, short_cols = j1 == p.np ? p.NR - p.last_w : 0;
+  double rows = (double)(i1 - i0) * p.MR - short_rows, cols = (double)(j1 - j0) * p.NR - short_cols;
+  long i = i0 > p.pa0 ? i0 : p.pa0, j = j0 > p.pb0 ? j0 : p.pb0;
+  double packed_rows = i1 > i ? (double)(i1 - i) * p.MR - short_rows : 0;
+  double packed_cols = j1 > j ? (double)(j1 - j) * p.NR - short_cols : 0;
+  return (rows * cols + 16.0 * (packed_rows + packed_cols)) * p.K;
 }
 
 /** The grid of tm × tn strips (at most 4 per thread) with the shortest estimated run: rounds of `threads`

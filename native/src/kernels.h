@@ -42,6 +42,8 @@ struct Kernels {
    *  Index [rows][transposed C][half]: a transposed-C kernel writes element (r, j) to c[j·ldc + r]. */
   typedef void (*Ukernel)(long kc, const float* ap, long as, const float* bp, long bs, float* c, long ldc, int mr, int nr, int accumulate);
   Ukernel ukernels[2][2][2];
+  /** The same on MR/2 rows of a packed panel (as = MR/2), for a last row panel that short: [transposed C][half]. */
+  Ukernel ukernels_short[2][2];
   /** dst[k·P + l] = l < L ? src[l·ls + k·ks] : 0 for k < kc, l < P. */
   void (*pack)(const float* src, long ls, long ks, int L, int P, long kc, float* dst);
 

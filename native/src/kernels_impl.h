@@ -618,6 +618,8 @@ static const nabla::Kernels kTable = {
     {ukernel_t<NB_MR, 2, false, true>, ukernel_t<NB_MR, 1, false, true>}},
    {{ukernel_t<NB_MR, 2, true, false>, ukernel_t<NB_MR, 1, true, false>},
     {ukernel_t<NB_MR, 2, true, true>, ukernel_t<NB_MR, 1, true, true>}}},
+  {{ukernel_t<NB_MR / 2, 2, false, false>, ukernel_t<NB_MR / 2, 1, false, false>},
+   {ukernel_t<NB_MR / 2, 2, false, true>, ukernel_t<NB_MR / 2, 1, false, true>}},
   pack_k,
   unary_k, binary_k, compare_k, isnan_k, where_k,
   sum_k, sum_rows_k, extreme_k, extreme_rows_k, axpy_k,

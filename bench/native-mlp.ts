@@ -26,12 +26,25 @@ const eye = nb.eye(10);
 const b = backend() as { gemm: (g: unknown) => void };
 const gemm = b.gemm.bind(b);
 let gemmNs = 0n;
-b.gemm = (g) => { const t = process.hrtime.bigint(); gemm(g); gemmNs += process.hrtime.bigint() - t; };
+const perShape = new Map<string, number[]>(); // µs of each call, by product (last epoch)
+b.gemm = (g) => {
+  const t = process.hrtime.bigint();
+  gemm(g);
+  const ns = process.hrtime.bigint() - t;
+  gemmNs += ns;
+  const { M, N, K, transA, transB } = g as { M: number; N: number; K: number; transA: boolean; transB: boolean };
+  const key = `${M}×${N}×${K}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''}`;
+  let list = perShape.get(key);
+  if (!list) perShape.set(key, list = []);
+  list.push(Number(ns) / 1000);
+};
 
 const times: number[] = [];
 for (let e = 0; e < epochs; e++) {
   gemmNs = 0n;
+  perShape.clear();
   let steps = 0, last = 0;
+  const faults0 = process.resourceUsage().minorPageFault;
   const t0 = process.hrtime.bigint();
   for (const [x, y] of loader as Iterable<[nb.Tensor, nb.Tensor]>) {
     const out = model.call(x.reshape([-1, 784]));
@@ -44,9 +57,14 @@ for (let e = 0; e < epochs; e++) {
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   times.push(s);
-  const mm = Number(gemmNs) / 1e9;
+  const mm = Number(gemmNs) / 1e9, faults = (process.resourceUsage().minorPageFault - faults0) / steps;
   console.log(`${name} epoch ${e + 1}: ${s.toFixed(3)} s, ${steps} steps, ${(s / steps * 1e6).toFixed(0)} µs/step ` +
-    `(matmul ${(mm / steps * 1e6).toFixed(0)} µs, rest ${((s - mm) / steps * 1e6).toFixed(0)} µs), loss ${last.toFixed(4)}`);
+    `(matmul ${(mm / steps * 1e6).toFixed(0)} µs, rest ${((s - mm) / steps * 1e6).toFixed(0)} µs), ` +
+    `${faults.toFixed(1)} page faults/step, loss ${last.toFixed(4)}`);
+}
+for (const [key, list] of perShape) {
+  const s = [...list].sort((p, q) => p - q), q = (f: number): string => s[Math.floor(f * (s.length - 1))]!.toFixed(1);
+  console.log(`  ${key.padEnd(20)} µs per call, last epoch: min ${q(0)}, p10 ${q(0.1)}, median ${q(0.5)}, p90 ${q(0.9)}`);
 }
 const sorted = [...times].sort((p, q) => p - q);
 console.log(`${name}: median epoch ${sorted[Math.floor(sorted.length / 2)]!.toFixed(3)} s` + (name === 'native' ? ` (${JSON.stringify({ isa: nativeInfo()!.isa, threads: nativeInfo()!.threads })})` : ''));

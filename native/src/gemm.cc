@@ -198,7 +198,8 @@ void pack_and_compute(const Plan& p, long i0, long i1, long j0, long j1) {
   if (!alloc_packs(s, p.K)) return;
   for (long i = s.a0; i < i1; i++) pack_a_panel(p, s, i);
   for (long j = s.b0; j < j1; j++) pack_b_panel(p, s, j);
-  compute_tile(p, s, i0, i1, j0, j1);
+  const long npt = NC_COLS / p.NR; // at most NC_COLS columns at a time, so that their B panels stay in L2
+  for (long j = j0; j < j1; j += npt) compute_tile(p, s, i0, i1, j, j + npt < j1 ? j + npt : j1);
 }
 
 /** One product on the calling thread. */
@@ -206,12 +207,7 @@ void gemm_serial(const Kernels* k, long M, long N, long K, const float* a, long 
                  bool tb, float* c) {
   Plan p;
   plan_init(p, k, M, N, K, a, lda, ta, b, ldb, tb, c);
-  Packs s = packs_for(p, 0, p.mp, 0, p.np);
-  if (!alloc_packs(s, K)) return;
-  for (long i = s.a0; i < p.mp; i++) pack_a_panel(p, s, i);
-  for (long j = s.b0; j < p.np; j++) pack_b_panel(p, s, j);
-  long npt = NC_COLS / p.NR;
-  for (long j0 = 0; j0 < p.np; j0 += npt) compute_tile(p, s, 0, p.mp, j0, j0 + npt < p.np ? j0 + npt : p.np);
+  pack_and_compute(p, 0, p.mp, 0, p.np);
 }
 
 // ---------------------------------------------------------------- large products: shared packing, then tiles

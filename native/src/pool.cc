@@ -84,28 +84,31 @@ long run_tasks(uint32_t gen, int thread) {
   }
 }
 
-/** How long an idle worker spins: spin_us, or up to 10× that while jobs keep coming back sooner (a training
- *  loop's back-to-back products and kernels, separated by its op-layer work), so that the next job does not
- *  wait for a sleeping thread to be woken (tens of µs on a virtual machine). gap_ema: recent idle gaps, in ns. */
-std::chrono::nanoseconds spin_limit(double gap_ema) {
+/** How long an idle worker spins: spin_us, or up to 10× that while the recent gaps between jobs are shorter
+ *  (a training loop's products and kernels, between its op-layer work), so that the next job does not wait on
+ *  a wake-up (a futex wake costs the caller 5–10 µs on a virtual machine). gap_ema: recent idle gaps, in ns.
+ *  A worker descheduled while spinning (other processes want its core, and spinning would slow them and the
+ *  caller) spins a tenth of spin_us for the next BUSY_NS. */
+const double GAP_RESET_NS = 1e9; // the gap average a worker starts from, and returns to when descheduled
+const auto BUSY = std::chrono::milliseconds(100);
+
+std::chrono::nanoseconds spin_limit(double gap_ema, bool busy) {
   double base = 1000.0 * spin_us.load(std::memory_order_relaxed), cap = 10 * base;
+  if (busy) return std::chrono::nanoseconds((long)(base / 10));
   double want = gap_ema < cap ? 1.5 * gap_ema : base;
   return std::chrono::nanoseconds((long)(want > cap ? cap : want < base ? base : want));
 }
 
-/** The idle-gap average a worker starts from, and falls back to when it was descheduled while spinning (other
- *  processes want its core, so it spins the base time until some 25 quick jobs in a row bring it down again). */
-const double GAP_RESET_NS = 1e9;
-
 void worker_main(int thread) {
   uint32_t seen = wake_word.load(std::memory_order_acquire);
   double gap_ema = GAP_RESET_NS;
+  auto busy_until = std::chrono::steady_clock::now();
   for (;;) {
     uint32_t g = wake_word.load(std::memory_order_acquire);
     if (g == seen) {
       const auto idle_since = std::chrono::steady_clock::now();
       auto start = idle_since, last = idle_since;
-      auto limit = spin_limit(gap_ema);
+      auto limit = spin_limit(gap_ema, idle_since < busy_until);
       int spins = 0;
       while ((g = wake_word.load(std::memory_order_acquire)) == seen && !stopping.load(std::memory_order_relaxed)) {
         NB_PAUSE();
@@ -114,7 +117,8 @@ void worker_main(int thread) {
           auto now = std::chrono::steady_clock::now();
           if (now - last > std::chrono::microseconds(200)) { // descheduled while spinning
             gap_ema = GAP_RESET_NS;
-            limit = spin_limit(gap_ema);
+            busy_until = now + BUSY;
+            limit = spin_limit(gap_ema, true);
           }
           last = now;
           if (now - start > limit) {
@@ -122,6 +126,7 @@ void worker_main(int thread) {
             if (wake_word.load(std::memory_order_seq_cst) == seen && !stopping.load()) futex_wait(&wake_word, seen);
             sleepers.fetch_sub(1, std::memory_order_seq_cst);
             start = last = std::chrono::steady_clock::now();
+            limit = spin_limit(gap_ema, start < busy_until);
           }
         }
       }

@@ -88,9 +88,23 @@ long run_tasks(uint32_t gen, int thread) {
  *  (a training loop's products and kernels, between its op-layer work), so that the next job does not wait on
  *  a wake-up (a futex wake costs the caller 5–10 µs on a virtual machine). gap_ema: recent idle gaps, in ns.
  *  A worker descheduled while spinning (other processes want its core, and spinning would slow them and the
- *  caller) spins a tenth of spin_us for the next BUSY_NS. */
+ *  caller) spins a tenth of spin_us for the next BUSY; so do all while the load average says the machine is busy. */
 const double GAP_RESET_NS = 1e9; // the gap average a worker starts from, and returns to when descheduled
 const auto BUSY = std::chrono::milliseconds(100);
+
+/** Whether other processes keep the machine's cores busy: the 1-minute load average above the CPUs + 1 (the
+ *  wasm pool's rule; this process counts for up to its threads), read at most every 100 ms. */
+bool machine_busy() {
+  static std::atomic<long> checked_ms{-1000};
+  static std::atomic<bool> busy{false};
+  long now = (long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  long last = checked_ms.load(std::memory_order_relaxed);
+  if (now - last >= 100 && checked_ms.compare_exchange_strong(last, now)) {
+    double load[1];
+    busy.store(getloadavg(load, 1) == 1 && load[0] > pool_cpu_count() + 1, std::memory_order_relaxed);
+  }
+  return busy.load(std::memory_order_relaxed);
+}
 
 std::chrono::nanoseconds spin_limit(double gap_ema, bool busy) {
   double base = 1000.0 * spin_us.load(std::memory_order_relaxed), cap = 10 * base;
@@ -108,7 +122,7 @@ void worker_main(int thread) {
     if (g == seen) {
       const auto idle_since = std::chrono::steady_clock::now();
       auto start = idle_since, last = idle_since;
-      auto limit = spin_limit(gap_ema, idle_since < busy_until);
+      auto limit = spin_limit(gap_ema, idle_since < busy_until || machine_busy());
       int spins = 0;
       while ((g = wake_word.load(std::memory_order_acquire)) == seen && !stopping.load(std::memory_order_relaxed)) {
         NB_PAUSE();
@@ -126,7 +140,7 @@ void worker_main(int thread) {
             if (wake_word.load(std::memory_order_seq_cst) == seen && !stopping.load()) futex_wait(&wake_word, seen);
             sleepers.fetch_sub(1, std::memory_order_seq_cst);
             start = last = std::chrono::steady_clock::now();
-            limit = spin_limit(gap_ema, start < busy_until);
+            limit = spin_limit(gap_ema, start < busy_until || machine_busy());
           }
         }
       }

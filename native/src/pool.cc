@@ -9,10 +9,10 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 #else
 #include <condition_variable>
 #include <mutex>
@@ -92,8 +92,9 @@ long run_tasks(uint32_t gen, int thread) {
 const double GAP_RESET_NS = 1e9; // the gap average a worker starts from, and returns to when descheduled
 const auto BUSY = std::chrono::milliseconds(100);
 
-/** Whether other processes keep the machine's cores busy: the 1-minute load average above the CPUs + 1 (the
- *  wasm pool's rule; this process counts for up to its threads), read at most every 100 ms. */
+/** Whether other processes keep the machine's cores busy: the 1-minute load average above the machine's online
+ *  CPUs + 1 (this process counts for up to its threads), read at most every 100 ms. The machine's CPUs, not
+ *  this process's: in a container the load average is the host's. */
 bool machine_busy() {
   static std::atomic<long> checked_ms{-1000};
   static std::atomic<bool> busy{false};
@@ -101,7 +102,8 @@ bool machine_busy() {
   long last = checked_ms.load(std::memory_order_relaxed);
   if (now - last >= 100 && checked_ms.compare_exchange_strong(last, now)) {
     double load[1];
-    busy.store(getloadavg(load, 1) == 1 && load[0] > pool_cpu_count() + 1, std::memory_order_relaxed);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    busy.store(cpus > 0 && getloadavg(load, 1) == 1 && load[0] > cpus + 1, std::memory_order_relaxed);
   }
   return busy.load(std::memory_order_relaxed);
 }
@@ -243,7 +245,9 @@ void relax() {
   if (backoff_ns > BACKOFF_MIN_NS) backoff_ns /= 2;
 }
 
-bool backing_off() { return std::chrono::steady_clock::now() < serial_until; }
+/** Jobs run on the calling thread alone during a backoff, and while the load average says other processes keep
+ *  the cores busy (as the wasm pool does: a second thread then mostly waits for a core, and slows the caller). */
+bool backing_off() { return std::chrono::steady_clock::now() < serial_until || machine_busy(); }
 
 void parallel_for(long ntasks, TaskFn fn, void* ctx) {
   init();

@@ -68,4 +68,4 @@ for (const [key, list] of perShape) {
 }
 const sorted = [...times].sort((p, q) => p - q);
 console.log(`${name}: median epoch ${sorted[Math.floor(sorted.length / 2)]!.toFixed(3)} s` + (name === 'native' ? ` (${JSON.stringify({ isa: nativeInfo()!.isa, threads: nativeInfo()!.threads })})` : ''));
-if (name === 'native') { const i = nativeInfo()!; console.log(`pool: ${i.poolJobs} jobs, ${i.poolStalls} stalls, ${i.poolSerialJobs} run serially after a stall`); }
+if (name === 'native') { const i = nativeInfo()!; console.log(`pool: ${i.poolJobs} jobs, ${i.poolStalls} stalls, ${i.poolSerialJobs} run serially (after a stall, or at a load average above the CPUs + 1)`); }

@@ -25,7 +25,7 @@ int pool_spin_us();
 bool pool_try_parallel();
 
 /** Jobs given to the pool, jobs where a descheduled worker stalled the caller, and jobs run serially
- *  afterwards (see the contention backoff in pool.cc). */
+ *  afterwards or while the load average is high (see the contention backoff in pool.cc). */
 struct PoolStats { long jobs, stalls, serial_jobs; };
 PoolStats pool_stats();
 

@@ -5,6 +5,8 @@
 #include <node_api.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #endif
 #include <stdio.h>
 #include <stdlib.h>
@@ -776,6 +778,22 @@ static void tune_malloc() {
   if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_")) return; // the user tuned it
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  // Fresh heap pages are paid for once, at the first touch: about 11 µs per 4 KiB page fault on the development
+  // VM, so the first ~50 MB of tensors (until V8's collector starts handing memory back) cost ~150 ms. Grow the
+  // heap by 256 MiB of address space now (nothing is touched: RSS is unchanged) and ask for transparent huge
+  // pages there, one fault per 2 MiB (about 0.1 ms). Without THP (or with `never`) the advice does nothing.
+  const size_t pad = (size_t)256 << 20, huge = (size_t)2 << 20;
+  char* before = static_cast<char*>(sbrk(0));
+  mallopt(M_TOP_PAD, (int)pad);
+  static void* volatile probe; // volatile: the compiler may not drop the malloc/free pair
+  probe = malloc((size_t)16 << 20);
+  free(probe);
+  mallopt(M_TOP_PAD, 128 * 1024);
+  char* after = static_cast<char*>(sbrk(0));
+  if (before != (char*)-1 && after != (char*)-1 && after > before) {
+    uintptr_t lo = ((uintptr_t)before + huge - 1) & ~(uintptr_t)(huge - 1), hi = (uintptr_t)after & ~(uintptr_t)(huge - 1);
+    if (hi > lo) madvise((void*)lo, hi - lo, MADV_HUGEPAGE);
+  }
 #endif
 }
 

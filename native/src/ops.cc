@@ -521,9 +521,19 @@ void reduce(const Kernels* k, int op, const float* x, long outer, long n, long i
 
 void gather_rows_u8(const uint8_t* src, long row, const int32_t* rows, long count, const float* table, float* out) {
   for (long k = 0; k < count; k++) {
+    // the rows are scattered over the dataset: fetch the next one while this one is decoded
+    if (k + 1 < count) {
+      const uint8_t* next = src + (long)rows[k + 1] * row;
+      for (long j = 0; j < row; j += 64) __builtin_prefetch(next + j);
+    }
     const uint8_t* s = src + (long)rows[k] * row;
     float* o = out + k * row;
-    for (long j = 0; j < row; j++) o[j] = table[s[j]];
+    long j = 0;
+    for (; j + 4 <= row; j += 4) {
+      float a = table[s[j]], b = table[s[j + 1]], c = table[s[j + 2]], d = table[s[j + 3]];
+      o[j] = a; o[j + 1] = b; o[j + 2] = c; o[j + 3] = d;
+    }
+    for (; j < row; j++) o[j] = table[s[j]];
   }
 }
 

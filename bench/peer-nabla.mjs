@@ -93,6 +93,7 @@ if (nSteps === perEpoch) {
   const total = (performance.now() - s0) * 1000 / nSteps, mm = Number(ns) / 1000 / nSteps;
   b.gemm = gemm;
   out.step = { us: total, matmulUs: mm, restUs: total - mm };
+  if (nSteps === perEpoch) out.mlp.epoch2Seconds = total * nSteps / 1e6;
 }
 
 // RSS over further epochs (leak check): one sample per epoch

@@ -22,7 +22,7 @@ if (skip) console.log(`# skipping native backend tests: ${skip}`);
 if (nativeBackend && !listBackends().includes('native')) registerBackend(nativeBackend);
 const info = nativeInfo();
 const isas = info?.isas ?? [];
-const initial = info ? { isa: info.isa, threads: info.threads, minElements: info.minElements } : null;
+const initial = info ? { isa: info.isa, threads: info.threads, minElements: info.minElements, gemmParallelFlops: info.gemmParallelFlops, parallelElements: info.parallelElements } : null;
 
 after(() => { if (initial) setNativeOptions(initial); });
 
@@ -141,12 +141,12 @@ describe('native gemm', { skip }, () => {
     const want = new Float32Array(g.batch * g.M * g.N);
     cpuBackend.gemm({ ...g, a, b, c: want });
     const results = isas.flatMap((isa) => (threads ?? [1]).map((t) => {
-      setNativeOptions({ isa, threads: t });
+      setNativeOptions({ isa, threads: t, gemmParallelFlops: 1 << 16 }); // small products too: the threaded paths are checked
       const c = new Float32Array(g.batch * g.M * g.N).fill(NaN);
       nativeBackend!.gemm({ ...g, a, b, c });
       return { isa, c };
     }));
-    setNativeOptions({ isa: initial!.isa, threads: initial!.threads });
+    setNativeOptions({ isa: initial!.isa, threads: initial!.threads, gemmParallelFlops: initial!.gemmParallelFlops });
     const atol = 2e-6 * Math.max(1, g.K);
     for (const { isa, c } of results) {
       const bad = want.findIndex((w, i) => !(Math.abs(c[i]! - w) <= atol + 1e-5 * Math.abs(w)));
@@ -186,12 +186,12 @@ describe('native gemm', { skip }, () => {
     const products: [number, number, number][] = [[200, 250, 300], [256, 300, 512]];
     for (const [M, N, K] of products) {
       const run = (threads: number): Float32Array => {
-        setNativeOptions({ threads });
+        setNativeOptions({ threads, gemmParallelFlops: 1 << 20 }); // well below these products: two threads do take part
         const g = new Generator(7);
         return native(() => randn([M, K], { generator: g }).matmul(randn([K, N], { generator: g }))).dataSync() as Float32Array;
       };
       const one = run(1), two = run(2);
-      setNativeOptions({ threads: initial!.threads });
+      setNativeOptions({ threads: initial!.threads, gemmParallelFlops: initial!.gemmParallelFlops });
       assert.ok(one.every((v, i) => Object.is(v, two[i])), `${M}×${N}×${K}`);
     }
   });
@@ -274,7 +274,7 @@ describe('native elementwise', { skip }, () => {
     const one = both(run).native.dataSync();
     setNativeOptions({ threads: 2, parallelElements: 1024 });
     const two = both(run).native.dataSync();
-    setNativeOptions({ threads: initial!.threads, parallelElements: 65536 });
+    setNativeOptions({ threads: initial!.threads, parallelElements: initial!.parallelElements });
     assert.deepEqual(Array.from(one), Array.from(two));
   });
 });

@@ -26,7 +26,7 @@ struct BlockingFromEnv {
     if (nc && atol(nc) >= 64) NC_COLS = atol(nc);
   }
 } blocking_from_env;
-double parallel_flops = 1 << 20;
+double parallel_flops = 16 << 20; // below this a product stays on the calling thread (see native/README.md, "Threads")
 /** Products below STRIP_FLOPS are threaded as strips that pack their own panels (one pool job, no barrier
  *  between packing and computing); larger ones, when strips would repack much, share packed panels. */
 const double STRIP_FLOPS = 32e6;

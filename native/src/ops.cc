@@ -14,7 +14,7 @@ const char* const kReduceNames[R_COUNT] = {"sum", "prod", "max", "min", "argmax"
 
 namespace {
 
-long par_elements = 1 << 16; // below this many elements (weighted by op cost) an op runs on one thread
+long par_elements = 1 << 18; // below this many elements (weighted by op cost) an op runs on one thread
 const long CHUNK = 1024;
 
 /** Calls f(pos, len, offs) for each run of output positions [pos, pos + len) inside one innermost row of

@@ -166,8 +166,8 @@ void ew_binary(const Kernels* k, int op, const float* a, const float* b, const S
     for (long i = 0; i < len; i += CHUNK) {
       long m = len - i < CHUNK ? len - i : CHUNK;
       int ma, mb;
-      const float* ra = row_ptr(sa == 0 ? pa : pa + i * sa, sa, m, ta, &ma);
-      const float* rb = row_ptr(sb == 0 ? pb : pb + i * sb, sb, m, tb, &mb);
+      const float* ra = row_ptr(pa + i * sa, sa, m, ta, &ma);
+      const float* rb = row_ptr(pb + i * sb, sb, m, tb, &mb);
       if (cmp) k->compare(op, ra, ma, rb, mb, static_cast<uint8_t*>(out) + pos + i, m);
       else k->binary(op, ra, ma, rb, mb, static_cast<float*>(out) + pos + i, m);
     }
@@ -204,8 +204,8 @@ void ew_where(const Kernels* k, const uint8_t* c, const float* a, const float* b
       const uint8_t* rc = pc + i * sc;
       if (sc == 0) mc = 0;
       else if (sc != 1) { for (long q = 0; q < m; q++) tc[q] = rc[q * sc]; rc = tc; }
-      const float* ra = row_ptr(sa == 0 ? pa : pa + i * sa, sa, m, ta, &ma);
-      const float* rb = row_ptr(sb == 0 ? pb : pb + i * sb, sb, m, tb, &mb);
+      const float* ra = row_ptr(pa + i * sa, sa, m, ta, &ma);
+      const float* rb = row_ptr(pb + i * sb, sb, m, tb, &mb);
       k->where(rc, mc, ra, ma, rb, mb, out + pos + i, m);
     }
   });
@@ -231,8 +231,8 @@ void ew_act_grad(const Kernels* k, int op, const float* y, const float* g, const
     for (long i = 0; i < len; i += CHUNK) {
       long m = len - i < CHUNK ? len - i : CHUNK;
       int my, mg;
-      const float* ry = row_ptr(sy == 0 ? y + offs[0] : y + offs[0] + i * sy, sy, m, ty, &my);
-      const float* rg = row_ptr(sg == 0 ? g + offs[1] : g + offs[1] + i * sg, sg, m, tg, &mg);
+      const float* ry = row_ptr(y + offs[0] + i * sy, sy, m, ty, &my);
+      const float* rg = row_ptr(g + offs[1] + i * sg, sg, m, tg, &mg);
       k->act_grad(op, ry, my, rg, mg, out + pos + i, m);
     }
   });
@@ -246,8 +246,8 @@ long ew_bce_forward(const Kernels* k, const float* p, const float* y, const Spac
     for (long i = 0; i < len; i += CHUNK) {
       long m = len - i < CHUNK ? len - i : CHUNK;
       int mp, my;
-      const float* rp = row_ptr(sp == 0 ? p + offs[0] : p + offs[0] + i * sp, sp, m, tp, &mp);
-      const float* ry = row_ptr(sy == 0 ? y + offs[1] : y + offs[1] + i * sy, sy, m, ty, &my);
+      const float* rp = row_ptr(p + offs[0] + i * sp, sp, m, tp, &mp);
+      const float* ry = row_ptr(y + offs[1] + i * sy, sy, m, ty, &my);
       long bad = k->bce_forward(rp, mp, ry, my, out + pos + i, m);
       if (bad >= 0) {
         long at = pos + i + bad, cur = first.load();
@@ -267,9 +267,9 @@ void ew_bce_backward(const Kernels* k, const float* p, const float* y, const flo
     for (long i = 0; i < len; i += CHUNK) {
       long m = len - i < CHUNK ? len - i : CHUNK;
       int mp, my, mg;
-      const float* rp = row_ptr(sp == 0 ? p + offs[0] : p + offs[0] + i * sp, sp, m, tp, &mp);
-      const float* ry = row_ptr(sy == 0 ? y + offs[1] : y + offs[1] + i * sy, sy, m, ty, &my);
-      const float* rg = row_ptr(sg == 0 ? g + offs[2] : g + offs[2] + i * sg, sg, m, tg, &mg);
+      const float* rp = row_ptr(p + offs[0] + i * sp, sp, m, tp, &mp);
+      const float* ry = row_ptr(y + offs[1] + i * sy, sy, m, ty, &my);
+      const float* rg = row_ptr(g + offs[2] + i * sg, sg, m, tg, &mg);
       k->bce_backward(rp, mp, ry, my, rg, mg, out + pos + i, m);
     }
   });

@@ -11,6 +11,8 @@ export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
 export * from './tensor/create.js';
 export * from './ops/index.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
+export { compile } from './autograd/compile.js';
+export type { Compiled, CompileOptions, CompileStats } from './autograd/compile.js';
 export { setBackend, getBackend, listBackends } from './backend/index.js';
 export { nativeInfo, setNativeOptions } from './backend/native/index.js';
 export type { NativeInfo, NativeOptions } from './backend/native/index.js';

@@ -2,7 +2,8 @@
  * The backward engine: an iterative topological walk of the recorded graph (no recursion limit),
  * with the one central place where a gradient is summed back over broadcast dimensions.
  */
-import type { DType } from '../tensor/dtype.js';
+import { backend } from '../backend/backend.js';
+import { type DType, allocateUninitialized } from '../tensor/dtype.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { setGradEnabled, isGradEnabled } from './grad-mode.js';
@@ -28,6 +29,16 @@ export function engineOps(): EngineOps {
 }
 
 const retained = new WeakSet<Tensor>();
+
+/** Told of every .grad the engine sets, before it does (compile records them to set them again on replay). */
+let gradListener: ((t: Tensor, g: Tensor) => void) | null = null;
+export function setGradListener(f: ((t: Tensor, g: Tensor) => void) | null): void {
+  gradListener = f;
+}
+function setGrad(t: Tensor, g: Tensor): void {
+  gradListener?.(t, g);
+  t.grad = g;
+}
 /** Keep .grad for a non-leaf tensor too (torch's retain_grad). */
 export function retainGrad(t: Tensor): void {
   retained.add(t);
@@ -95,7 +106,7 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
       const g = grads.get(t.id);
       if (!captureIds?.has(t.id)) grads.delete(t.id);
       if (!g) continue;
-      if (retained.has(t)) t.grad = own(g);
+      if (retained.has(t)) setGrad(t, own(g));
       const inGrads = node.apply(g);
       if (!retainGraph) node.release();
       node.inputs.forEach((x, i) => {
@@ -111,7 +122,7 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
       for (const x of leaves) {
         const g = grads.get(x.id);
         if (!g) continue;
-        x.grad = x.grad ? o.add(x.grad, g) : own(g);
+        setGrad(x, x.grad ? o.add(x.grad, g) : own(g));
       }
     }
   } finally {
@@ -122,7 +133,9 @@ export function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], 
 
 /** A leaf's .grad must never alias a tensor the user holds (the seed, another .grad, or a view of them). */
 function copyOf(t: Tensor): Tensor {
-  return new Tensor(t.data.slice(t.offset, t.offset + t.size), t.shape);
+  const out = new Tensor(allocateUninitialized(t.dtype, t.size), t.shape);
+  backend().copy(t, out); // a kernel, so that a compiled step repeats it
+  return out;
 }
 
 function defaultSeed(root: Tensor, op: string): Tensor {

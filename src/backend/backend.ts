@@ -4,6 +4,7 @@
  * All outputs passed as a bare TypedArray are contiguous (row-major) and sized for the result.
  */
 import type { TypedArray } from '../tensor/dtype.js';
+import { noteUnsupported } from '../tensor/trace.js';
 
 /** A strided window on a storage array: element (i0, i1, …) is data[offset + Σ ik·strides[k]]. */
 export interface View {
@@ -146,6 +147,8 @@ export interface Backend {
 }
 
 let current: Backend | null = null;
+/** While a compile trace records: a wrapper of `current` that records every kernel call. */
+let recorder: Backend | null = null;
 const registry = new Map<string, Backend>();
 
 export function registerBackend(backend: Backend): void {
@@ -155,6 +158,18 @@ export function registerBackend(backend: Backend): void {
 
 /** The backend that ops use now. */
 export function backend(): Backend {
+  if (recorder) return recorder;
+  if (!current) throw new Error('nabla: no backend registered');
+  return current;
+}
+
+/** Route kernel calls through `r` (a recording wrapper of the current backend) until called with null. */
+export function setRecorder(r: Backend | null): void {
+  recorder = r;
+}
+
+/** The backend in use, never the recorder (compile replays on it). */
+export function activeBackend(): Backend {
   if (!current) throw new Error('nabla: no backend registered');
   return current;
 }
@@ -163,11 +178,12 @@ export function backend(): Backend {
 export function setBackend(name: string): void {
   const b = registry.get(name);
   if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...registry.keys()].join(', ')})`);
+  noteUnsupported('setBackend()');
   current = b;
 }
 
 export function getBackend(): string {
-  return backend().name;
+  return activeBackend().name;
 }
 
 export function listBackends(): string[] {

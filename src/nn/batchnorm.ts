@@ -5,7 +5,8 @@
  */
 import { noGrad } from '../autograd/grad-mode.js';
 import { batchNorm } from '../ops/batchnorm.js';
-import { fill_ } from '../ops/shape.js';
+import { add } from '../ops/elementwise.js';
+import { copy_, fill_ } from '../ops/shape.js';
 import { full, ones, zeros } from '../tensor/create.js';
 import type { DType } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
@@ -82,9 +83,9 @@ abstract class BatchNormBase extends Module {
     }
     let factor = this.momentum ?? 0;
     if (this.training && this.trackRunningStats && this.num_batches_tracked) {
-      const seen = this.num_batches_tracked.item() + 1;
-      noGrad(() => fill_(this.num_batches_tracked!, seen));
-      if (this.momentum === null) factor = 1 / seen; // cumulative moving average
+      const tracked = this.num_batches_tracked;
+      noGrad(() => copy_(tracked, add(tracked, 1))); // kernels, so that a compiled step counts too
+      if (this.momentum === null) factor = 1 / tracked.item(); // cumulative moving average
     }
     // batch statistics while training, and in eval mode too when no running statistics are kept
     const useBatch = this.training || (!this.running_mean && !this.running_var);

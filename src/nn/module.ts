@@ -12,6 +12,7 @@ import { type DType, isFloat } from '../tensor/dtype.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Parameter } from './parameter.js';
+import { traceStateChanged } from '../tensor/trace.js';
 
 /** A state dict: PyTorch's keys (`fc1.weight`, `0.bias`, `bn.running_mean`) mapped to tensors, in order. */
 export type StateDict = Record<string, Tensor>;
@@ -199,6 +200,7 @@ export abstract class Module {
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new TypeError(`train: mode must be a boolean, got ${typeof mode}`);
     for (const m of this.modules()) m.training = mode;
+    traceStateChanged(); // compiled steps recorded in the other mode must not be replayed
     return this;
   }
 

@@ -7,9 +7,10 @@
 import { backend, type View } from '../backend/backend.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/node.js';
-import { isFloat } from '../tensor/dtype.js';
+import { allocate, isFloat } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { hostStep } from '../tensor/trace.js';
 import { add, div, mul, sqrt, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { contiguous, copy_, reshape } from './shape.js';
@@ -42,7 +43,7 @@ function asNCS(x: Tensor): View {
 
 /** Per-channel values of an optional [C] tensor as float64 (fallback when absent). */
 function channelValues(t: Tensor | null | undefined, C: number, fallback: number): Float64Array {
-  const out = new Float64Array(C).fill(fallback);
+  const out = (allocate('float64', C) as Float64Array).fill(fallback);
   if (t) backend().copy(t, { data: out, shape: [C], strides: [1], offset: 0 });
   return out;
 }
@@ -73,11 +74,17 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const n = x.size / Math.max(C, 1);
   if (n <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input ${fmt(x.shape)}`);
   const be = backend(), xv = asNCS(x);
-  const mu = new Float64Array(C), variance = new Float64Array(C);
+  const mu = allocate('float64', C) as Float64Array, variance = allocate('float64', C) as Float64Array;
   be.batchNormStats(xv, mu, variance);
-  const invStd = variance.map((v) => 1 / Math.sqrt(v + eps));
   const w = channelValues(weight, C, 1), b = channelValues(bias, C, 0);
-  const scale = invStd.map((r, c) => r * w[c]!), shift = b.map((bc, c) => bc - mu[c]! * scale[c]!);
+  const invStd = allocate('float64', C) as Float64Array, scale = allocate('float64', C) as Float64Array, shift = allocate('float64', C) as Float64Array;
+  hostStep(() => { // per-channel arithmetic in JavaScript: repeated on every replay of a compiled step
+    for (let c = 0; c < C; c++) {
+      invStd[c] = 1 / Math.sqrt(variance[c]! + eps);
+      scale[c] = invStd[c]! * w[c]!;
+      shift[c] = b[c]! - mu[c]! * scale[c]!;
+    }
+  });
   const y = uninitialized(x.shape, x.dtype); // written in full
   be.channelAffine(xv, scale, shift, y.data);
   if (runningMean || runningVar) {
@@ -91,7 +98,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   return record(y, 'NativeBatchNormBackward', [x, weight, bias], (g) => {
     if (isGradEnabled()) return batchNormGradExpr(x, weight ?? null, g, eps);
     // with x̂ = (x − μ)/σ: ∂/∂b = Σg, ∂/∂w = Σg·x̂, ∂/∂x = (w/σ)·(g − mean(g) − x̂·mean(g·x̂))
-    const sums = new Float64Array(2 * C);
+    const sums = allocate('float64', 2 * C) as Float64Array;
     const gx = x.requiresGrad ? uninitialized(x.shape, g.dtype) : null;
     be.batchNormBackward(xv, asNCS(g), mu, invStd, scale, sums, gx ? gx.data : null);
     const vec = (from: number): Tensor => {

@@ -2,10 +2,12 @@
 import { backend } from '../backend/backend.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { noteUnsupported } from '../tensor/trace.js';
 import { uninitialized } from './util.js';
 
 /** A flat row-major copy of the elements. */
 export function dataSync(x: Tensor): TypedArray {
+  noteUnsupported('dataSync()');
   if (x.isContiguous()) return x.data.slice(x.offset, x.offset + x.size);
   const out = uninitialized(x.shape, x.dtype);
   backend().copy(x, out);

@@ -7,6 +7,7 @@ import { isGradEnabled as isGradEnabledNow } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ne } from './elementwise.js';
 import { broadcastView, empty, uninitialized } from './util.js';
+import { hostStep } from '../tensor/trace.js';
 
 const viewOf = (x: Tensor, shape: Shape, strides: Shape, offset = x.offset): Tensor => new Tensor(x.data, shape, strides, offset);
 
@@ -229,6 +230,10 @@ function checkIndex(index: Tensor, op: string): void {
 
 /** Every index value in [-size, size), checked here once so that no backend kernel reads out of bounds. */
 function checkIndexRange(index: Tensor, size: number, op: string, dim: number, shape: readonly number[]): void {
+  hostStep(() => checkIndexValues(index, size, op, dim, shape)); // again on every replay of a compiled step
+}
+
+function checkIndexValues(index: Tensor, size: number, op: string, dim: number, shape: readonly number[]): void {
   const flat = index.isContiguous() ? index.data.subarray(index.offset, index.offset + index.size) : dataSyncRaw(index);
   for (let i = 0; i < flat.length; i++) {
     const k = flat[i]!;

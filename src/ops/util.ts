@@ -1,5 +1,5 @@
 /** Helpers every op file shares: allocation, scalar operands, broadcast views for kernels. */
-import type { View } from '../backend/backend.js';
+import { type View, backend } from '../backend/backend.js';
 import { type DType, allocate, allocateUninitialized, promote, promoteScalar } from '../tensor/dtype.js';
 import { type Shape, broadcastShapes, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -47,7 +47,10 @@ const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64
  */
 export function asTensor(x: TensorLike, dtype: DType): Tensor {
   if (!(x instanceof Tensor)) return scalarTensor(x, dtype);
-  return x.ndim === 0 && x.dtype !== dtype ? scalarTensor(x.data[x.offset]!, dtype) : x;
+  if (x.ndim !== 0 || x.dtype === dtype) return x;
+  const t = empty([], dtype);
+  backend().copy(x, t); // a kernel (converting the dtype), not a read in JavaScript, so compile can replay it
+  return t;
 }
 
 /** A kernel view of t broadcast to `shape` (stride 0 along new and size-1 dims). */

@@ -6,6 +6,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { clone, to } from '../ops/shape.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { noteUnsupported } from '../tensor/trace.js';
 
 /**
  * Per-parameter optimizer state (PyTorch's names: `step`, `momentum_buffer`, `exp_avg`, `exp_avg_sq`, ...).
@@ -96,11 +97,13 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
 
   /** Reset the gradients of all optimized parameters to null (PyTorch's `zero_grad(set_to_none=True)`). */
   zeroGrad(): void {
+    noteUnsupported('optimizer.zeroGrad()');
     for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
   }
 
   /** One update of every parameter that has a gradient, under noGrad, in the parameter's own storage. */
   step(): void {
+    noteUnsupported('optimizer.step()'); // its learning rate and step count change between calls
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {

@@ -1,4 +1,6 @@
 /** Element types and their storage, with PyTorch's promotion rules for the mixes that occur. */
+import { traceHooks } from './trace.js';
+
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -10,12 +12,22 @@ export function isDType(x: unknown): x is DType {
 }
 
 export function allocate(dtype: DType, size: number): TypedArray {
+  return traced(zeroed(dtype, size));
+}
+
+function zeroed(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(size);
     case 'float64': return new Float64Array(size);
     case 'int32': return new Int32Array(size);
     case 'bool': return new Uint8Array(size);
   }
+}
+
+/** Storage made while a compile trace records belongs to its plan: tell the trace. */
+function traced(data: TypedArray): TypedArray {
+  traceHooks()?.allocated(data);
+  return data;
 }
 
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
@@ -56,10 +68,10 @@ export function allocateUninitialized(dtype: DType, size: number): TypedArray {
   else if (NodeBuffer) buf = NodeBuffer.allocUnsafeSlow(bytes).buffer; // a fresh ArrayBuffer of exactly `bytes` bytes
   else return allocate(dtype, size);
   switch (dtype) {
-    case 'float32': return new Float32Array(buf, offset, size);
-    case 'float64': return new Float64Array(buf, offset, size);
-    case 'int32': return new Int32Array(buf, offset, size);
-    case 'bool': return new Uint8Array(buf, offset, size);
+    case 'float32': return traced(new Float32Array(buf, offset, size));
+    case 'float64': return traced(new Float64Array(buf, offset, size));
+    case 'int32': return traced(new Int32Array(buf, offset, size));
+    case 'bool': return traced(new Uint8Array(buf, offset, size));
   }
 }
 

@@ -2,6 +2,8 @@
  * A seeded random generator (xoshiro128**), so every random result is reproducible.
  * `manualSeed(n)` reseeds the default generator; a `Generator` can be passed to any random op.
  */
+import { noteUnsupported } from './trace.js';
+
 export class Generator {
   private s = new Uint32Array(4);
   private spare: number | null = null;
@@ -27,6 +29,7 @@ export class Generator {
 
   /** Next 32-bit unsigned integer. */
   nextUint32(): number {
+    noteUnsupported('random numbers');
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
     const t = s[1]! << 9;

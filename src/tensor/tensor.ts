@@ -4,6 +4,7 @@
  */
 import { type DType, type TypedArray, dtypeOf, isFloat } from './dtype.js';
 import { type Shape, contiguousStrides, fmt, numel } from './shape.js';
+import { noteUnsupported } from './trace.js';
 
 /** What the autograd engine records on a tensor that an op produced (see src/autograd/node.ts). */
 export interface GradFn {
@@ -59,6 +60,7 @@ export class Tensor {
   /** The single value of a one-element tensor as a JS number. */
   item(): number {
     if (this.size !== 1) throw new Error(`item: only one-element tensors can be converted to a number, got shape ${fmt(this.shape)}`);
+    noteUnsupported('item()');
     return this.data[this.offset]!;
   }
 

@@ -17,6 +17,7 @@ import { full, zeros } from '../../tensor/create.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { broadcastShapes, fmt, shapesEqual } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { hostStep } from '../../tensor/trace.js';
 
 /** How a per-element loss is reduced: its mean (default), its sum, or not at all. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -101,10 +102,10 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BCEOptio
   const b = backend(), fused = b.bceForward && !w ? uninitialized(input.shape, input.dtype) : null;
   const badIndex = fused ? b.bceForward!(input, y, fused.data) : -2;
   if (badIndex >= 0) throw outOfRange(dataSync(input)[badIndex]!);
-  if (badIndex === -2) noGrad(() => {
+  if (badIndex === -2) hostStep(() => noGrad(() => { // a check on values: again on every replay of a compiled step
     const bad = logicalOr(lt(input, 0), gt(input, 1));
     if (sum(bad).item() > 0) throw outOfRange(dataSync(input)[argmax(to(bad, 'int32')).item()]!);
-  });
+  }));
   const logs = (p: Tensor) => [clamp(log(p), -100), clamp(log(rsub(1, p)), -100)] as const;
   const loss = badIndex === -1 ? fused! : noGrad(() => {
     const [lp, l1p] = logs(input);
@@ -200,13 +201,13 @@ function classTarget(input: Tensor, target: Tensor, opts: NLLLossOptions, op: st
   }
   const C = input.shape[unbatched ? 0 : 1]!;
   const ignoreIndex = opts.ignoreIndex ?? -100;
-  noGrad(() => {
+  hostStep(() => noGrad(() => { // a check on values: again on every replay of a compiled step
     const bad = logicalAnd(ne(target, ignoreIndex), logicalOr(lt(target, 0), ge(target, C)));
     if (target.size && max(to(bad, 'int32')).item() > 0) {
       const v = dataSync(target)[argmax(to(bad, 'int32')).item()];
       throw new Error(`${op}: target ${v} is out of range for ${C} classes (expected 0 ≤ target < ${C}${ignoreIndex < 0 || ignoreIndex >= C ? ` or ignoreIndex ${ignoreIndex}` : ''})`);
     }
-  });
+  }));
   if (opts.weight != null) {
     checkTensor(opts.weight, op, 'weight');
     if (opts.weight.ndim !== 1 || opts.weight.shape[0] !== C) throw new Error(`${op}: weight ${fmt(opts.weight.shape)} must have one entry per class ([${C}])`);

@@ -1,0 +1,381 @@
+/**
+ * compile(fn): run a training step's forward and backward once eagerly while recording every kernel call, then
+ * replay the recorded calls on later inputs of the same shapes, reusing every buffer. A replay runs no op
+ * layer, no autograd graph and no allocation: only the kernels (and the `hostStep` checks that ops register),
+ * which is what makes small steps fast and takes the garbage collector out of the loop.
+ *
+ * The contract is jax.jit's and CUDA graphs': the function's JavaScript runs only while it is traced, so it must
+ * compute with tensor ops and must not branch on tensor values. compile checks what it can rather than trusting:
+ * - a plan is used only after a replay of it reproduced a second eager run on new inputs (outputs, gradients and
+ *   every buffer it writes outside itself);
+ * - anything a replay could not repeat — reading values (item, dataSync), random numbers (dropout), an optimizer's
+ *   step or zeroGrad, accumulating into existing .grad, inputs that require grad — makes the function run
+ *   eagerly for that input signature, with one warning that says why;
+ * - plans are keyed by the inputs' shapes and dtypes, the backend, grad mode and the modules' train/eval state.
+ * Outputs are returned as fresh detached copies; the parameters' .grad tensors are set as backward() would set
+ * them after zeroGrad(), and are refilled in place by later replays.
+ */
+import { type Backend, activeBackend, setRecorder } from '../backend/backend.js';
+import { type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
+import { fmt } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { type TraceHooks, setTraceHooks, traceHooks, traceStateEpoch } from '../tensor/trace.js';
+import { setGradListener } from './engine.js';
+import { isGradEnabled } from './grad-mode.js';
+
+type Fn = (...args: never[]) => unknown;
+type Run = (...args: unknown[]) => unknown;
+
+interface KernelStep { kind: 'kernel'; method: string; call: (...a: unknown[]) => unknown; args: unknown[]; ret: unknown }
+interface HostStep { kind: 'host'; fn: () => void }
+type Step = KernelStep | HostStep;
+
+interface Plan {
+  be: Backend;
+  steps: Step[];
+  /** The plan's own copies of the tensor arguments, refilled from the caller's on every replay. */
+  inputs: (Tensor | null)[];
+  outputs: Tensor[];
+  shape: 'one' | 'list' | 'none';
+  /** .grad values the trace set, from null (zeroGrad) to the plan's buffer. */
+  grads: Map<Tensor, Tensor>;
+  /** Those of the tensors that existed before the trace (parameters): their .grad must be null at a replay. */
+  leaves: Tensor[];
+  /** Index of the first kernel step that writes storage the plan does not own (before it a replay can be abandoned). */
+  firstExternalWrite: number;
+  /** The storage outside the plan that its kernels write (checked by the verifying replay). */
+  externalWrites: TypedArray[];
+}
+
+interface Traced { result: unknown; plan: Plan | null; reason: string | null }
+
+interface Entry { state: 'traced' | 'ready' | 'eager'; plan: Plan | null }
+
+/** What a compiled function did so far (for tests and benchmarks). */
+export interface CompileStats { traces: number; replays: number; eagerCalls: number; fallbacks: number; plans: number }
+
+export interface CompileOptions {
+  /** Input signatures to keep plans for (least recently used dropped first); default 4. */
+  maxPlans?: number;
+  /** Warn (console.warn) when a signature has to run eagerly; default true. */
+  warn?: boolean;
+}
+
+export type Compiled<F extends Fn> = F & { readonly stats: CompileStats };
+
+const FALLBACK = Symbol('fallback');
+
+/** Compile a function of tensors that runs a forward pass and `backward()`; see the file comment. */
+export function compile<F extends Fn>(fn: F, opts: CompileOptions = {}): Compiled<F> {
+  if (typeof fn !== 'function') throw new TypeError('compile: expected a function');
+  const maxPlans = opts.maxPlans ?? 4, warn = opts.warn ?? true;
+  const run = fn as unknown as Run;
+  const entries = new Map<string, Entry>();
+  const warned = new Set<string>();
+  const stats: CompileStats = { traces: 0, replays: 0, eagerCalls: 0, fallbacks: 0, plans: 0 };
+  const eager = (args: unknown[]): unknown => { stats.eagerCalls++; return run(...args); };
+  const giveUp = (entry: Entry, reason: string): void => {
+    entry.state = 'eager';
+    entry.plan = null;
+    if (warn && !warned.has(reason)) {
+      warned.add(reason);
+      console.warn(`nabla compile: running eagerly: ${reason}`);
+    }
+  };
+
+  const compiled = (...args: unknown[]): unknown => {
+    if (traceHooks()) return run(...args); // inside another trace: record through
+    const key = signature(args);
+    if (key === null) return eager(args);
+    let entry = entries.get(key);
+    if (entry) { entries.delete(key); entries.set(key, entry); } // most recently used last
+    if (!entry) {
+      stats.traces++;
+      const t = trace(run, args);
+      entry = { state: 'traced', plan: t.plan };
+      entries.set(key, entry);
+      if (entries.size > maxPlans) entries.delete(entries.keys().next().value!);
+      if (t.reason) giveUp(entry, t.reason);
+      return t.result;
+    }
+    if (entry.state === 'eager') return eager(args);
+    if (entry.state === 'traced') {
+      stats.traces++;
+      const verdict = verify(run, entry.plan!, args);
+      if (verdict.problem) giveUp(entry, verdict.problem);
+      else { entry.state = 'ready'; stats.plans++; }
+      return verdict.result;
+    }
+    const r = replay(entry.plan!, args, true);
+    if (r === FALLBACK) { stats.fallbacks++; return eager(args); }
+    stats.replays++;
+    return r;
+  };
+  Object.defineProperty(compiled, 'stats', { value: stats });
+  return compiled as unknown as Compiled<F>;
+}
+
+/** The cache key of a call, or null when an argument is of a kind compile does not handle. */
+function signature(args: readonly unknown[]): string | null {
+  const parts = [activeBackend().name, isGradEnabled() ? 'grad' : 'nograd', String(traceStateEpoch())];
+  for (const a of args) {
+    if (a instanceof Tensor) parts.push(`${a.dtype}${fmt(a.shape)}${a.requiresGrad ? ' requiresGrad' : ''}`);
+    else if (a === undefined || a === null || ['number', 'string', 'boolean'].includes(typeof a)) parts.push(JSON.stringify(a) ?? 'undefined');
+    else return null;
+  }
+  return parts.join('|');
+}
+
+/** Byte ranges of storage the plan owns (allocated while tracing), by buffer. */
+class Owned {
+  private ranges = new Map<ArrayBufferLike, [number, number][]>();
+  add(a: TypedArray): void {
+    let list = this.ranges.get(a.buffer);
+    if (!list) this.ranges.set(a.buffer, list = []);
+    list.push([a.byteOffset, a.byteOffset + a.byteLength]);
+  }
+  has(a: TypedArray): boolean {
+    const list = this.ranges.get(a.buffer);
+    if (!list) return false;
+    const lo = a.byteOffset, hi = a.byteOffset + a.byteLength;
+    return list.some(([s, e]) => s <= lo && hi <= e);
+  }
+}
+
+/** A fresh contiguous copy of t, made by the backend's copy kernel. */
+function copyOf(be: Backend, t: Tensor): Tensor {
+  const out = new Tensor(allocateUninitialized(t.dtype, t.size), t.shape);
+  be.copy(t, out);
+  return out;
+}
+
+/** Kernel arguments as recorded: plain objects and arrays copied (ops may reuse them), tensors as plain views. */
+function snapshot(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+  if (v instanceof Tensor) return { data: v.data, shape: v.shape, strides: v.strides, offset: v.offset };
+  if (Array.isArray(v)) return v.map(snapshot);
+  if (Object.getPrototypeOf(v) === Object.prototype) {
+    const o: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) o[k] = snapshot((v as Record<string, unknown>)[k]);
+    return o;
+  }
+  return v;
+}
+
+/** Every TypedArray among recorded arguments (two levels deep: views and argument objects). */
+function arraysIn(args: readonly unknown[], out: TypedArray[] = [], depth = 0): TypedArray[] {
+  for (const a of args) {
+    if (ArrayBuffer.isView(a)) out.push(a as TypedArray);
+    else if (a && typeof a === 'object' && depth < 2) arraysIn(Array.isArray(a) ? a : Object.values(a), out, depth + 1);
+  }
+  return out;
+}
+
+type Args = readonly unknown[];
+const v = (a: Args, i: number): TypedArray => (a[i] as { data: TypedArray }).data;
+const t = (a: Args, i: number): TypedArray => a[i] as TypedArray;
+/** The storage each kernel writes (see src/backend/backend.ts); kernels not listed count as writing every array they get. */
+const WRITES: Record<string, (a: Args) => (TypedArray | null | undefined)[]> = {
+  unary: (a) => [t(a, 2)], binary: (a) => [t(a, 3)], where: (a) => [t(a, 3)], copy: (a) => [v(a, 1)],
+  reduce: (a) => [t(a, 6)], gemm: (a) => [(a[0] as { c: TypedArray }).c], gather: (a) => [t(a, 3)], scatterAdd: (a) => [t(a, 0)],
+  im2col: (a) => [t(a, 4)], col2im: (a) => [t(a, 4)], maxPool2d: (a) => [t(a, 2), t(a, 3)], maxPool2dBackward: (a) => [t(a, 4)],
+  avgPool2d: (a) => [t(a, 3)], avgPool2dBackward: (a) => [t(a, 5)], batchNormStats: (a) => [t(a, 1), t(a, 2)],
+  channelAffine: (a) => [t(a, 3)], batchNormBackward: (a) => [t(a, 5), t(a, 6)], gatherRowsU8: (a) => [t(a, 4)],
+  activationGrad: (a) => [t(a, 3)], reluGrad: (a) => [t(a, 2)], bceForward: (a) => [t(a, 2)], bceBackward: (a) => [t(a, 3)],
+  softmaxLastDim: (a) => [t(a, 2)],
+};
+
+/** Run fn eagerly with the kernel calls recorded; the plan is null when something could not be recorded. */
+function trace(fn: Run, args: unknown[]): Traced {
+  const be = activeBackend();
+  const owned = new Owned();
+  const steps: Step[] = [];
+  const grads = new Map<Tensor, Tensor>();
+  let reason: string | null = null, hostDepth = 0;
+  const unsupported = (what: string): void => { if (hostDepth === 0 && reason === null) reason = what; };
+  // the plan's own inputs: contiguous copies, filled again from the caller's tensors on each replay
+  const inputs = args.map((a) => {
+    if (!(a instanceof Tensor)) return null;
+    if (a.requiresGrad) unsupported(`an argument requires grad (shape ${fmt(a.shape)}); pass parameters through the closure, not as arguments`);
+    const own = copyOf(be, a);
+    owned.add(own.data);
+    return own;
+  });
+  const callArgs = args.map((a, i) => inputs[i] ?? a);
+  const hooks: TraceHooks = {
+    allocated: (d) => owned.add(d),
+    unsupported,
+    hostStep: (f) => {
+      hostDepth++;
+      try { f(); } finally { hostDepth--; }
+      if (hostDepth === 0) steps.push({ kind: 'host', fn: f });
+    },
+  };
+  const record = (method: string, call: (...a: unknown[]) => unknown, a: unknown[], ret: unknown): void => {
+    if (hostDepth === 0) steps.push({ kind: 'kernel', method, call, args: a.map(snapshot), ret });
+  };
+  const recorder = recordingBackend(be, record);
+  const before = new Map<Tensor, Tensor | null>(); // each .grad before the trace first set it
+  const prevHooks = setTraceHooks(hooks);
+  setRecorder(recorder);
+  setGradListener((x, g) => {
+    if (!before.has(x)) before.set(x, x.grad);
+    grads.set(x, g);
+  });
+  let result: unknown;
+  try {
+    result = fn(...callArgs);
+  } finally {
+    setGradListener(null);
+    setRecorder(null);
+    setTraceHooks(prevHooks);
+  }
+  for (const [x, b] of before) if (b !== null) unsupported(`backward() accumulated into an existing .grad (shape ${fmt(x.shape)}); call zeroGrad() before the compiled step`);
+  const outs = outputsOf(result);
+  if (!outs) unsupported('the function must return a tensor, an array of tensors, or nothing');
+  const copies = outs ? outs.list.map((o) => copyOf(be, o)) : null;
+  const userResult = !outs ? result : outs.shape === 'one' ? copies![0] : outs.shape === 'list' ? copies : undefined;
+  if (reason !== null || !outs) return { result: userResult, plan: null, reason };
+  const { firstExternalWrite, externalWrites } = externalWritesOf(steps, (a) => !owned.has(a));
+  const leaves = [...grads.keys()].filter((x) => !owned.has(x.data));
+  const plan: Plan = { be, steps, inputs, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites };
+  return { result: userResult, plan, reason: null };
+}
+
+/** The storage each kernel step writes. */
+function writtenBy(s: KernelStep): (TypedArray | null | undefined)[] {
+  return WRITES[s.method]?.(s.args) ?? arraysIn(s.args);
+}
+
+/** The storage outside the plan (`outside(a)`) that its kernels write, and the first step that writes any. */
+function externalWritesOf(steps: readonly Step[], outside: (a: TypedArray) => boolean): { firstExternalWrite: number; externalWrites: TypedArray[] } {
+  let firstExternalWrite = steps.length;
+  const externalWrites = new Set<TypedArray>();
+  steps.forEach((s, i) => {
+    if (s.kind !== 'kernel') return;
+    for (const w of writtenBy(s)) {
+      if (w && outside(w)) { externalWrites.add(w); if (i < firstExternalWrite) firstExternalWrite = i; }
+    }
+  });
+  return { firstExternalWrite, externalWrites: [...externalWrites] };
+}
+
+/** A backend whose every method records its call (after running it) through `record`. */
+function recordingBackend(be: Backend, record: (method: string, call: (...a: unknown[]) => unknown, args: unknown[], ret: unknown) => void): Backend {
+  const wrappers = new Map<PropertyKey, unknown>();
+  return new Proxy(be, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      let w = wrappers.get(prop);
+      if (!w) {
+        const call = value as (...a: unknown[]) => unknown;
+        w = (...a: unknown[]): unknown => {
+          const ret = call.apply(target, a);
+          record(String(prop), call, a, ret);
+          return ret;
+        };
+        wrappers.set(prop, w);
+      }
+      return w;
+    },
+  });
+}
+
+/** fn's result as a list of tensors, or null when it is something else. */
+function outputsOf(r: unknown): { list: Tensor[]; shape: Plan['shape'] } | null {
+  if (r === undefined) return { list: [], shape: 'none' };
+  if (r instanceof Tensor) return { list: [r], shape: 'one' };
+  if (Array.isArray(r) && r.every((x) => x instanceof Tensor)) return { list: r as Tensor[], shape: 'list' };
+  return null;
+}
+
+/**
+ * Run the plan's kernels on new arguments. With `setGrads`, the traced .grad tensors are put back on their
+ * tensors (which must hold null, as after zeroGrad). FALLBACK when the call must run eagerly instead (nothing
+ * outside the plan was written yet); throws when a check fails after that.
+ */
+function replay(plan: Plan, args: readonly unknown[], setGrads: boolean): unknown {
+  const be = plan.be;
+  if (setGrads) for (const x of plan.leaves) if (x.grad !== null) return FALLBACK; // would accumulate: eager semantics
+  plan.inputs.forEach((own, i) => { if (own) be.copy(args[i] as Tensor, own); });
+  const steps = plan.steps;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.kind === 'kernel') {
+      const ret = s.call.apply(be, s.args);
+      if (ret !== s.ret) {
+        if (i < plan.firstExternalWrite) return FALLBACK;
+        throw new Error(`compile: kernel ${s.method} returned ${String(ret)} on replay but ${String(s.ret)} when traced, after the step had written outside itself; run the function without compile to see the op's own error`);
+      }
+    } else {
+      try {
+        s.fn();
+      } catch (e) {
+        if (i < plan.firstExternalWrite) return FALLBACK; // the eager run raises the op's error
+        throw e;
+      }
+    }
+  }
+  if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
+  const copies = plan.outputs.map((o) => copyOf(be, o));
+  return plan.shape === 'one' ? copies[0] : plan.shape === 'list' ? copies : undefined;
+}
+
+/** a and b equal up to float32 rounding differences of reordered sums (NaN matches NaN). */
+function close(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) { const m = Math.abs(b[i]!); if (m > scale && m !== Infinity) scale = m; }
+  const tol = 1e-5 * scale + 1e-30;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!, y = b[i]!;
+    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
+    if (!(Math.abs(x - y) <= tol)) return false;
+  }
+  return true;
+}
+
+const dense = (be: Backend, x: Tensor): TypedArray => copyOf(be, x).data;
+
+/**
+ * The second call of a signature: run it eagerly (traced again), then replay the first plan on the same
+ * arguments from the same starting state and compare everything it produces. A difference means the function
+ * computes something outside the kernels (JavaScript on values that compile did not hear about).
+ */
+function verify(fn: Run, plan: Plan, args: unknown[]): { result: unknown; problem: string | null } {
+  const be = plan.be;
+  const start = plan.externalWrites.map((a) => a.slice());
+  const second = trace(fn, args);
+  if (second.reason || !second.plan) return { result: second.result, problem: second.reason ?? 'the second call could not be traced' };
+  const p2 = second.plan;
+  const after = plan.externalWrites.map((a) => a.slice());
+  plan.externalWrites.forEach((a, i) => a.set(start[i]!));
+  const written2 = new Set<unknown>();
+  for (const s of p2.steps) if (s.kind === 'kernel') for (const w of writtenBy(s)) written2.add(w);
+  let problem: string | null = null;
+  try {
+    if (replay(plan, args, false) === FALLBACK) problem = 'a check in the recorded step failed on replay where the eager run passed';
+  } catch (e) {
+    problem = `the replay failed: ${(e as Error).message}`;
+  }
+  if (!problem) {
+    if (plan.outputs.length !== p2.outputs.length) problem = 'the function returned a different number of tensors';
+    plan.outputs.forEach((o, i) => {
+      if (!problem && !close(dense(be, o), dense(be, p2.outputs[i]!))) problem = `output ${i} (shape ${fmt(o.shape)}) of a replay differs from an eager run`;
+    });
+    for (const [x, g] of plan.grads) {
+      const g2 = p2.grads.get(x);
+      if (!problem && (!g2 || !close(dense(be, g), dense(be, g2)))) problem = `the gradient of a tensor of shape ${fmt(x.shape)} from a replay differs from an eager run`;
+    }
+    if (!problem && p2.grads.size !== plan.grads.size) problem = 'the eager run set gradients the recorded step does not';
+    plan.externalWrites.forEach((a, i) => {
+      if (!problem && written2.has(a) && !close(a, after[i]!)) problem = `a replay wrote a buffer of ${a.length} elements outside the step differently from an eager run`;
+    });
+  }
+  plan.externalWrites.forEach((a, i) => a.set(after[i]!)); // leave the state of the eager run
+  // storage the first trace made without the allocator (new Float64Array…) looked external; what the second run
+  // did not write too was the first run's own
+  if (!problem) Object.assign(plan, externalWritesOf(plan.steps, (a) => plan.externalWrites.includes(a) && written2.has(a)));
+  return { result: second.result, problem: problem && `${problem}; the function probably computes on tensor values in JavaScript` };
+}

@@ -1,0 +1,58 @@
+/**
+ * Hooks through which a running trace (src/autograd/compile.ts) hears about what it cannot see in the kernel
+ * calls it records: JavaScript that reads tensor values, random draws, and storage allocated while tracing.
+ * They live up here so that every layer below compile can report to it; with no trace running each is one
+ * null check.
+ */
+import type { TypedArray } from './dtype.js';
+
+export interface TraceHooks {
+  /** Storage allocated while tracing (owned by the recorded plan). */
+  allocated(data: TypedArray): void;
+  /** JavaScript read tensor values (item, dataSync, …) or drew random numbers: a replay could not repeat it. */
+  unsupported(what: string): void;
+  /** Run `fn` now, unrecorded, and again at this point of every replay (see hostStep). */
+  hostStep(fn: () => void): void;
+}
+
+let hooks: TraceHooks | null = null;
+
+/** The running trace's hooks, or null. */
+export function traceHooks(): TraceHooks | null {
+  return hooks;
+}
+
+/** Install (or with null remove) the hooks of a trace; returns the previous ones. */
+export function setTraceHooks(h: TraceHooks | null): TraceHooks | null {
+  const prev = hooks;
+  hooks = h;
+  return prev;
+}
+
+/** Tell a running trace that JavaScript depends on tensor values here (no-op when none runs). */
+export function noteUnsupported(what: string): void {
+  hooks?.unsupported(what);
+}
+
+/**
+ * Work that JavaScript does on tensor values between kernels and that a compiled step must repeat every time:
+ * argument checks that read data (index ranges, target classes) and small host-side arithmetic on kernel
+ * results (batch-norm's per-channel scale). `fn` runs now; when a trace is recording, it runs again at the same
+ * point of each replay, on the same (refilled) buffers. Kernel calls inside `fn` are not recorded.
+ */
+export function hostStep(fn: () => void): void {
+  if (hooks) hooks.hostStep(fn);
+  else fn();
+}
+
+let stateEpoch = 0;
+
+/** JavaScript state that decides which kernels a function runs changed (Module.train/eval): recorded plans are stale. */
+export function traceStateChanged(): void {
+  stateEpoch++;
+}
+
+/** Bumped by traceStateChanged; part of a compiled function's cache key. */
+export function traceStateEpoch(): number {
+  return stateEpoch;
+}

@@ -1,0 +1,199 @@
+/**
+ * compile(): a recorded training step replayed on new batches gives what the eager step gives, on every
+ * backend; whatever a replay could not repeat makes it run eagerly (with a warning) instead of answering wrong.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as nb from '../src/index.js';
+
+const { nn, optim } = nb;
+
+/** Run f with console.warn captured; returns f's result and the warnings. */
+function captureWarnings<T>(f: () => T): [T, string[]] {
+  const seen: string[] = [], warn = console.warn;
+  console.warn = (...a: unknown[]) => { seen.push(a.map(String).join(' ')); };
+  try { return [f(), seen]; } finally { console.warn = warn; }
+}
+
+/** Batches of random inputs and class labels, the same for every run. */
+function batches(n: number, shape: number[], classes: number, seed = 7): [nb.Tensor, nb.Tensor][] {
+  const g = new nb.Generator(seed);
+  return Array.from({ length: n }, () => [nb.randn(shape, { generator: g }), nb.randint(0, classes, [shape[0]!], { generator: g })]);
+}
+
+interface Run { losses: number[]; params: Float32Array[] }
+
+/** Train a fresh seeded model on the batches with `step` wrapped (or not) by compile. */
+function train(makeModel: () => nb.nn.Module, data: [nb.Tensor, nb.Tensor][], loss: (out: nb.Tensor, y: nb.Tensor) => nb.Tensor,
+  compiled: boolean, opt: (p: nb.Tensor[]) => nb.optim.Optimizer = (p) => new optim.SGD(p, { lr: 0.1, momentum: 0.9 })): Run & { stats?: nb.CompileStats } {
+  nb.manualSeed(3);
+  const model = makeModel(), o = opt(model.parameters());
+  const step = (x: nb.Tensor, y: nb.Tensor): nb.Tensor => { const l = loss(model.call(x), y); l.backward(); return l; };
+  const s = compiled ? nb.compile(step, { warn: !!process.env.WARN }) : step;
+  const losses: nb.Tensor[] = [];
+  for (const [x, y] of data) {
+    o.zeroGrad();
+    losses.push(s(x, y));
+    o.step();
+  }
+  return {
+    losses: losses.map((l) => l.item()), // read at the end: returned tensors must not be overwritten by later replays
+    params: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)),
+    stats: compiled ? (s as nb.Compiled<typeof step>).stats : undefined,
+  };
+}
+
+const mlp = (): nb.nn.Module => new nn.Sequential(new nn.Linear(20, 16), new nn.Sigmoid(), new nn.Linear(16, 5), new nn.Sigmoid());
+const bce = (out: nb.Tensor, y: nb.Tensor): nb.Tensor => nn.F.binaryCrossEntropy(out, y);
+/** MLP batches: inputs [n, 20] and one-hot float targets [n, 5]. */
+const mlpBatches = (n: number, rows: number, seed = 7): [nb.Tensor, nb.Tensor][] =>
+  batches(n, [rows, 20], 5, seed).map(([x, y]) => [x, nn.F.oneHot(y, 5).float()]);
+const cnn = (): nb.nn.Module => new nn.Sequential(
+  new nn.Conv2d(1, 4, 3), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.MaxPool2d(2),
+  new nn.Flatten(), new nn.Linear(4 * 3 * 3, 6));
+const ce = (out: nb.Tensor, y: nb.Tensor): nb.Tensor => nn.F.crossEntropy(out, y);
+
+for (const backend of nb.listBackends()) {
+  test(`${backend}: a compiled MLP step trains exactly as the eager one (SGD with momentum), replaying from the third call`, () => {
+    const prev = nb.getBackend();
+    nb.setBackend(backend);
+    try {
+      const data = mlpBatches(6, 8);
+      const eager = train(mlp, data, bce, false), comp = train(mlp, data, bce, true);
+      assert.deepEqual(comp.losses, eager.losses);
+      comp.params.forEach((p, i) => assert.deepEqual(p, eager.params[i]));
+      assert.equal(comp.stats!.traces, 2); // the first call records, the second checks a replay against an eager run
+      assert.equal(comp.stats!.replays, 4);
+      assert.equal(comp.stats!.plans, 1);
+    } finally { nb.setBackend(prev); }
+  });
+
+  test(`${backend}: a compiled CNN step (conv, batch norm, pool, cross-entropy, Adam) matches eager, running statistics included`, () => {
+    const prev = nb.getBackend();
+    nb.setBackend(backend);
+    try {
+      const data = batches(5, [6, 1, 8, 8], 6, 11);
+      const adam = (p: nb.Tensor[]): nb.optim.Optimizer => new optim.Adam(p, { lr: 1e-2 });
+      nb.manualSeed(3);
+      const run = (compiled: boolean): [Run & { stats?: nb.CompileStats }, number[]] => {
+        let model: nb.nn.Module | null = null;
+        const r = train(() => (model = cnn()), data, ce, compiled, adam);
+        const bn = (model as unknown as nb.nn.Sequential).at(1) as nb.nn.BatchNorm2d;
+        return [r, [...(bn.running_mean!.data as Float32Array), ...(bn.running_var!.data as Float32Array), bn.num_batches_tracked!.item()]];
+      };
+      const [eager, statsE] = run(false), [comp, statsC] = run(true);
+      assert.deepEqual(comp.losses, eager.losses);
+      comp.params.forEach((p, i) => assert.deepEqual(p, eager.params[i]));
+      assert.deepEqual(statsC, statsE);
+      assert.equal(comp.stats!.replays, 3);
+    } finally { nb.setBackend(prev); }
+  });
+}
+
+test('a new input shape records a new plan; the old one is kept', () => {
+  const model = mlp(), step = nb.compile((x: nb.Tensor, y: nb.Tensor) => { const l = bce(model.call(x), y); l.backward(); return l; });
+  const data = [...mlpBatches(3, 8), ...mlpBatches(3, 3, 2), ...mlpBatches(1, 8, 4)];
+  for (const [x, y] of data) { model.zeroGrad(); step(x, y); }
+  assert.deepEqual(step.stats, { traces: 4, replays: 3, eagerCalls: 0, fallbacks: 0, plans: 2 });
+});
+
+test('outputs are fresh copies and .grad is set as backward() sets it after zeroGrad', () => {
+  const model = mlp();
+  const step = nb.compile((x: nb.Tensor, y: nb.Tensor) => { const l = bce(model.call(x), y); l.backward(); return [l, model.call(x)]; });
+  const outs: nb.Tensor[][] = [];
+  const grads: Float32Array[] = [];
+  for (const [x, y] of mlpBatches(4, 8)) {
+    model.zeroGrad();
+    outs.push(step(x, y) as nb.Tensor[]);
+    grads.push(Float32Array.from(model.parameters()[0]!.grad!.data as Float32Array));
+  }
+  assert.equal(step.stats.replays, 2);
+  for (const [l, o] of outs) { assert.equal(l!.gradFn, null); assert.equal(o!.requiresGrad, false); }
+  assert.notEqual(outs[2]![0]!.data, outs[3]![0]!.data);
+  assert.notDeepEqual(grads[2], grads[3]);
+  // eager reference for the last batch's gradient
+  const [x, y] = mlpBatches(4, 8)[3]!;
+  model.zeroGrad();
+  bce(model.call(x), y).backward();
+  assert.deepEqual(Float32Array.from(model.parameters()[0]!.grad!.data as Float32Array), grads[3]);
+});
+
+test('without zeroGrad, gradients accumulate as in eager mode (the call runs eagerly)', () => {
+  const data = mlpBatches(4, 8);
+  const grads = (compiled: boolean): Float32Array => {
+    nb.manualSeed(5);
+    const model = mlp();
+    const f = (x: nb.Tensor, y: nb.Tensor): nb.Tensor => { const l = bce(model.call(x), y); l.backward(); return l; };
+    const step = compiled ? nb.compile(f, { warn: false }) : f;
+    for (const [x, y] of data) step(x, y); // never zeroed
+    return Float32Array.from(model.parameters()[2]!.grad!.data as Float32Array);
+  };
+  assert.deepEqual(grads(true), grads(false));
+});
+
+test('what a replay cannot repeat runs eagerly, with one warning naming it', () => {
+  const model = mlp(), opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+  const cases: [string, (x: nb.Tensor, y: nb.Tensor) => nb.Tensor, RegExp][] = [
+    ['item', (x, y) => { const l = bce(model.call(x), y); l.backward(); if (l.item() > 100) throw new Error('no'); return l; }, /item\(\)/],
+    ['dropout', (x, y) => { const l = bce(model.call(nn.F.dropout(x, 0.5, { training: true })), y); l.backward(); return l; }, /random numbers/],
+    ['optimizer', (x, y) => { opt.zeroGrad(); const l = bce(model.call(x), y); l.backward(); opt.step(); return l; }, /optimizer/],
+  ];
+  for (const [name, f, why] of cases) {
+    const step = nb.compile(f);
+    const [, warnings] = captureWarnings(() => { for (const [x, y] of mlpBatches(4, 8)) { model.zeroGrad(); step(x, y); } });
+    assert.equal(warnings.length, 1, name);
+    assert.match(warnings[0]!, why, name);
+    assert.equal(step.stats.replays, 0, name);
+    assert.equal(step.stats.eagerCalls, 3, name);
+  }
+});
+
+test('JavaScript computing on tensor values behind compile\'s back is caught by the checking replay', () => {
+  const w = nb.randn([4]).requiresGrad_();
+  // reads a value straight from storage (not through item()), so only the comparison with an eager run can tell
+  const step = nb.compile((x: nb.Tensor) => { const k = x.data[x.offset]!; const l = w.mul(k).sum(); l.backward(); return l; });
+  const [, warnings] = captureWarnings(() => {
+    for (const x of [nb.tensor([1, 2]), nb.tensor([3, 4]), nb.tensor([5, 6])]) {
+      w.grad = null;
+      const l = step(x);
+      assert.ok(Math.abs(l.item() - w.sum().item() * x.data[0]!) < 1e-4);
+    }
+  });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /differs from an eager run/);
+  assert.equal(step.stats.replays, 0);
+});
+
+test('a bad label in a replayed batch raises the loss\'s own error, and the step is not corrupted', () => {
+  const model = new nn.Sequential(new nn.Linear(20, 5));
+  const step = nb.compile((x: nb.Tensor, y: nb.Tensor) => { const l = ce(model.call(x), y); l.backward(); return l; });
+  const data = batches(3, [8, 20], 5);
+  for (const [x, y] of data) { model.zeroGrad(); step(x, y); }
+  const bad = nb.tensor([0, 1, 2, 3, 4, 7, 0, 1], { dtype: 'int32' });
+  model.zeroGrad();
+  assert.throws(() => step(data[0]![0], bad), /crossEntropy: target 7 is out of range for 5 classes/);
+  model.zeroGrad();
+  const again = step(data[0]![0], data[0]![1]).item();
+  model.zeroGrad();
+  assert.equal(again, ce(model.call(data[0]![0]), data[0]![1]).item());
+});
+
+test('switching between train() and eval() records a plan for each mode', () => {
+  const model = cnn(), step = nb.compile((x: nb.Tensor, y: nb.Tensor) => { const l = ce(model.call(x), y); l.backward(); return l; });
+  const data = batches(3, [6, 1, 8, 8], 6, 2);
+  for (const [x, y] of data) { model.zeroGrad(); step(x, y); }
+  model.eval();
+  const [x, y] = data[0]!;
+  model.zeroGrad();
+  const evalLoss = step(x, y).item();
+  model.zeroGrad();
+  assert.equal(evalLoss, ce(model.call(x), y).item());
+  assert.equal(step.stats.traces, 3);
+});
+
+test('compile rejects what is not a function, and calls with non-tensor objects run eagerly', () => {
+  assert.throws(() => nb.compile(42 as never), /compile: expected a function/);
+  const step = nb.compile((o: { x: nb.Tensor }) => o.x.sum());
+  assert.equal(step({ x: nb.ones([3]) } as never).item(), 3);
+  assert.equal(step.stats.eagerCalls, 1);
+});

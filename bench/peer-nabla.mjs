@@ -3,11 +3,12 @@
  * (nn.Sequential 784-100-10 with sigmoids, nn.BCELoss, optim.SGD lr 0.1, batch 64) on one backend, with the same
  * initial weights and sample order as the peers, batches drawn by data.MNIST's getBatch. A second epoch is
  * timed with the backend's gemm wrapped, for the split of a step between matmul and the rest.
- * Prints one JSON line. Usage: node bench/peer-nabla.mjs backend [threads] [MxKxN,...] [steps|epoch] [rssEpochs]
+ * The step (forward, loss, backward) runs through nb.compile, as `nabla train` runs it, or eagerly with mode 'eager'.
+ * Prints one JSON line. Usage: node bench/peer-nabla.mjs backend [threads] [MxKxN,...] [steps|epoch] [rssEpochs] [compiled|eager]
  */
 import { epochOrder, peakRssMb, initWeights } from './mnist-raw.mjs';
 
-const [backendName = 'wasm', threadsArg = '', sizesArg = '', stepsArg = 'epoch', rssArg = '0'] = process.argv.slice(2);
+const [backendName = 'wasm', threadsArg = '', sizesArg = '', stepsArg = 'epoch', rssArg = '0', mode = 'compiled'] = process.argv.slice(2);
 const t0 = performance.now();
 const nb = await import('../dist/index.js');
 const importMs = performance.now() - t0;
@@ -21,7 +22,7 @@ if (backendName === 'wasm') {
   const { setNativeOptions } = await import('../dist/backend/native/index.js');
   setNativeOptions({ threads });
 }
-const out = { name: `nabla-${backendName}${threads ? `-${threads}t` : ''}`, importMs, matmul: {}, notes: [] };
+const out = { name: `nabla-${backendName}${threads ? `-${threads}t` : ''}${mode === 'eager' ? '-eager' : ''}`, importMs, matmul: {}, notes: [] };
 const sizes = sizesArg.split(',').filter(Boolean).map((s) => s.split('x').map(Number));
 
 // ---------------------------------------------------------------- matmul (through nb.matmul: includes the op layer)
@@ -51,14 +52,21 @@ const eye = nb.eye(10);
 const nTrain = train.length, B = 64, perEpoch = Math.floor(nTrain / B);
 const nSteps = stepsArg === 'epoch' ? perEpoch : Math.min(perEpoch, Number(stepsArg));
 
+/** Forward, loss and backward of one batch: recorded once and replayed by nb.compile, or eager. */
+const forwardBackward = (x, target) => {
+  const l = lossFn.call(model.call(x), target);
+  l.backward();
+  return l;
+};
+const step = mode === 'eager' ? forwardBackward : nb.compile(forwardBackward);
+
 /** One pass over nSteps batches in the given order; the last loss. */
 function epoch(order) {
   let loss = NaN;
   for (let s = 0; s < nSteps; s++) {
     const [x, y] = train.getBatch(order.subarray(s * B, (s + 1) * B));
-    const l = lossFn.call(model.call(x.reshape([B, 784])), eye.indexSelect(0, y));
     opt.zeroGrad();
-    l.backward();
+    const l = step(x.reshape([B, 784]), eye.indexSelect(0, y));
     opt.step();
     if (s === nSteps - 1) loss = l.item();
   }
@@ -106,6 +114,7 @@ if (rssEpochs > 0) {
   }
 }
 out.peakRssMb = peakRssMb();
+if (step.stats) out.compile = step.stats;
 if (backendName === 'wasm') {
   const { wasmInfo } = await import('../dist/backend/wasm/index.js');
   out.wasm = wasmInfo();

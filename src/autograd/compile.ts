@@ -19,14 +19,14 @@ import { type Backend, activeBackend, setRecorder } from '../backend/backend.js'
 import { type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type TraceHooks, setTraceHooks, traceHooks, traceStateEpoch } from '../tensor/trace.js';
+import { type TraceHooks, setTraceHooks, traceHooks, traceStateKey } from '../tensor/trace.js';
 import { setGradListener } from './engine.js';
 import { isGradEnabled } from './grad-mode.js';
 
 type Fn = (...args: never[]) => unknown;
 type Run = (...args: unknown[]) => unknown;
 
-interface KernelStep { kind: 'kernel'; method: string; call: (...a: unknown[]) => unknown; args: unknown[]; ret: unknown }
+interface KernelStep { kind: 'kernel'; method: string; args: unknown[]; ret: unknown }
 interface HostStep { kind: 'host'; fn: () => void }
 type Step = KernelStep | HostStep;
 
@@ -117,7 +117,7 @@ export function compile<F extends Fn>(fn: F, opts: CompileOptions = {}): Compile
 
 /** The cache key of a call, or null when an argument is of a kind compile does not handle. */
 function signature(args: readonly unknown[]): string | null {
-  const parts = [activeBackend().name, isGradEnabled() ? 'grad' : 'nograd', String(traceStateEpoch())];
+  const parts = [activeBackend().name, isGradEnabled() ? 'grad' : 'nograd', traceStateKey()];
   for (const a of args) {
     if (a instanceof Tensor) parts.push(`${a.dtype}${fmt(a.shape)}${a.requiresGrad ? ' requiresGrad' : ''}`);
     else if (a === undefined || a === null || ['number', 'string', 'boolean'].includes(typeof a)) parts.push(JSON.stringify(a) ?? 'undefined');
@@ -211,8 +211,8 @@ function trace(fn: Run, args: unknown[]): Traced {
       if (hostDepth === 0) steps.push({ kind: 'host', fn: f });
     },
   };
-  const record = (method: string, call: (...a: unknown[]) => unknown, a: unknown[], ret: unknown): void => {
-    if (hostDepth === 0) steps.push({ kind: 'kernel', method, call, args: a.map(snapshot), ret });
+  const record = (method: string, a: unknown[], ret: unknown): void => {
+    if (hostDepth === 0) steps.push({ kind: 'kernel', method, args: a.map(snapshot), ret });
   };
   const recorder = recordingBackend(be, record);
   const before = new Map<Tensor, Tensor | null>(); // each .grad before the trace first set it
@@ -261,7 +261,7 @@ function externalWritesOf(steps: readonly Step[], outside: (a: TypedArray) => bo
 }
 
 /** A backend whose every method records its call (after running it) through `record`. */
-function recordingBackend(be: Backend, record: (method: string, call: (...a: unknown[]) => unknown, args: unknown[], ret: unknown) => void): Backend {
+function recordingBackend(be: Backend, record: (method: string, args: unknown[], ret: unknown) => void): Backend {
   const wrappers = new Map<PropertyKey, unknown>();
   return new Proxy(be, {
     get(target, prop) {
@@ -272,7 +272,7 @@ function recordingBackend(be: Backend, record: (method: string, call: (...a: unk
         const call = value as (...a: unknown[]) => unknown;
         w = (...a: unknown[]): unknown => {
           const ret = call.apply(target, a);
-          record(String(prop), call, a, ret);
+          record(String(prop), a, ret);
           return ret;
         };
         wrappers.set(prop, w);
@@ -303,7 +303,7 @@ function replay(plan: Plan, args: readonly unknown[], setGrads: boolean): unknow
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.kind === 'kernel') {
-      const ret = s.call.apply(be, s.args);
+      const ret = (be as unknown as Record<string, (...a: unknown[]) => unknown>)[s.method]!.apply(be, s.args); // looked up now: wrappers (profilers) see replays
       if (ret !== s.ret) {
         if (i < plan.firstExternalWrite) return FALLBACK;
         throw new Error(`compile: kernel ${s.method} returned ${String(ret)} on replay but ${String(s.ret)} when traced, after the step had written outside itself; run the function without compile to see the op's own error`);

@@ -12,7 +12,7 @@ import { type DType, isFloat } from '../tensor/dtype.js';
 import { fmt, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Parameter } from './parameter.js';
-import { traceStateChanged } from '../tensor/trace.js';
+import { traceModeFlip, traceStateChanged } from '../tensor/trace.js';
 
 /** A state dict: PyTorch's keys (`fc1.weight`, `0.bias`, `bn.running_mean`) mapped to tensors, in order. */
 export type StateDict = Record<string, Tensor>;
@@ -48,8 +48,17 @@ const isParamArray = (v: unknown): v is Parameter[] => Array.isArray(v) && v.len
  * Object.keys(net.stateDict()); // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
  */
 export abstract class Module {
+  #training = true;
+  /** Random id: compile keys its plans by the ids of the modules in eval mode. */
+  readonly #modeId = (Math.random() * 0x100000000) >>> 0 || 1;
   /** Training mode (true) or evaluation mode (false); switched by {@link train} and {@link eval}. */
-  training = true;
+  get training(): boolean {
+    return this.#training;
+  }
+  set training(mode: boolean) {
+    if (mode !== this.#training) traceModeFlip(this.#modeId); // compiled steps recorded in the other mode are not replayed
+    this.#training = mode;
+  }
   /** Buffer names → persistent (part of the state dict). Private fields are not enumerable. */
   readonly #buffers = new Map<string, boolean>();
 
@@ -200,7 +209,6 @@ export abstract class Module {
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new TypeError(`train: mode must be a boolean, got ${typeof mode}`);
     for (const m of this.modules()) m.training = mode;
-    traceStateChanged(); // compiled steps recorded in the other mode must not be replayed
     return this;
   }
 
@@ -238,6 +246,7 @@ export abstract class Module {
   float(): this { return this.to('float32'); }
 
   #convert(dtype: DType): void {
+    traceStateChanged(); // new parameter tensors: plans recorded on the old ones are stale
     const self = this as Record<string, unknown>;
     const conv = (p: Parameter): Parameter => (p.dtype === dtype ? p : new Parameter(noGrad(() => to(p, dtype)), p.requiresGrad));
     for (const name of Object.keys(this)) {

@@ -45,14 +45,20 @@ export function hostStep(fn: () => void): void {
   else fn();
 }
 
-let stateEpoch = 0;
+let stateVersion = 0;
+let modeHash = 0;
 
-/** JavaScript state that decides which kernels a function runs changed (Module.train/eval): recorded plans are stale. */
+/** JavaScript state that decides which kernels a function runs was replaced (a module's parameters converted): recorded plans are stale. */
 export function traceStateChanged(): void {
-  stateEpoch++;
+  stateVersion++;
 }
 
-/** Bumped by traceStateChanged; part of a compiled function's cache key. */
-export function traceStateEpoch(): number {
-  return stateEpoch;
+/** A module with this random id switched between train and eval mode (the key holds the XOR of the ids in eval mode). */
+export function traceModeFlip(id: number): void {
+  modeHash = (modeHash ^ id) >>> 0;
+}
+
+/** Part of a compiled function's cache key: the same after train() → eval() → train(). */
+export function traceStateKey(): string {
+  return `${stateVersion}:${modeHash}`;
 }

@@ -1,11 +1,12 @@
 /**
  * The training loop of the classic program, as a helper:
  *
- *   for each epoch: for each batch: zeroGrad, forward, loss, backward, step;
+ *   for each epoch: for each batch: zeroGrad, forward, loss, backward (compiled: see autograd/compile), step;
  *   every 100 batches print `[epoch, batch] loss: <mean of those batches>`; after the epoch, evaluate.
  *
  * With a progress bar on a terminal, callbacks (onBatchEnd / onEpochEnd) and early stopping.
  */
+import { compile } from '../autograd/compile.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
 import { confusionMatrix as confusion, correctCount } from './metrics.js';
@@ -123,6 +124,32 @@ export interface TrainEpochOptions {
   logInterval?: number;
   progress?: Progress;
   callbacks?: readonly Callback[];
+  /**
+   * Run forward, loss and backward through `compile` (default true): recorded once per input shape and replayed,
+   * with the same results as eager mode and a fallback to it (with a warning) for steps it cannot replay.
+   */
+  compile?: boolean;
+}
+
+/** Forward, loss and backward of one batch: [loss, output]. */
+type BatchStep = (x: Tensor, y: Tensor) => Tensor[];
+const compiledSteps = new WeakMap<ModelLike, Map<LossFn, BatchStep>>();
+
+/** The step of a model and loss; compiled steps are kept per (model, loss), so plans outlive an epoch. */
+function batchStep(model: ModelLike, lossFn: LossFn, compiled: boolean): BatchStep {
+  const eager: BatchStep = (x, y) => {
+    const out = model.forward(x);
+    const loss = lossFn(out, y);
+    if (loss.size !== 1) throw new Error(`trainEpoch: the loss must be a single number, got shape [${loss.shape.join(', ')}]; use reduction 'mean' or 'sum'`);
+    loss.backward();
+    return [loss, out];
+  };
+  if (!compiled) return eager;
+  let byLoss = compiledSteps.get(model);
+  if (!byLoss) compiledSteps.set(model, byLoss = new Map());
+  let step = byLoss.get(lossFn);
+  if (!step) byLoss.set(lossFn, step = compile(eager));
+  return step;
 }
 
 /** One pass over `loader`: returns the mean loss and accuracy over the samples. */
@@ -132,6 +159,7 @@ export async function trainEpoch(model: ModelLike, loader: BatchSource, opts: Tr
   const progress = opts.progress ?? createProgress(false);
   const total = loader.dataset?.length ?? 0;
   model.train(true);
+  const step = batchStep(model, opts.lossFn, opts.compile ?? true);
   progress.start(epoch, opts.epochs ?? epoch, total);
   const t0 = performance.now();
   let running = 0, lossSum = 0, correct = 0, samples = 0, batch = 0;
@@ -140,10 +168,7 @@ export async function trainEpoch(model: ModelLike, loader: BatchSource, opts: Tr
       const [x, y] = splitBatch(b, 'trainEpoch');
       const n = x.shape[0]!;
       opts.optimizer.zeroGrad();
-      const out = model.forward(x);
-      const loss = opts.lossFn(out, y);
-      if (loss.size !== 1) throw new Error(`trainEpoch: the loss must be a single number, got shape [${loss.shape.join(', ')}]; use reduction 'mean' or 'sum'`);
-      loss.backward();
+      const [loss, out] = step(x, y) as [Tensor, Tensor];
       opts.optimizer.step();
       const value = loss.item();
       if (!Number.isFinite(value)) throw new Error(`trainEpoch: the loss became ${value} at epoch ${epoch}, batch ${batch + 1}; lower the learning rate or check the inputs`);
@@ -235,6 +260,8 @@ export interface FitOptions {
   summary?: boolean;
   earlyStopping?: EarlyStopping;
   callbacks?: readonly Callback[];
+  /** Compile the training step (default true); see {@link TrainEpochOptions.compile}. */
+  compile?: boolean;
 }
 
 export interface History {
@@ -263,7 +290,7 @@ export async function fit(model: ModelLike, trainLoader: BatchSource, opts: FitO
   const history: History = { epochs: [], stoppedEarly: false };
   for (let epoch = start + 1; epoch <= opts.epochs; epoch++) {
     const r = await trainEpoch(model, trainLoader, {
-      optimizer: opts.optimizer, lossFn: opts.lossFn, epoch, epochs: opts.epochs, logInterval: opts.logInterval, progress, callbacks: opts.callbacks,
+      optimizer: opts.optimizer, lossFn: opts.lossFn, epoch, epochs: opts.epochs, logInterval: opts.logInterval, progress, callbacks: opts.callbacks, compile: opts.compile,
     });
     const summary: EpochSummary = { epoch, trainLoss: r.loss, trainAccuracy: r.accuracy, seconds: r.seconds, samplesPerSecond: r.samples / r.seconds };
     if (opts.testLoader) {

@@ -298,12 +298,17 @@ function crossEntropyProbs(input: Tensor, target: Tensor, opts: CrossEntropyOpti
 export function oneHot(t: Tensor, numClasses = -1): Tensor {
   checkTensor(t, 'oneHot', 'tensor');
   if (t.dtype !== 'int32') throw new Error(`oneHot: expected int32 class indices, got ${t.dtype} ${fmt(t.shape)}`);
-  const lo = t.size ? min(t).item() : 0;
-  if (lo < 0) throw new Error(`oneHot: class values must be non-negative, got ${lo}`);
-  const hi = t.size ? max(t).item() : -1;
-  const n = numClasses === -1 ? hi + 1 : numClasses;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`oneHot: numClasses must be a non-negative integer or -1, got ${numClasses}`);
-  if (hi >= n) throw new Error(`oneHot: class value ${hi} is out of range for numClasses ${n}`);
+  if (numClasses !== -1 && !(Number.isInteger(numClasses) && numClasses >= 0)) throw new Error(`oneHot: numClasses must be a non-negative integer or -1, got ${numClasses}`);
+  const check = (n: number): void => {
+    const lo = t.size ? min(t).item() : 0;
+    if (lo < 0) throw new Error(`oneHot: class values must be non-negative, got ${lo}`);
+    const hi = t.size ? max(t).item() : -1;
+    if (hi >= n) throw new Error(`oneHot: class value ${hi} is out of range for numClasses ${n}`);
+  };
+  // with numClasses given the values are only checked (again on every replay of a compiled step); with −1 they set the shape
+  const n = numClasses === -1 ? (t.size ? max(t).item() + 1 : 0) : numClasses;
+  if (numClasses === -1) check(n);
+  else hostStep(() => check(n));
   const idx = unsqueeze(t, -1);
   return scatterAdd(zeros([...t.shape, n], { dtype: 'int32' }), -1, idx, expand(full([], 1, { dtype: 'int32' }), idx.shape));
 }

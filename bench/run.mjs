@@ -45,12 +45,15 @@ const hasTorch = existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3',
 
 /** name → argv of the configuration's process. */
 const configs = [
+  // nabla trains with a compiled step (nb.compile, as `nabla train` does); the -eager rows run the same step op by op
   ['nabla-wasm-1t', ['node', ['bench/peer-nabla.mjs', 'wasm', '1', SIZES, steps]]],
+  ['nabla-wasm-1t-eager', ['node', ['bench/peer-nabla.mjs', 'wasm', '1', '', steps, '0', 'eager']]],
   ['nabla-wasm-2t', ['node', ['bench/peer-nabla.mjs', 'wasm', '2', SIZES, steps, String(rssEpochs)]]],
   // what Node 22+ gets by default: the relaxed-SIMD build (fused multiply-add), enabled here by a V8 flag
   ['nabla-wasm-2t-fma', ['node', ['--experimental-wasm-relaxed-simd', 'bench/peer-nabla.mjs', 'wasm', '2', SIZES, steps]]],
   ...(nativeBuilt ? [
     ['nabla-native-1t', ['node', ['bench/peer-nabla.mjs', 'native', '1', SIZES, steps]]],
+    ['nabla-native-1t-eager', ['node', ['bench/peer-nabla.mjs', 'native', '1', '', steps, '0', 'eager']]],
     ['nabla-native-2t', ['node', ['bench/peer-nabla.mjs', 'native', '2', SIZES, steps]]],
   ] : []),
   ['nabla-cpu', ['node', ['bench/peer-nabla.mjs', 'cpu', '', SMALL_SIZES, '100']]],

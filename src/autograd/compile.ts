@@ -19,7 +19,7 @@ import { type Backend, activeBackend, setRecorder } from '../backend/backend.js'
 import { type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type TraceHooks, setTraceHooks, traceHooks, traceStateKey } from '../tensor/trace.js';
+import { type RandomState, type TraceHooks, setTraceHooks, traceHooks, traceStateKey } from '../tensor/trace.js';
 import { setGradListener } from './engine.js';
 import { isGradEnabled } from './grad-mode.js';
 
@@ -45,6 +45,8 @@ interface Plan {
   firstExternalWrite: number;
   /** The storage outside the plan that its kernels write (checked by the verifying replay). */
   externalWrites: TypedArray[];
+  /** Random generators its host steps draw from (rewound while the plan is checked). */
+  generators: RandomState[];
 }
 
 interface Traced { result: unknown; plan: Plan | null; reason: string | null }
@@ -191,6 +193,7 @@ function trace(fn: Run, args: unknown[]): Traced {
   const owned = new Owned();
   const steps: Step[] = [];
   const grads = new Map<Tensor, Tensor>();
+  const generators = new Set<RandomState>();
   let reason: string | null = null, hostDepth = 0;
   const unsupported = (what: string): void => { if (hostDepth === 0 && reason === null) reason = what; };
   // the plan's own inputs: contiguous copies, filled again from the caller's tensors on each replay
@@ -205,6 +208,10 @@ function trace(fn: Run, args: unknown[]): Traced {
   const hooks: TraceHooks = {
     allocated: (d) => owned.add(d),
     unsupported,
+    drew: (g) => {
+      if (hostDepth === 0) unsupported('random numbers drawn outside a host step');
+      else generators.add(g);
+    },
     hostStep: (f) => {
       hostDepth++;
       try { f(); } finally { hostDepth--; }
@@ -238,7 +245,7 @@ function trace(fn: Run, args: unknown[]): Traced {
   if (reason !== null || !outs) return { result: userResult, plan: null, reason };
   const { firstExternalWrite, externalWrites } = externalWritesOf(steps, (a) => !owned.has(a));
   const leaves = [...grads.keys()].filter((x) => !owned.has(x.data));
-  const plan: Plan = { be, steps, inputs, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites };
+  const plan: Plan = { be, steps, inputs, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators] };
   return { result: userResult, plan, reason: null };
 }
 
@@ -346,11 +353,14 @@ const dense = (be: Backend, x: Tensor): TypedArray => copyOf(be, x).data;
 function verify(fn: Run, plan: Plan, args: unknown[]): { result: unknown; problem: string | null } {
   const be = plan.be;
   const start = plan.externalWrites.map((a) => a.slice());
+  const randomStart = plan.generators.map((g) => g.getState());
   const second = trace(fn, args);
   if (second.reason || !second.plan) return { result: second.result, problem: second.reason ?? 'the second call could not be traced' };
   const p2 = second.plan;
   const after = plan.externalWrites.map((a) => a.slice());
+  const randomAfter = plan.generators.map((g) => g.getState());
   plan.externalWrites.forEach((a, i) => a.set(start[i]!));
+  plan.generators.forEach((g, i) => g.setState(randomStart[i]!)); // the replay draws what the eager run drew
   const written2 = new Set<unknown>();
   for (const s of p2.steps) if (s.kind === 'kernel') for (const w of writtenBy(s)) written2.add(w);
   let problem: string | null = null;
@@ -374,6 +384,7 @@ function verify(fn: Run, plan: Plan, args: unknown[]): { result: unknown; proble
     });
   }
   plan.externalWrites.forEach((a, i) => a.set(after[i]!)); // leave the state of the eager run
+  plan.generators.forEach((g, i) => g.setState(randomAfter[i]!));
   // storage the first trace made without the allocator (new Float64Array…) looked external; what the second run
   // did not write too was the first run's own
   if (!problem) Object.assign(plan, externalWritesOf(plan.steps, (a) => plan.externalWrites.includes(a) && written2.has(a)));

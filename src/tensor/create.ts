@@ -3,6 +3,7 @@ import { type DType, type TypedArray, allocate, dtypeOf, isDType, isFloat } from
 import { Generator, defaultGenerator } from './random.js';
 import { type Shape, checkShape, fmt, numel } from './shape.js';
 import { Tensor } from './tensor.js';
+import { hostStep } from './trace.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -128,7 +129,7 @@ function randomFill(shape: Shape | number, opts: RandomOptions | undefined, op: 
   if (!isFloat(dtype)) throw new Error(`${op}: dtype must be floating point, got ${dtype}`);
   const g = opts?.generator ?? defaultGenerator;
   const arr = allocate(dtype, numel(s));
-  for (let i = 0; i < arr.length; i++) arr[i] = draw(g);
+  hostStep(() => { for (let i = 0; i < arr.length; i++) arr[i] = draw(g); }); // a compiled step draws again
   return finish(new Tensor(arr, s), opts);
 }
 
@@ -143,7 +144,7 @@ export function randint(low: number, high: number, shape: Shape | number, opts?:
   const s = toShape(shape, 'randint');
   const g = opts?.generator ?? defaultGenerator;
   const arr = allocate(dtypeOpt(opts, 'int32', 'randint'), numel(s));
-  for (let i = 0; i < arr.length; i++) arr[i] = g.randint(low, high);
+  hostStep(() => { for (let i = 0; i < arr.length; i++) arr[i] = g.randint(low, high); }); // a compiled step draws again
   return finish(new Tensor(arr, s), opts);
 }
 

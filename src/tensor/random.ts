@@ -2,7 +2,7 @@
  * A seeded random generator (xoshiro128**), so every random result is reproducible.
  * `manualSeed(n)` reseeds the default generator; a `Generator` can be passed to any random op.
  */
-import { noteUnsupported } from './trace.js';
+import { traceHooks } from './trace.js';
 
 export class Generator {
   private s = new Uint32Array(4);
@@ -29,7 +29,7 @@ export class Generator {
 
   /** Next 32-bit unsigned integer. */
   nextUint32(): number {
-    noteUnsupported('random numbers');
+    traceHooks()?.drew(this);
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
     const t = s[1]! << 9;

@@ -13,6 +13,14 @@ export interface TraceHooks {
   unsupported(what: string): void;
   /** Run `fn` now, unrecorded, and again at this point of every replay (see hostStep). */
   hostStep(fn: () => void): void;
+  /** A random generator drew numbers (replayable inside a hostStep: the replay draws again). */
+  drew(generator: RandomState): void;
+}
+
+/** What compile needs of a random generator: its state, to rewind it while checking a plan. */
+export interface RandomState {
+  getState(): number[];
+  setState(state: readonly number[]): unknown;
 }
 
 let hooks: TraceHooks | null = null;

@@ -1,8 +1,11 @@
 /**
- * Elementwise float32 kernels over buffers the caller pads to a multiple of 16 bytes (plus 16), so every
- * loop runs whole vectors: lanes past the end read and write padding and are never copied back.
+ * Elementwise float32 kernels. Loops run whole vectors; the last, partial vector of a buffer goes through the
+ * thread's scratch block (tailIn/tailOut), so that no kernel reads or writes past its operands: outputs may be
+ * arrays that live in wasm memory next to other data. An output may be the very same buffer as an input read
+ * elementwise (each vector is read before it is written), never a partly overlapping one.
  */
 import { k, vexp, vlog, vsigmoid, vtanh, vrelu, ONE } from './math';
+import { scratch, tailIn, tailOut } from './scratch';
 
 // unary op codes (the JS side keeps the same table)
 export const U_NEG = 0, U_EXP = 1, U_LOG = 2, U_SQRT = 3, U_ABS = 4, U_SIGMOID = 5, U_TANH = 6, U_RELU = 7;
@@ -32,6 +35,17 @@ export const U_RECIPROCAL = 8, U_FLOOR = 9, U_CEIL = 10, U_ROUND = 11;
 
 /** out[i] = op(x[i]) for i < n (x and out may be the same buffer). */
 export function unary(op: i32, x: usize, out: usize, n: i32): void {
+  const n4 = n & ~3, r = n - n4;
+  unaryVectors(op, x, out, n4);
+  if (r == 0) return;
+  const s = scratch, o = <usize>n4 << 2;
+  tailIn(s, x + o, r);
+  unaryVectors(op, s, s, 4);
+  tailOut(out + o, s, r);
+}
+
+/** unary over n floats, n a multiple of 4. */
+function unaryVectors(op: i32, x: usize, out: usize, n: i32): void {
   switch (op) {
     case U_NEG: unaryLoop(U_NEG, x, out, n); break;
     case U_EXP: unaryLoop(U_EXP, x, out, n); break;
@@ -68,7 +82,19 @@ export const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
 
 /** One row of C results; sa/sb: 1 when that operand is one value splatted over the row. */
 @inline function binaryRow(op: i32, a: usize, sa: bool, b: usize, sb: bool, out: usize, C: i32): void {
-  const end = out + (<usize>(C + 3) >> 2 << 4);
+  const C4 = C & ~3, r = C - C4;
+  binaryVectors(op, a, sa, b, sb, out, <usize>C4 << 2);
+  if (r == 0) return;
+  const s = scratch, o = <usize>C4 << 2;
+  if (!sa) { tailIn(s, a + o, r); a = s; }
+  if (!sb) { tailIn(s + 16, b + o, r); b = s + 16; }
+  binaryVectors(op, a, sa, b, sb, s + 32, 16);
+  tailOut(out + o, s + 32, r);
+}
+
+/** bytes (a multiple of 16) of results at out. */
+@inline function binaryVectors(op: i32, a: usize, sa: bool, b: usize, sb: bool, out: usize, bytes: usize): void {
+  const end = out + bytes;
   if (sa && sb) {
     const v = binaryOp(op, v128.load32_splat(a), v128.load32_splat(b));
     while (out < end) { v128.store(out, v); out += 16; }
@@ -90,7 +116,6 @@ export const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
     binaryRow(op, a, am == M_SCALAR, b, bm == M_SCALAR, out, R * C);
     return;
   }
-  // rows are written in order, so a row's overhang into the next row is overwritten by that row
   for (let r = 0; r < R; r++) {
     const pa = am == M_FULL ? a + <usize>r * rowBytes : am == M_COL ? a + (<usize>r << 2) : a;
     const pb = bm == M_FULL ? b + <usize>r * rowBytes : bm == M_COL ? b + (<usize>r << 2) : b;
@@ -98,7 +123,7 @@ export const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
   }
 }
 
-/** out (R×C, contiguous, not aliasing a or b) = op(a, b) with each operand read per its mode. */
+/** out (R×C, contiguous) = op(a, b) with each operand read per its mode; out may be a (or b) when read in full. */
 export function binary2d(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usize, R: i32, C: i32): void {
   switch (op) {
     case B_ADD: binaryLoop(B_ADD, a, am, b, bm, out, R, C); break;
@@ -112,7 +137,18 @@ export function binary2d(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usi
 
 /** Gradient of an activation from its output y and the incoming gradient g: sigmoid g·y·(1 − y), tanh g·(1 − y²). */
 export function activationGrad(op: i32, y: usize, g: usize, out: usize, n: i32): void {
-  const end = out + (<usize>(n + 3) >> 2 << 4);
+  const n4 = n & ~3, r = n - n4;
+  activationGradVectors(op, y, g, out, <usize>n4 << 2);
+  if (r == 0) return;
+  const s = scratch, o = <usize>n4 << 2;
+  tailIn(s, y + o, r);
+  tailIn(s + 16, g + o, r);
+  activationGradVectors(op, s, s + 16, s + 32, 16);
+  tailOut(out + o, s + 32, r);
+}
+
+@inline function activationGradVectors(op: i32, y: usize, g: usize, out: usize, bytes: usize): void {
+  const end = out + bytes;
   const one = k(ONE);
   if (op == U_SIGMOID) {
     while (out < end) {

@@ -1,8 +1,11 @@
 /**
  * Fused float32 kernels: one pass instead of a chain of ops. Each follows PyTorch's order of operations
  * (torch.optim's single-tensor SGD and Adam, log-softmax by max subtraction) so results agree to rounding.
+ * Loops run whole vectors and the last, partial one through the thread's scratch block: no kernel reads or writes
+ * past its operands.
  */
 import { k, vexp, vlog, ONE } from './math';
+import { scratch, tailIn, tailOut } from './scratch';
 
 @inline function sp(x: f32): v128 { return f32x4.splat(x); }
 
@@ -11,13 +14,28 @@ const BCE_EPS = memory.data<f32>([1e-12]);
 
 /**
  * SGD step in place on p (and buf): d = ±g + wd·p; buf = first ? d : momentum·buf + (1 − dampening)·d;
- * d = nesterov ? d + momentum·buf : buf (when momentum ≠ 0); p −= lr·d. Buffers padded to whole vectors.
+ * d = nesterov ? d + momentum·buf : buf (when momentum ≠ 0); p −= lr·d.
  */
 export function sgd(
   p: usize, g: usize, buf: usize, n: i32, lr: f32, momentum: f32, oneMinusDampening: f32, wd: f32,
   nesterov: i32, maximize: i32, first: i32,
 ): void {
-  const nb = <usize>(n + 3) >> 2 << 4;
+  const n4 = n & ~3, r = n - n4, o = <usize>n4 << 2;
+  sgdVectors(p, g, buf, o, lr, momentum, oneMinusDampening, wd, nesterov, maximize, first);
+  if (r == 0) return;
+  const s = scratch, withBuf = buf != 0 && momentum != 0;
+  tailIn(s, p + o, r);
+  tailIn(s + 16, g + o, r);
+  if (withBuf) tailIn(s + 32, buf + o, r);
+  sgdVectors(s, s + 16, s + 32, 16, lr, momentum, oneMinusDampening, wd, nesterov, maximize, first);
+  tailOut(p + o, s, r);
+  if (withBuf) tailOut(buf + o, s + 32, r);
+}
+
+@inline function sgdVectors(
+  p: usize, g: usize, buf: usize, nb: usize, lr: f32, momentum: f32, oneMinusDampening: f32, wd: f32,
+  nesterov: i32, maximize: i32, first: i32,
+): void {
   const vlr = sp(lr), vm = sp(momentum), vd = sp(oneMinusDampening), vwd = sp(wd);
   for (let o: usize = 0; o < nb; o += 16) {
     const pv = v128.load(p + o);
@@ -44,7 +62,28 @@ export function adam(
   beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, eps: f32, wd: f32, decayFactor: f32,
   decoupled: i32, maximize: i32, stepSize: f32, bc2sqrt: f32,
 ): void {
-  const nb = <usize>(n + 3) >> 2 << 4;
+  const n4 = n & ~3, r = n - n4, o = <usize>n4 << 2;
+  adamVectors(p, g, m, v, vmax, o, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, wd, decayFactor, decoupled, maximize, stepSize, bc2sqrt);
+  if (r == 0) return;
+  const s = scratch;
+  tailIn(s, p + o, r);
+  tailIn(s + 16, g + o, r);
+  tailIn(s + 32, m + o, r);
+  tailIn(s + 48, v + o, r);
+  if (vmax != 0) tailIn(s + 64, vmax + o, r);
+  adamVectors(s, s + 16, s + 32, s + 48, vmax != 0 ? s + 64 : 0, 16, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, wd, decayFactor,
+    decoupled, maximize, stepSize, bc2sqrt);
+  tailOut(p + o, s, r);
+  tailOut(m + o, s + 32, r);
+  tailOut(v + o, s + 48, r);
+  if (vmax != 0) tailOut(vmax + o, s + 64, r);
+}
+
+@inline function adamVectors(
+  p: usize, g: usize, m: usize, v: usize, vmax: usize, nb: usize,
+  beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32, eps: f32, wd: f32, decayFactor: f32,
+  decoupled: i32, maximize: i32, stepSize: f32, bc2sqrt: f32,
+): void {
   const b1 = sp(beta1), b1c = sp(oneMinusBeta1), b2 = sp(beta2), b2c = sp(oneMinusBeta2), ve = sp(eps), vwd = sp(wd);
   const decay = sp(decayFactor), vs = sp(stepSize), vbc = sp(bc2sqrt);
   for (let o: usize = 0; o < nb; o += 16) {
@@ -117,12 +156,14 @@ export function softmaxRows(x: usize, R: i32, C: i32, out: usize, wantLog: i32):
  * BCELoss, logs clamped at −100), written to out. Returns the index of the first p outside [0, 1], or −1.
  */
 export function bceForward(p: usize, y: usize, out: usize, n: i32): i32 {
-  const nb = <usize>n << 2;
-  const lo = k(LOG_FLOOR), one = k(ONE);
-  for (let o: usize = 0; o < nb; o += 16) {
-    const pv = v128.load(p + o), yv = v128.load(y + o);
-    const lp = f32x4.pmax(vlog(pv), lo), l1p = f32x4.pmax(vlog(f32x4.sub(one, pv)), lo);
-    v128.store(out + o, f32x4.neg(f32x4.add(f32x4.mul(yv, lp), f32x4.mul(f32x4.sub(one, yv), l1p))));
+  const n4 = n & ~3, r = n - n4, o = <usize>n4 << 2;
+  bceForwardVectors(p, y, out, o);
+  if (r != 0) {
+    const s = scratch;
+    tailIn(s, p + o, r);
+    tailIn(s + 16, y + o, r);
+    bceForwardVectors(s, s + 16, s + 32, 16);
+    tailOut(out + o, s + 32, r);
   }
   for (let i = 0; i < n; i++) {
     const v = load<f32>(p + (<usize>i << 2));
@@ -131,9 +172,29 @@ export function bceForward(p: usize, y: usize, out: usize, n: i32): i32 {
   return -1;
 }
 
+@inline function bceForwardVectors(p: usize, y: usize, out: usize, nb: usize): void {
+  const lo = k(LOG_FLOOR), one = k(ONE);
+  for (let o: usize = 0; o < nb; o += 16) {
+    const pv = v128.load(p + o), yv = v128.load(y + o);
+    const lp = f32x4.pmax(vlog(pv), lo), l1p = f32x4.pmax(vlog(f32x4.sub(one, pv)), lo);
+    v128.store(out + o, f32x4.neg(f32x4.add(f32x4.mul(yv, lp), f32x4.mul(f32x4.sub(one, yv), l1p))));
+  }
+}
+
 /** Its gradient: out = g·(p − y) / max(p·(1 − p), 1e-12); g is one value (gScalar) or n values. */
 export function bceBackward(p: usize, y: usize, g: usize, gScalar: i32, out: usize, n: i32): void {
-  const nb = <usize>(n + 3) >> 2 << 4;
+  const n4 = n & ~3, r = n - n4, o = <usize>n4 << 2;
+  bceBackwardVectors(p, y, g, gScalar, out, o);
+  if (r == 0) return;
+  const s = scratch;
+  tailIn(s, p + o, r);
+  tailIn(s + 16, y + o, r);
+  if (!gScalar) tailIn(s + 32, g + o, r);
+  bceBackwardVectors(s, s + 16, gScalar ? g : s + 32, gScalar, s + 48, 16);
+  tailOut(out + o, s + 48, r);
+}
+
+@inline function bceBackwardVectors(p: usize, y: usize, g: usize, gScalar: i32, out: usize, nb: usize): void {
   const one = k(ONE), eps = k(BCE_EPS);
   const gs = v128.load32_splat(g);
   for (let o: usize = 0; o < nb; o += 16) {

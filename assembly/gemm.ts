@@ -16,18 +16,13 @@
  * most one register tile, so that threads taking tiles in turn get equal work.
  * All sizes and offsets are in bytes unless named otherwise.
  */
+import { scratch as tileScratch } from './scratch';
 
 // descriptor layout (i32 slots)
 export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
 export const G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7;
 export const G_C = 8, G_LDC = 9, G_CBS = 10;
 export const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17; // slots 14, 15 unused
-
-/** Where this thread's kernels spill a partial 4×8 tile (128 bytes); each thread's instance sets its own. */
-let tileScratch: usize = 4096;
-
-/** Give this instance (thread) its own 128-byte scratch block for partial tiles. */
-export function setScratch(p: usize): void { tileScratch = p; }
 
 /**
  * c + a·b. In the relaxed-SIMD builds (compiled with --use RELAXED=1, loaded only where the engine supports relaxed

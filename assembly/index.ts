@@ -3,7 +3,8 @@
  * (src/backend/wasm) owns the layout: a control block, a job descriptor and a scratch arena.
  * The same source is built twice: against a plain memory (calling thread only) and a shared one (thread pool).
  */
-export { gemmTiles, transpose, setScratch } from './gemm';
+export { gemmTiles, transpose } from './gemm';
+export { setScratch, copyBytes, zeroBytes } from './scratch';
 export { unary, binary2d, activationGrad } from './elementwise';
 export { sumRows, sumCols } from './reduce';
 export { sgd, adam, softmaxRows, bceForward, bceBackward } from './fused';

@@ -3,7 +3,7 @@
  * Ops (src/ops) call only these kernels; a faster backend replaces them without touching ops or autograd.
  * All outputs passed as a bare TypedArray are contiguous (row-major) and sized for the result.
  */
-import type { TypedArray } from '../tensor/dtype.js';
+import type { DType, TypedArray } from '../tensor/dtype.js';
 import { noteUnsupported } from '../tensor/trace.js';
 
 /** A strided window on a storage array: element (i0, i1, …) is data[offset + Σ ik·strides[k]]. */
@@ -144,6 +144,16 @@ export interface Backend {
    * the reference's order (z = x − max, e = eᶻ, s = Σe; e/s or z − ln s). False when it does not take x.
    */
   softmaxLastDim?(x: View, log: boolean, out: TypedArray): boolean;
+  /**
+   * Optional: a zeroed array of `size` elements of `dtype` that lives in the backend's own memory, so that its kernels
+   * take it without copying it in or out (the wasm backend: in its shared WebAssembly memory). Null when it cannot
+   * (size, dtype, or a budget of live bytes: 256 MiB by default on wasm, `setWasmOptions({ residentBudget })`).
+   * The array is garbage collected like any other: its memory is freed once the returned array object is
+   * collected, so keep that object (a subarray or another view on its buffer does not keep the memory alive).
+   * Frees happen between tasks, never inside a synchronous loop: allocate once and reuse (e.g. `compile`).
+   * Any kernel accepts such arrays as operands and outputs, aliasing or overlapping each other as ordinary arrays may.
+   */
+  allocateResident?(dtype: DType, size: number): TypedArray | null;
 }
 
 let current: Backend | null = null;

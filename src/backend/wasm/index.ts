@@ -3,17 +3,20 @@
  * matrix products shared with a pool of worker threads. It is the reference backend with the float32
  * kernels replaced, so every other dtype, every op it lacks and any kernel added to the interface later
  * runs the reference code. Tensors keep their own arrays: each call copies its operands into a scratch
- * arena in wasm memory and the result back out. Tiny operands stay in TypeScript, where a call is cheaper.
+ * arena in wasm memory and the result back out, except for operands that already live there (resident arrays,
+ * `allocateResident`, resident.ts), which the kernels take in place. Tiny operands stay in TypeScript, where a
+ * call is cheaper.
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { TypedArray } from '../../tensor/dtype.js';
+import type { DType, TypedArray } from '../../tensor/dtype.js';
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { isContiguousView } from '../cpu/elementwise.js';
 import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
-import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET } from './arena.js';
+import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.js';
 import { type WasmExports, loadKernels } from './load.js';
 import { JOB_GEMM, Pool } from './pool.js';
+import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
 
 const cpu = cpuBackend;
 
@@ -32,6 +35,8 @@ export interface WasmOptions {
    * above CPUs + 1) or while workers keep the calling thread waiting. Default true.
    */
   yieldWhenBusy: boolean;
+  /** Bytes of resident arrays (`allocateResident`) alive at once; past it allocateResident returns null. Default 256 MiB. */
+  residentBudget: number;
 }
 
 const UNARY: Partial<Record<UnaryOp, number>> = {
@@ -46,6 +51,14 @@ const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17;
 const MAX_BYTES = 1 << 30;
 
 const f32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
+/** Byte address of element `offset` of an array that lives in wasm memory. */
+const at = (x: TypedArray, offset: number): number => x.byteOffset + offset * x.BYTES_PER_ELEMENT;
+/**
+ * Whether an output [po, po + ob) must not be written in place because an input [pi, pi + ib) overlaps it, unless
+ * it is exactly that input and `same` (the kernel reads that input elementwise before writing each element).
+ */
+const clash = (po: number, ob: number, pi: number, ib: number, same: boolean): boolean =>
+  pi < po + ob && po < pi + ib && !(same && pi === po && ib === ob);
 
 /** An operand of a broadcast binary op as the kernel reads it: its dense data and, per merged dim, a stride. */
 interface Plan { sizes: number[]; sa: number[]; sb: number[]; aLen: number; bLen: number }
@@ -100,7 +113,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   const loaded = loadKernels();
   if (!loaded.plain) return { error: loaded.error ?? 'unknown error' };
   const ex: WasmExports = loaded.plain.exports;
-  const arena = new Arena(loaded.plain.memory, ex.heapBase());
+  const arena = new Arena(new Space(loaded.plain.memory), ex.heapBase());
   ex.setScratch(SCRATCH_OFFSET);
   const ncpu = availableCpus();
   const envThreads = Number(process.env.NABLA_NUM_THREADS);
@@ -110,10 +123,28 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     gemmMinFlops: 8192,
     gemmParallelFlops: 1 << 21,
     yieldWhenBusy: true,
+    residentBudget: DEFAULT_RESIDENT_BUDGET,
   };
   const sh = loaded.shared;
-  const shArena = sh ? new Arena(sh.memory, sh.exports.heapBase()) : null;
+  // resident arrays live in the shared memory (its views survive a grow), in a heap beside its scratch arena
+  const space = sh ? new Space(sh.memory) : null;
+  const heap = space ? new ResidentHeap(space) : null;
+  const shArena = sh ? new Arena(space!, sh.exports.heapBase(), (s, e) => heap!.addRegion(s, e)) : null;
   sh?.exports.setScratch(SCRATCH_OFFSET);
+  /** Set once a resident array has been handed out: until then no call looks for operands in memory. */
+  let residents = false;
+  /** Whether x lives in the shared memory (kernels take it in place). */
+  const inMem = (x: TypedArray): boolean => residents && space!.holds(x.buffer);
+  const allocateResident = heap && sh
+    ? residentAllocator(heap, space!, (p, n) => sh.exports.zeroBytes(p, n), () => state.residentBudget, () => { residents = true; })
+    : null;
+  /** Address of x[offset, offset + n) for a kernel: x itself when in memory, else a copy in the arena. */
+  const input = (ar: Arena, x: Float32Array, offset: number, n: number): number => (inMem(x) ? at(x, offset) : ar.put(x, offset, n));
+  /** Deliver n floats computed at po into out: nothing when po is out itself, else a copy. */
+  const deliver = (ar: Arena, po: number, n: number, out: Float32Array, outOffset = 0): void => {
+    if (!inMem(out)) ar.get(po, n, out, outOffset);
+    else if (at(out, outOffset) !== po) sh!.exports.copyBytes(at(out, outOffset), po, n * 4);
+  };
   let pool: Pool | null = null;
   const makePool = (): Pool | null =>
     sh && state.threads > 1
@@ -138,10 +169,14 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     }
     if (!pool && state.threads > 1) pool = makePool();
     const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
-    const ar = parallel ? shArena! : arena, kx = parallel ? sh!.exports : ex;
+    const shared = parallel || inMem(g.a) || inMem(g.b) || inMem(g.c);
+    const ar = shared ? shArena! : arena, kx = shared ? sh!.exports : ex;
     ar.reset();
-    let pa = ar.put(g.a, g.aOffset, aLen), lda = g.lda, transA = g.transA, abs = g.aBatchStride;
-    let pb = ar.put(g.b, g.bOffset, bLen), ldb = g.ldb, transB = g.transB, bbs = g.bBatchStride;
+    let pa = input(ar, g.a, g.aOffset, aLen), lda = g.lda, transA = g.transA, abs = g.aBatchStride;
+    let pb = input(ar, g.b, g.bOffset, bLen), ldb = g.ldb, transB = g.transB, bbs = g.bBatchStride;
+    // C in place when it lives in memory clear of A and B
+    let pc = inMem(g.c) ? at(g.c, 0) : -1;
+    if (pc >= 0 && (clash(pc, cLen * 4, pa, aLen * 4, false) || clash(pc, cLen * 4, pb, bLen * 4, false))) pc = -1;
     if (!(transB && !transA) && K >= 128 && M >= 8 && N >= 8) {
       // the dot kernel (NT) is the faster one once k is long: transpose the operands into its layout in wasm
       // memory, O(MK + KN) against the product's O(MNK)
@@ -161,7 +196,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, N, K, ldb * 4, t + i * K * ld * 4, ld * 4);
       pb = t; ldb = ld; transB = false; bbs = bbs === 0 ? 0 : K * ld;
     }
-    const pc = ar.alloc(cLen * 4);
+    if (pc < 0) pc = ar.alloc(cLen * 4);
     // tiles: cache-sized (the dot kernel's column block of B ≤ 256 KiB, the broadcast kernel's row block ≤ 128 rows),
     // then cut further so that every thread gets a few; the kernel sizes blocks evenly (gemmTiles)
     const dot = transB;
@@ -185,7 +220,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
     if (parallel) pool!.run(JOB_GEMM, tiles);
     else kx.gemmTiles(DESC_OFFSET, 0, tiles);
-    ar.get(pc, cLen, g.c);
+    deliver(ar, pc, cLen, g.c);
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -196,10 +231,16 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       cpu.unary(op, x, out);
       return;
     }
-    arena.reset();
-    const p = arena.put(x.data, x.offset, n);
-    ex.unary(code, p, p, n);
-    arena.get(p, n, out);
+    const shared = inMem(x.data) || inMem(out);
+    const ar = shared ? shArena! : arena;
+    ar.reset();
+    const px = input(ar, x.data, x.offset, n);
+    // in place: on out when it lives in memory (clear of x, or x itself), else on x's copy
+    let po = inMem(out) ? at(out, 0) : inMem(x.data) ? -1 : px;
+    if (po >= 0 && clash(po, n * 4, px, n * 4, true)) po = -1;
+    if (po < 0) po = ar.alloc(n * 4);
+    (shared ? sh!.exports : ex).unary(code, px, po, n);
+    deliver(ar, po, n, out);
   }
 
   function binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
@@ -210,21 +251,27 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       cpu.binary(op, a, b, out);
       return;
     }
-    arena.reset();
-    const pa = arena.put(a.data as Float32Array, a.offset, plan.aLen);
-    const pb = arena.put(b.data as Float32Array, b.offset, plan.bLen);
-    const po = arena.alloc(n * 4);
+    const ad = a.data as Float32Array, bd = b.data as Float32Array;
+    const shared = inMem(ad) || inMem(bd) || inMem(out);
+    const ar = shared ? shArena! : arena, kx = shared ? sh!.exports : ex;
+    ar.reset();
+    const pa = input(ar, ad, a.offset, plan.aLen);
+    const pb = input(ar, bd, b.offset, plan.bLen);
+    // out in place when it lives in memory clear of a and b (or is one of them, read in full)
+    let po = inMem(out) ? at(out, 0) : -1;
+    if (po >= 0 && (clash(po, n * 4, pa, plan.aLen * 4, plan.aLen === n) || clash(po, n * 4, pb, plan.bLen * 4, plan.bLen === n))) po = -1;
+    if (po < 0) po = ar.alloc(n * 4);
     const { sizes, sa, sb } = plan, g = sizes.length;
     if (g <= 2) {
       const R = g === 2 ? sizes[0]! : 1, C = sizes[g - 1] ?? 1;
-      ex.binary2d(code!, pa, mode(g, sa), pb, mode(g, sb), po, R, C);
+      kx.binary2d(code!, pa, mode(g, sa), pb, mode(g, sb), po, R, C);
     } else {
       // more than two merged dims: loop over the outer ones, the kernel takes the last two
       const R = sizes[g - 2]!, C = sizes[g - 1]!, am = mode(2, sa.slice(g - 2)), bm = mode(2, sb.slice(g - 2));
       const outer = sizes.slice(0, g - 2), idx = new Array<number>(outer.length).fill(0);
       let oa = 0, ob = 0;
       for (let k = 0, rows = n / (R * C); k < rows; k++) {
-        ex.binary2d(code!, pa + oa * 4, am, pb + ob * 4, bm, po + k * R * C * 4, R, C);
+        kx.binary2d(code!, pa + oa * 4, am, pb + ob * 4, bm, po + k * R * C * 4, R, C);
         for (let dd = outer.length - 1; dd >= 0; dd--) {
           idx[dd]!++; oa += sa[dd]!; ob += sb[dd]!;
           if (idx[dd]! < outer[dd]!) break;
@@ -232,7 +279,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
         }
       }
     }
-    arena.get(po, n, out as Float32Array);
+    deliver(ar, po, n, out as Float32Array);
   }
 
   /** Kernel mode of an operand from its strides on the (one or two) merged dims. */
@@ -246,20 +293,32 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const n = out.length;
     if (!f32(y.data) || !f32(g.data) || !f32(out) || n * 12 > MAX_BYTES || !isContiguousView(y) || !isContiguousView(g)) return false;
     if (n < state.minElements) return false;
-    arena.reset();
-    const py = arena.put(y.data, y.offset, n), pg = arena.put(g.data, g.offset, n);
-    ex.activationGrad(UNARY[op]!, py, pg, py, n);
-    arena.get(py, n, out);
+    const shared = inMem(y.data) || inMem(g.data) || inMem(out);
+    const ar = shared ? shArena! : arena;
+    ar.reset();
+    const py = input(ar, y.data, y.offset, n), pg = input(ar, g.data, g.offset, n);
+    // in place: on out when it lives in memory (clear of y and g, or one of them), else on y's copy
+    let po = inMem(out) ? at(out, 0) : inMem(y.data) ? -1 : py;
+    if (po >= 0 && (clash(po, n * 4, py, n * 4, true) || clash(po, n * 4, pg, n * 4, true))) po = -1;
+    if (po < 0) po = ar.alloc(n * 4);
+    (shared ? sh!.exports : ex).activationGrad(UNARY[op]!, py, pg, po, n);
+    deliver(ar, po, n, out);
     return true;
   }
 
   function bceForward(p: View, y: View, out: TypedArray): number {
     const n = out.length;
     if (!f32(p.data) || !f32(y.data) || !f32(out) || n < state.minElements || n * 12 > MAX_BYTES || !isContiguousView(p) || !isContiguousView(y)) return -2;
-    arena.reset();
-    const pp = arena.put(p.data, p.offset, n), py = arena.put(y.data, y.offset, n), po = arena.alloc(n * 4);
-    const bad = ex.bceForward(pp, py, po, n);
-    if (bad < 0) arena.get(po, n, out);
+    const shared = inMem(p.data) || inMem(y.data) || inMem(out);
+    const ar = shared ? shArena! : arena;
+    ar.reset();
+    const pp = input(ar, p.data, p.offset, n), py = input(ar, y.data, y.offset, n);
+    // out in place when it lives in memory clear of p and y (the range check reads p after the terms are written)
+    let po = inMem(out) ? at(out, 0) : -1;
+    if (po >= 0 && (clash(po, n * 4, pp, n * 4, false) || clash(po, n * 4, py, n * 4, false))) po = -1;
+    if (po < 0) po = ar.alloc(n * 4);
+    const bad = (shared ? sh!.exports : ex).bceForward(pp, py, po, n);
+    if (bad < 0) deliver(ar, po, n, out);
     return bad;
   }
 
@@ -268,21 +327,32 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const gScalar = g.strides.every((s, k) => s === 0 || g.shape[k] === 1);
     if (!f32(p.data) || !f32(y.data) || !f32(g.data) || !f32(out) || n < state.minElements || n * 16 > MAX_BYTES ||
       !isContiguousView(p) || !isContiguousView(y) || !(gScalar || isContiguousView(g))) return false;
-    arena.reset();
-    const pp = arena.put(p.data, p.offset, n), py = arena.put(y.data, y.offset, n);
-    const pg = arena.put(g.data, g.offset, gScalar ? 1 : n), po = arena.alloc(n * 4);
-    ex.bceBackward(pp, py, pg, gScalar ? 1 : 0, po, n);
-    arena.get(po, n, out);
+    const shared = inMem(p.data) || inMem(y.data) || inMem(g.data) || inMem(out);
+    const ar = shared ? shArena! : arena;
+    ar.reset();
+    const ng = gScalar ? 1 : n;
+    const pp = input(ar, p.data, p.offset, n), py = input(ar, y.data, y.offset, n), pg = input(ar, g.data, g.offset, ng);
+    let po = inMem(out) ? at(out, 0) : -1;
+    if (po >= 0 && (clash(po, n * 4, pp, n * 4, true) || clash(po, n * 4, py, n * 4, true) || clash(po, n * 4, pg, ng * 4, !gScalar))) po = -1;
+    if (po < 0) po = ar.alloc(n * 4);
+    (shared ? sh!.exports : ex).bceBackward(pp, py, pg, gScalar ? 1 : 0, po, n);
+    deliver(ar, po, n, out);
     return true;
   }
 
   function softmaxLastDim(x: View, log: boolean, out: TypedArray): boolean {
     const n = out.length, C = x.shape[x.shape.length - 1] ?? 1;
     if (!f32(x.data) || !f32(out) || n < state.minElements || n * 8 > MAX_BYTES || C === 0 || !isContiguousView(x)) return false;
-    arena.reset();
-    const px = arena.put(x.data, x.offset, n), po = arena.alloc(n * 4);
-    ex.softmaxRows(px, n / C, C, po, log ? 1 : 0);
-    arena.get(po, n, out);
+    const shared = inMem(x.data) || inMem(out);
+    const ar = shared ? shArena! : arena;
+    ar.reset();
+    const px = input(ar, x.data, x.offset, n);
+    // out in place when it lives in memory clear of x (log-softmax reads x again after writing)
+    let po = inMem(out) ? at(out, 0) : -1;
+    if (po >= 0 && clash(po, n * 4, px, n * 4, false)) po = -1;
+    if (po < 0) po = ar.alloc(n * 4);
+    (shared ? sh!.exports : ex).softmaxRows(px, n / C, C, po, log ? 1 : 0);
+    deliver(ar, po, n, out);
     return true;
   }
 
@@ -294,12 +364,16 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       cpu.reduce(op, x, xOffset, outer, n, inner, out);
       return;
     }
-    arena.reset();
-    const px = arena.put(x, xOffset, total);
-    const po = arena.alloc(outer * inner * 4);
-    if (inner === 1) ex.sumRows(px, outer, n, po);
-    else ex.sumCols(px, outer, n, inner, po, arena.alloc(Math.ceil(inner / 4) * 32));
-    arena.get(po, outer * inner, out);
+    const shared = inMem(x) || inMem(out);
+    const ar = shared ? shArena! : arena, kx = shared ? sh!.exports : ex;
+    ar.reset();
+    const px = input(ar, x, xOffset, total), m = outer * inner;
+    let po = inMem(out) ? at(out, 0) : -1;
+    if (po >= 0 && clash(po, m * 4, px, total * 4, false)) po = -1;
+    if (po < 0) po = ar.alloc(m * 4);
+    if (inner === 1) kx.sumRows(px, outer, n, po);
+    else kx.sumCols(px, outer, n, inner, po, ar.alloc(Math.ceil(inner / 4) * 32));
+    deliver(ar, po, m, out);
   }
 
   // ---------------------------------------------------------------- fused optimizer steps
@@ -310,13 +384,34 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       sgdReference(s);
       return;
     }
-    arena.reset();
-    const pp = arena.put(s.param, 0, n), pg = arena.put(s.grad, 0, n);
     const buf = s.momentumBuffer as Float32Array | null;
-    const pbuf = buf ? (s.firstStep ? arena.alloc(n * 4) : arena.put(buf, 0, n)) : 0;
-    ex.sgd(pp, pg, pbuf, n, s.lr, s.momentum, 1 - s.dampening, s.weightDecay, +s.nesterov, +s.maximize, +s.firstStep);
-    arena.get(pp, n, s.param as Float32Array);
-    if (buf) arena.get(pbuf, n, buf);
+    const xs = [s.param, s.grad, buf];
+    const shared = xs.some((x) => x !== null && inMem(x));
+    const ar = shared ? shArena! : arena;
+    ar.reset();
+    const [pp, pg, pbuf] = operands(ar, xs, [true, true, !s.firstStep], n);
+    (shared ? sh!.exports : ex).sgd(pp!, pg!, pbuf!, n, s.lr, s.momentum, 1 - s.dampening, s.weightDecay, +s.nesterov, +s.maximize, +s.firstStep);
+    deliver(ar, pp!, n, s.param);
+    if (buf) deliver(ar, pbuf!, n, buf);
+  }
+
+  /**
+   * Addresses of the operands of an in-place kernel (n floats each; null: none, address 0). One that lives in memory
+   * is taken in place unless it overlaps another operand; the others are copied into the arena (`load`: with their
+   * contents, else only room). Afterwards `deliver` copies results back where they were not computed in place.
+   */
+  function operands(ar: Arena, xs: readonly (Float32Array | null)[], load: readonly boolean[], n: number): number[] {
+    const home = xs.map((x) => (x !== null && inMem(x) ? at(x, 0) : -1));
+    return xs.map((x, i) => {
+      if (x === null) return 0;
+      const h = home[i]!;
+      if (h >= 0 && home.every((o, j) => j === i || o < 0 || !clash(h, n * 4, o, n * 4, false))) return h;
+      const p = ar.alloc(n * 4);
+      if (!load[i]) return p;
+      if (h >= 0) sh!.exports.copyBytes(p, h, n * 4);
+      else ar.f32.set(x.length === n ? x : x.subarray(0, n), p >>> 2);
+      return p;
+    });
   }
 
   function adamStep(s: AdamStepArgs): void {
@@ -326,17 +421,18 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       adamReference(s);
       return;
     }
-    arena.reset();
-    const pp = arena.put(s.param as Float32Array, 0, n), pg = arena.put(s.grad as Float32Array, 0, n);
-    const pm = arena.put(s.expAvg as Float32Array, 0, n), pv = arena.put(s.expAvgSq as Float32Array, 0, n);
-    const pmax = s.maxExpAvgSq ? arena.put(s.maxExpAvgSq as Float32Array, 0, n) : 0;
+    const xs = [s.param, s.grad, s.expAvg, s.expAvgSq, s.maxExpAvgSq ?? null] as (Float32Array | null)[];
+    const shared = xs.some((x) => x !== null && inMem(x));
+    const ar = shared ? shArena! : arena;
+    ar.reset();
+    const [pp, pg, pm, pv, pmax] = operands(ar, xs, [true, true, true, true, true], n);
     const bc1 = 1 - s.beta1 ** s.step, bc2 = 1 - s.beta2 ** s.step;
-    ex.adam(pp, pg, pm, pv, pmax, n, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.weightDecay, 1 - s.lr * s.weightDecay,
-      +s.decoupled, +s.maximize, s.lr / bc1, Math.sqrt(bc2));
-    arena.get(pp, n, s.param as Float32Array);
-    arena.get(pm, n, s.expAvg as Float32Array);
-    arena.get(pv, n, s.expAvgSq as Float32Array);
-    if (pmax) arena.get(pmax, n, s.maxExpAvgSq as Float32Array);
+    (shared ? sh!.exports : ex).adam(pp!, pg!, pm!, pv!, pmax!, n, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.weightDecay,
+      1 - s.lr * s.weightDecay, +s.decoupled, +s.maximize, s.lr / bc1, Math.sqrt(bc2));
+    deliver(ar, pp!, n, xs[0]!);
+    deliver(ar, pm!, n, xs[2]!);
+    deliver(ar, pv!, n, xs[3]!);
+    if (xs[4]) deliver(ar, pmax!, n, xs[4]);
   }
 
   // ---------------------------------------------------------------- gather (indexSelect's pattern, in TypeScript)
@@ -387,18 +483,29 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       cpu.gatherRowsU8(src, row, rows, table, out);
       return;
     }
+    const shared = inMem(out) || inMem(src) || inMem(table);
+    const ar = shared ? shArena! : arena, kx = shared ? sh!.exports : ex;
     const per = Math.max(1, Math.floor(65536 / row));
     for (let k0 = 0; k0 < rows.length; k0 += per) {
       const k1 = Math.min(rows.length, k0 + per), m = (k1 - k0) * row;
-      arena.reset();
-      const pt = arena.put(table, 0, 256), ps = arena.alloc(m), po = arena.alloc(m * 4);
-      const u8 = arena.u8;
-      for (let k = k0; k < k1; k++) {
-        const s = rows[k]! * row;
-        u8.set(src.subarray(s, s + row), ps + (k - k0) * row);
+      ar.reset();
+      // the rows are copied into the arena (from src in place when it lives in memory), the decoded floats written
+      // straight into out when it lives there
+      const pt = input(ar, table, 0, 256), ps = ar.alloc(m);
+      let po = inMem(out) ? at(out, k0 * row) : -1;
+      if (po >= 0 && clash(po, m * 4, pt, 1024, false)) po = -1;
+      if (po < 0) po = ar.alloc(m * 4);
+      if (inMem(src)) {
+        for (let k = k0; k < k1; k++) kx.copyBytes(ps + (k - k0) * row, at(src, rows[k]! * row), row);
+      } else {
+        const u8 = ar.u8;
+        for (let k = k0; k < k1; k++) {
+          const s = rows[k]! * row;
+          u8.set(src.subarray(s, s + row), ps + (k - k0) * row);
+        }
       }
-      ex.lookupU8(ps, m, pt, po);
-      arena.get(po, m, out, k0 * row);
+      kx.lookupU8(ps, m, pt, po);
+      deliver(ar, po, m, out, k0 * row);
     }
   }
 
@@ -407,6 +514,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     name: 'wasm',
     unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
     gatherRowsU8,
+    ...(allocateResident ? { allocateResident } : {}),
   };
 
   const info = (): WasmInfo => ({
@@ -416,6 +524,9 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     relaxedSimd: loaded.relaxed,
     workersStarted: pool !== null,
     arenaBytes: arena.size + (shArena?.size ?? 0),
+    residentBytes: heap?.liveBytes ?? 0,
+    residentArrays: heap?.liveCount ?? 0,
+    residentHeapBytes: heap?.heapBytes ?? 0,
   });
 
   const setOptions = (o: Partial<WasmOptions>): void => {
@@ -425,7 +536,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       state.threads = Math.min(MAX_THREADS, o.threads);
     }
     if (o.yieldWhenBusy !== undefined) state.yieldWhenBusy = !!o.yieldWhenBusy;
-    for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops'] as const) {
+    for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops', 'residentBudget'] as const) {
       const v = o[k];
       if (v === undefined) continue;
       if (!(v >= 0)) throw new Error(`setWasmOptions: ${k} must be a number ≥ 0, got ${v}`);
@@ -451,6 +562,11 @@ export interface WasmInfo extends WasmOptions {
   workersStarted: boolean;
   /** Bytes of wasm memory held by the scratch arenas. */
   arenaBytes: number;
+  /** Bytes of the resident arrays alive now (each block padded to 16 bytes plus 32), and how many there are. */
+  residentBytes: number;
+  residentArrays: number;
+  /** Bytes of wasm memory set aside for resident arrays (alive or free). */
+  residentHeapBytes: number;
 }
 
 function availableCpus(): number {

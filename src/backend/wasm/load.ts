@@ -26,6 +26,10 @@ export interface WasmExports {
   softmaxRows(x: number, R: number, C: number, out: number, wantLog: number): void;
   bceForward(p: number, y: number, out: number, n: number): number;
   bceBackward(p: number, y: number, g: number, gScalar: number, out: number, n: number): void;
+  /** memmove of n bytes within memory. */
+  copyBytes(dst: number, src: number, n: number): void;
+  /** n zero bytes at p. */
+  zeroBytes(p: number, n: number): void;
   /** out[i] = table[src[i]] for i < n (src bytes, table 256 float32). */
   lookupU8(src: number, n: number, table: number, out: number): void;
 }

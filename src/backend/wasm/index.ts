@@ -8,7 +8,7 @@
  * call is cheaper.
  */
 import { availableParallelism, cpus } from 'node:os';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../../tensor/dtype.js';
 import type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { isContiguousView } from '../cpu/elementwise.js';

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nb from '../src/index.js';
+import { wasmInfo } from '../src/backend/wasm/index.js';
 
 const { nn, optim } = nb;
 
@@ -65,6 +66,8 @@ for (const backend of nb.listBackends()) {
       assert.equal(comp.stats!.traces, 2); // the first call records, the second checks a replay against an eager run
       assert.equal(comp.stats!.replays, 4);
       assert.equal(comp.stats!.plans, 1);
+      // on wasm the plan's buffers live in the backend's memory, so its kernels copy nothing in or out
+      if (backend === 'wasm') assert.ok((wasmInfo() as { residentArrays: number }).residentArrays > 0);
     } finally { nb.setBackend(prev); }
   });
 

@@ -16,7 +16,7 @@
  * them after zeroGrad(), and are refilled in place by later replays.
  */
 import { type Backend, activeBackend, setRecorder } from '../backend/backend.js';
-import { type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
+import { type DType, type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type RandomState, type TraceHooks, setTraceHooks, traceHooks, traceStateKey } from '../tensor/trace.js';
@@ -47,6 +47,8 @@ interface Plan {
   externalWrites: TypedArray[];
   /** Random generators its host steps draw from (rewound while the plan is checked). */
   generators: RandomState[];
+  /** Every array the backend gave the plan (keeps resident memory alive while views of it are in use). */
+  storage: TypedArray[];
 }
 
 interface Traced { result: unknown; plan: Plan | null; reason: string | null }
@@ -197,15 +199,25 @@ function trace(fn: Run, args: unknown[]): Traced {
   let reason: string | null = null, hostDepth = 0;
   const unsupported = (what: string): void => { if (hostDepth === 0 && reason === null) reason = what; };
   // the plan's own inputs: contiguous copies, filled again from the caller's tensors on each replay
+  // storage of the plan: in the backend's memory when it offers that (wasm: kernels then copy nothing), else plain
+  // arrays; the plan keeps every array it was given, since views of a resident array do not keep it alive
+  const storage: TypedArray[] = [];
+  const allocate = (dtype: DType, size: number): TypedArray | null => {
+    const a = be.allocateResident?.(dtype, size) ?? null;
+    if (a) { storage.push(a); owned.add(a); }
+    return a;
+  };
   const inputs = args.map((a) => {
     if (!(a instanceof Tensor)) return null;
     if (a.requiresGrad) unsupported(`an argument requires grad (shape ${fmt(a.shape)}); pass parameters through the closure, not as arguments`);
-    const own = copyOf(be, a);
+    const own = new Tensor(allocate(a.dtype, a.size) ?? allocateUninitialized(a.dtype, a.size), a.shape);
+    be.copy(a, own);
     owned.add(own.data);
     return own;
   });
   const callArgs = args.map((a, i) => inputs[i] ?? a);
   const hooks: TraceHooks = {
+    allocate,
     allocated: (d) => owned.add(d),
     unsupported,
     drew: (g) => {
@@ -245,7 +257,7 @@ function trace(fn: Run, args: unknown[]): Traced {
   if (reason !== null || !outs) return { result: userResult, plan: null, reason };
   const { firstExternalWrite, externalWrites } = externalWritesOf(steps, (a) => !owned.has(a));
   const leaves = [...grads.keys()].filter((x) => !owned.has(x.data));
-  const plan: Plan = { be, steps, inputs, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators] };
+  const plan: Plan = { be, steps, inputs, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage };
   return { result: userResult, plan, reason: null };
 }
 
@@ -273,7 +285,7 @@ function recordingBackend(be: Backend, record: (method: string, args: unknown[],
   return new Proxy(be, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function') return value;
+      if (typeof value !== 'function' || prop === 'allocateResident') return value; // allocation is not a kernel
       let w = wrappers.get(prop);
       if (!w) {
         const call = value as (...a: unknown[]) => unknown;

@@ -12,7 +12,8 @@ export function isDType(x: unknown): x is DType {
 }
 
 export function allocate(dtype: DType, size: number): TypedArray {
-  return traced(zeroed(dtype, size));
+  const h = traceHooks();
+  return h ? h.allocate(dtype, size) ?? traced(zeroed(dtype, size)) : zeroed(dtype, size);
 }
 
 function zeroed(dtype: DType, size: number): TypedArray {
@@ -62,16 +63,16 @@ function slabBytes(bytes: number): [ArrayBuffer, number] {
  */
 export function allocateUninitialized(dtype: DType, size: number): TypedArray {
   const bytes = size * BYTES[dtype];
-  if (bytes <= 64) return allocate(dtype, size);
+  if (bytes <= 64 || traceHooks()) return allocate(dtype, size); // a plan's storage: see allocate
   let buf: ArrayBuffer, offset = 0;
   if (bytes <= SLAB_MAX_BYTES) [buf, offset] = slabBytes(bytes % 8 === 0 ? bytes : bytes + 8 - (bytes % 8));
   else if (NodeBuffer) buf = NodeBuffer.allocUnsafeSlow(bytes).buffer; // a fresh ArrayBuffer of exactly `bytes` bytes
   else return allocate(dtype, size);
   switch (dtype) {
-    case 'float32': return traced(new Float32Array(buf, offset, size));
-    case 'float64': return traced(new Float64Array(buf, offset, size));
-    case 'int32': return traced(new Int32Array(buf, offset, size));
-    case 'bool': return traced(new Uint8Array(buf, offset, size));
+    case 'float32': return new Float32Array(buf, offset, size);
+    case 'float64': return new Float64Array(buf, offset, size);
+    case 'int32': return new Int32Array(buf, offset, size);
+    case 'bool': return new Uint8Array(buf, offset, size);
   }
 }
 

@@ -4,9 +4,11 @@
  * They live up here so that every layer below compile can report to it; with no trace running each is one
  * null check.
  */
-import type { TypedArray } from './dtype.js';
+import type { DType, TypedArray } from './dtype.js';
 
 export interface TraceHooks {
+  /** Storage for a plan, from the backend's own memory when it has some (null: allocate as usual). */
+  allocate(dtype: DType, size: number): TypedArray | null;
   /** Storage allocated while tracing (owned by the recorded plan). */
   allocated(data: TypedArray): void;
   /** JavaScript read tensor values (item, dataSync, …) or drew random numbers: a replay could not repeat it. */

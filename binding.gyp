@@ -17,7 +17,7 @@
     },
     {
       "target_name": "nabla_native",
-      "sources": ["native/src/addon.cc", "native/src/conv.cc", "native/src/gemm.cc", "native/src/ops.cc", "native/src/pool.cc"],
+      "sources": ["native/src/addon.cc", "native/src/conv.cc", "native/src/conv_gemm.cc", "native/src/gemm.cc", "native/src/ops.cc", "native/src/pool.cc"],
       "dependencies": ["nabla_kernels_avx2", "nabla_kernels_avx512"],
       "cflags_cc": ["-O3", "-fno-math-errno"],
       "cflags_cc!": ["-O0"],

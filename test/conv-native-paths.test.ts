@@ -74,11 +74,24 @@ for (const isa of isas) test(`conv2d over several image chunks, with and without
     [[20, 32, 13, 13], [16, 32, 3, 3], { padding: 1 }, false],
     [[18, 32, 12, 12], [8, 16, 3, 3], { groups: 2, stride: 2 }, true],
     [[9, 2, 30, 30], [6, 2, 3, 3], {}, true],                // the direct kernels with 2 channels
+    [[1, 32, 13, 13], [64, 32, 3, 3], {}, true],            // the per-image products: one image
+    [[11, 8, 15, 12], [5, 8, 2, 3], { stride: [2, 1], dilation: [1, 2], padding: [2, 1] }, true],
+    [[23, 6, 9, 9], [7, 6, 5, 5], { padding: 'same' }, false], // weight gradient over tasks of several products
   ];
   for (const [xs, ws, opts, bias] of cases) {
     const a = convAndGrads('native', xs, ws, opts, bias), r = convAndGrads('cpu', xs, ws, opts, bias);
     a.forEach((t, i) => assertClose(t, r[i]!, { rtol: 2e-4, atol: 2e-4 }, `conv2d ${xs} ${ws} ${JSON.stringify(opts)}: ${['output', 'x grad', 'w grad', 'b grad'][i]}`));
   }
+  // a strided input (channels outermost in memory) and a strided output gradient
+  const strided = (backend: string): Tensor[] => on(backend, () => {
+    const gen = new nb.Generator(5);
+    const x = nb.randn([16, 6, 10, 10], { generator: gen }).requiresGrad_(true), w = nb.randn([12, 16, 3, 3], { generator: gen }).requiresGrad_(true);
+    const y = F.conv2d(x.permute([1, 0, 2, 3]), w, null, { padding: 1 });
+    y.backward(nb.randn([12, 6, 10, 10], { generator: gen }).permute([1, 0, 2, 3]));
+    return [y.detach(), x.grad!, w.grad!];
+  });
+  const a = strided('native'), r = strided('cpu');
+  a.forEach((t, i) => assertClose(t, r[i]!, { rtol: 2e-4, atol: 2e-4 }, `strided conv2d: result ${i}`));
 });
 
 test('the folded bias (product with a row of ones) and the recorded expressions give the same first-order gradients', () => {

@@ -679,6 +679,73 @@ napi_value ConvDirectWeightGrad(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value boolean(napi_env env, bool v) {
+  napi_value r;
+  napi_get_boolean(env, v, &r);
+  return r;
+}
+
+// convGemm(x, xOffset, w, wOffset, bias | null, biasOffset, O, out) → whether it ran; meta as im2col's
+napi_value ConvGemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, 8);
+  size_t lx, lw, lo;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  const float* w = a.f32(2, &lw);
+  long wOff = a.num(3), bOff = a.num(5), O = a.num(6);
+  float* out = a.f32(7, &lo);
+  Geometry g;
+  long st[4];
+  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
+  if (O < 0 || wOff < 0 || bOff < 0) { a.fail("convGemm: negative size or offset"); return nullptr; }
+  const float* bias = optional_f32(a, 4, bOff + O, "convGemm: bias array too small");
+  if (!need(a, lw, wOff + O * g.C * g.kh * g.kw, "convGemm: weight array too small") ||
+      !need(a, lo, g.N * O * g.OH * g.OW, "convGemm: output array too small"))
+    return nullptr;
+  return boolean(env, conv_gemm(active, x + xOff, st, g, w + wOff, O, bias ? bias + bOff : nullptr, out));
+}
+
+// convGemmInputGrad(gy, gyOffset, w, wOffset, O, out) → whether it ran; meta as col2im's, gy contiguous
+napi_value ConvGemmInputGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, 6);
+  size_t lg, lw, lo;
+  const float* gy = a.f32(0, &lg);
+  long gOff = a.num(1);
+  const float* w = a.f32(2, &lw);
+  long wOff = a.num(3), O = a.num(4);
+  float* out = a.f32(5, &lo);
+  Geometry g;
+  long st[4];
+  if (!read_geometry(a, g, st)) return nullptr;
+  if (O < 0 || wOff < 0 || gOff < 0) { a.fail("convGemmInputGrad: negative size or offset"); return nullptr; }
+  if (!need(a, lg, gOff + g.N * O * g.OH * g.OW, "convGemmInputGrad: output gradient array too small") ||
+      !need(a, lw, wOff + O * g.C * g.kh * g.kw, "convGemmInputGrad: weight array too small") ||
+      !need(a, lo, g.N * g.C * g.H * g.W, "convGemmInputGrad: output array too small"))
+    return nullptr;
+  return boolean(env, conv_gemm_input_grad(active, gy + gOff, g, w + wOff, O, out));
+}
+
+// convGemmWeightGrad(x, xOffset, gy, gyOffset, O, gw, gb | null) → whether it ran; meta as im2col's, gy contiguous
+napi_value ConvGemmWeightGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info, 7);
+  size_t lx, lg, lw;
+  const float* x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  const float* gy = a.f32(2, &lg);
+  long gOff = a.num(3), O = a.num(4);
+  float* gw = a.f32(5, &lw);
+  Geometry g;
+  long st[4];
+  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
+  if (O < 0 || gOff < 0) { a.fail("convGemmWeightGrad: negative size or offset"); return nullptr; }
+  if (!need(a, lg, gOff + g.N * O * g.OH * g.OW, "convGemmWeightGrad: output gradient array too small") ||
+      !need(a, lw, O * g.C * g.kh * g.kw, "convGemmWeightGrad: weight gradient array too small"))
+    return nullptr;
+  float* gb = optional_f32(a, 6, O, "convGemmWeightGrad: bias gradient array too small");
+  if (!a.ok) return nullptr;
+  return boolean(env, conv_gemm_weight_grad(active, x + xOff, st, g, gy + gOff, O, gw, gb));
+}
+
 napi_value SetIsa(napi_env env, napi_callback_info info) {
   Args a(env, info, 1);
   char name[32] = {0};
@@ -821,6 +888,7 @@ NAPI_MODULE_INIT() {
     {"im2col", Im2col}, {"col2im", Col2im}, {"maxPool2d", MaxPool2d}, {"maxPool2dBackward", MaxPool2dBackward},
     {"gatherRowsU8", GatherRowsU8},
     {"reluGrad", ReluGrad}, {"convDirect", ConvDirect}, {"convDirectWeightGrad", ConvDirectWeightGrad},
+    {"convGemm", ConvGemm}, {"convGemmInputGrad", ConvGemmInputGrad}, {"convGemmWeightGrad", ConvGemmWeightGrad},
   };
   for (const Fn& f : fns) {
     napi_value v;

@@ -318,6 +318,16 @@ void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, c
   parallel_for(O, conv_direct_grad_task, &j);
 }
 
+void im2col_serial(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols) {
+  Im2colJob j{conv_kernels(k), x, sx, &g, n0, nb, cols, 0};
+  im2col_rows(j, 0, g.C * g.kh * g.kw);
+}
+
+void col2im_serial(const float* cols, const Geometry& g, long n0, long nb, float* out) {
+  Col2imJob j{cols, &g, n0, nb, out};
+  for (long p = 0; p < nb * g.C; p++) col2im_plane(j, p);
+}
+
 void im2col(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols) {
   const long rows = g.C * g.kh * g.kw;
   Im2colJob j{conv_kernels(k), x, sx, &g, n0, nb, cols, per_task(rows, nb * g.OH * g.OW)};

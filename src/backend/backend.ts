@@ -107,6 +107,17 @@ export interface Backend {
    * its bias gradient gb [O] = Σ gy over (n, oh, ow). False when it does not take these operands (nothing written).
    */
   conv2dDirectWeightGrad?(x: View, gy: View, g: Conv2dGeometry, gw: TypedArray, gb: TypedArray | null): boolean;
+  /**
+   * Optional fused kernel: the whole convolution without groups, out [N, O, OH, OW] (contiguous) = conv(x, w) + bias[o]
+   * for x [N, C, H, W], w [O, C, kh, kw] contiguous and bias [O] (or null), any stride, padding and dilation. False
+   * when it does not take these operands or sizes (then out may be part-written). The reference is the
+   * im2col + gemm composition in src/ops/conv.ts; conv2dInputGrad and conv2dWeightGrad likewise.
+   */
+  conv2d?(x: View, w: View, bias: View | null, g: Conv2dGeometry, out: TypedArray): boolean;
+  /** Optional fused kernel: the input gradient out [N, C, H, W] (contiguous, written in full) of conv2d for the output gradient gy [N, O, OH, OW]. */
+  conv2dInputGrad?(gy: View, w: View, g: Conv2dGeometry, out: TypedArray): boolean;
+  /** Optional fused kernel: conv2d's weight gradient gw [O, C, kh, kw] and, when gb is given, its bias gradient gb [O] (as conv2dDirectWeightGrad). */
+  conv2dWeightGrad?(x: View, gy: View, g: Conv2dGeometry, gw: TypedArray, gb: TypedArray | null): boolean;
   /** Per-channel mean and biased variance of x [N, C, S] (S: flattened spatial dims), accumulated in float64. */
   batchNormStats(x: View, mean: Float64Array, variance: Float64Array): void;
   /** out[n, c, s] = x[n, c, s]·scale[c] + shift[c] for x [N, C, S], out contiguous. */

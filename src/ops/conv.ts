@@ -110,6 +110,7 @@ function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry,
   const Og = O / groups, Kg = (geo.C / groups) * geo.kh * geo.kw;
   const out = uninitialized([N, O, OH, OW], x.dtype), wd = dense(w); // the gemms write all of it
   if (direct(geo, groups) && be.conv2dDirect?.(x, wd, bias, geo, out.data)) return out;
+  if (groups === 1 && be.conv2d?.(x, wd, bias, geo, out.data)) return out;
   // without groups the bias rides in the product: [W | b] · [cols; 1]
   const folded = bias !== null && groups === 1, Ka = folded ? Kg + 1 : Kg;
   const a = folded ? weightWithBias(wd, bias, O, Kg) : wd.data, aOffset = folded ? 0 : wd.offset;
@@ -143,6 +144,7 @@ function inputGradRaw(g: Tensor, w: Tensor, geo: Conv2dGeometry, groups: number)
   const be = backend(), { N, C, H, W, OH, OW } = geo, O = w.shape[0]!, L = OH * OW;
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw, K = C * geo.kh * geo.kw;
   const gx = uninitialized([N, C, H, W], g.dtype), wd = dense(w), gd = dense(g); // col2im writes all of it
+  if (groups === 1 && be.conv2dInputGrad?.(gd, wd, geo, gx.data)) return gx;
   const chunk = imagesPerChunk(geo);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const nb = Math.min(chunk, N - n0);
@@ -171,6 +173,7 @@ function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number
   const Og = O / groups, Kg = (C / groups) * geo.kh * geo.kw;
   const gw = uninitialized(wShape, x.dtype); // the first chunk's gemm writes all of it
   if (direct(geo, groups) && be.conv2dDirectWeightGrad?.(x, g, geo, gw.data, gb?.data ?? null)) return gw;
+  if (groups === 1 && be.conv2dWeightGrad?.(x, g, geo, gw.data, gb?.data ?? null)) return gw;
   const folded = gb !== null && groups === 1, Kc = folded ? Kg + 1 : Kg;
   const acc = folded ? work('acc', x.dtype, O * Kc) : gw.data;
   const chunk = imagesPerChunk(geo);

@@ -78,6 +78,12 @@ export interface NativeAddon {
   convDirect(x: Float32Array, xOffset: number, w: Float32Array, wOffset: number, bias: Float32Array | null, biasOffset: number, O: number, out: Float32Array): void;
   /** Its weight (and bias) gradient; meta as im2col's, then the output gradient's strides at [18..21]. */
   convDirectWeightGrad(x: Float32Array, xOffset: number, gy: Float32Array, gyOffset: number, O: number, gw: Float32Array, gb: Float32Array | null): void;
+  /** Convolution as products over a few images per pool task; meta as im2col's. False when the images are too large. */
+  convGemm(x: Float32Array, xOffset: number, w: Float32Array, wOffset: number, bias: Float32Array | null, biasOffset: number, O: number, out: Float32Array): boolean;
+  /** Its input gradient (gy contiguous); meta as col2im's. */
+  convGemmInputGrad(gy: Float32Array, gyOffset: number, w: Float32Array, wOffset: number, O: number, out: Float32Array): boolean;
+  /** Its weight (and bias) gradient (gy contiguous); meta as im2col's. */
+  convGemmWeightGrad(x: Float32Array, xOffset: number, gy: Float32Array, gyOffset: number, O: number, gw: Float32Array, gb: Float32Array | null): boolean;
 }
 
 export interface LoadResult {

@@ -200,6 +200,24 @@ function createNativeBackend(addon: NativeAddon): { backend: Backend; state: { m
       return true;
     },
 
+    conv2d(x: View, w: View, bias: View | null, g: Conv2dGeometry, out: TypedArray): boolean {
+      if (!f32(x.data) || !f32(w.data) || !f32(out) || (bias && (!f32(bias.data) || bias.strides[0] !== 1)) || !isDense(w)) return false;
+      geometry(x.strides, g);
+      return addon.convGemm(x.data, x.offset, w.data, w.offset, bias ? bias.data as Float32Array : null, bias?.offset ?? 0, w.shape[0]!, out);
+    },
+
+    conv2dInputGrad(gy: View, w: View, g: Conv2dGeometry, out: TypedArray): boolean {
+      if (!f32(gy.data) || !f32(w.data) || !f32(out) || !isDense(gy) || !isDense(w)) return false;
+      geometry([0, 0, 0, 0], g);
+      return addon.convGemmInputGrad(gy.data, gy.offset, w.data, w.offset, w.shape[0]!, out);
+    },
+
+    conv2dWeightGrad(x: View, gy: View, g: Conv2dGeometry, gw: TypedArray, gb: TypedArray | null): boolean {
+      if (!f32(x.data) || !f32(gy.data) || !f32(gw) || (gb && !f32(gb)) || !isDense(gy)) return false;
+      geometry(x.strides, g);
+      return addon.convGemmWeightGrad(x.data, x.offset, gy.data, gy.offset, gy.shape[1]!, gw, gb as Float32Array | null);
+    },
+
     maxPool2d(x: View, g: Conv2dGeometry, out: TypedArray, indices: Int32Array): void {
       if (f32(x.data) && f32(out)) { geometry(x.strides, g); addon.maxPool2d(x.data, x.offset, out, indices); return; }
       cpu.maxPool2d(x, g, out, indices);

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <string.h>
 
+#include <vector>
+
 #include "pool.h"
 
 namespace nabla {
@@ -250,6 +252,32 @@ void conv_direct_task(void* ctx, long t, int) {
   }
 }
 
+void conv_direct_image_task(void* ctx, long n, int) {
+  const DirectJob& j = *static_cast<const DirectJob*>(ctx);
+  const Geometry& g = *j.g;
+  j.ck->direct_image(j.x + n * j.sx[0], j.sx[1], j.sx[2], g.C, g.kh, g.kw, g.OH, g.OW, j.w, j.O, j.bias,
+                     j.out + n * j.O * g.OH * g.OW);
+}
+
+/** Small windows (≤ 9 taps): the weight gradient over fixed ranges of images, one partial sum each. */
+struct DirectGradImagesJob {
+  const ConvKernels* ck;
+  const float* x; const long* sx; const Geometry* g; const float* gy; const long* sgy; long O;
+  long per_task; double* parts; // per task: O·T weight sums, then O bias sums
+};
+
+void conv_direct_grad_images_task(void* ctx, long t, int) {
+  const DirectGradImagesJob& j = *static_cast<const DirectGradImagesJob*>(ctx);
+  const Geometry& g = *j.g;
+  const long T = g.C * g.kh * g.kw, n0 = t * j.per_task, n1 = n0 + j.per_task < g.N ? n0 + j.per_task : g.N;
+  double* part = j.parts + t * j.O * (T + 1);
+  for (long i = 0; i < j.O * (T + 1); i++) part[i] = 0.0;
+  for (long n = n0; n < n1; n++) {
+    j.ck->wgrad_image(j.x + n * j.sx[0], j.sx[1], j.sx[2], g.C, g.kh, g.kw, g.OH, g.OW, j.gy + n * j.sgy[0], j.sgy[1],
+                      j.sgy[2], j.O, part, part + j.O * T);
+  }
+}
+
 struct DirectGradJob {
   const ConvKernels* ck;
   const float* x; const long* sx; const Geometry* g; const float* gy; const long* sgy; long O; float* gw; float* gb;
@@ -305,11 +333,39 @@ void conv_direct(const Kernels* k, const float* x, const long* sx, const Geometr
                  const float* bias, float* out) {
   const long planes = g.N * O;
   DirectJob j{conv_kernels(k), x, sx, &g, w, O, bias, out, per_task(planes, g.OH * g.OW * g.C * g.kh * g.kw)};
+  if (g.C * g.kh * g.kw <= 9 && g.N > 0) { // every channel of an image per task, each input vector loaded once
+    if (pool_threads() == 1 || planes * g.OH * g.OW * g.C * g.kh * g.kw < (1L << 15)) {
+      for (long n = 0; n < g.N; n++) conv_direct_image_task(&j, n, 0);
+    } else {
+      parallel_for(g.N, conv_direct_image_task, &j);
+    }
+    return;
+  }
   parallel_for((planes + j.planes_per_task - 1) / j.planes_per_task, conv_direct_task, &j);
 }
 
 void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, const Geometry& g, const float* gy,
                              const long* sgy, long O, float* gw, float* gb) {
+  const long T = g.C * g.kh * g.kw;
+  if (T <= 9 && g.N > 0) {
+    // a fixed split of the images (not one per thread), so that the sums' order never depends on the threads
+    const long tasks = g.N < 8 ? g.N : 8, per = (g.N + tasks - 1) / tasks, used = (g.N + per - 1) / per;
+    static thread_local std::vector<double> parts;
+    parts.resize((size_t)(used * O * (T + 1)));
+    DirectGradImagesJob j{conv_kernels(k), x, sx, &g, gy, sgy, O, per, parts.data()};
+    if (pool_threads() == 1 || g.N * g.OH * g.OW * T * O < (1L << 15)) {
+      for (long t = 0; t < used; t++) conv_direct_grad_images_task(&j, t, 0);
+    } else {
+      parallel_for(used, conv_direct_grad_images_task, &j);
+    }
+    for (long i = 0; i < O * (T + 1); i++) {
+      double s = 0.0;
+      for (long t = 0; t < used; t++) s += parts[(size_t)(t * O * (T + 1) + i)];
+      if (i < O * T) gw[i] = (float)s;
+      else if (gb) gb[i - O * T] = (float)s;
+    }
+    return;
+  }
   DirectGradJob j{conv_kernels(k), x, sx, &g, gy, sgy, O, gw, gb};
   if (pool_threads() == 1 || g.N * g.OH * g.OW * g.C * g.kh * g.kw * O < (1L << 15)) {
     for (long o = 0; o < O; o++) conv_direct_grad_task(&j, o, 0);

@@ -28,6 +28,130 @@ static void conv_direct_plane_k(const float* x, long sC, long sH, long C, long k
   }
 }
 
+/** Every output plane of one image for a window of T ≤ 9 taps (c, i, j) at offsets off[t] = c·sC + i·sH + j: the
+ *  taps' input vectors are loaded once per output vector and reused by all O output channels (w [O, T]). */
+template <int T>
+static void conv_direct_image_t(const float* x, long sH, const long* off, long OH, long OW, const float* w, long O,
+                                const float* bias, float* out) {
+  const long plane = OH * OW;
+  for (long oh = 0; oh < OH; oh++) {
+    for (long ow = 0; ow < OW; ow += NB_W) {
+      const int n = OW - ow < NB_W ? (int)(OW - ow) : NB_W;
+      const float* xr = x + oh * sH + ow;
+      vf X[T];
+      for (int t = 0; t < T; t++) X[t] = conv_load(xr + off[t], n);
+      float* o = out + oh * OW + ow;
+      for (long q = 0; q < O; q++, o += plane) {
+        const float* wq = w + q * T;
+        vf acc = vset1(bias ? bias[q] : 0.0f);
+        for (int t = 0; t < T; t++) acc = vfma(vset1(wq[t]), X[t], acc);
+        if (n == NB_W) vstore(o, acc);
+        else vstore_n(o, acc, n);
+      }
+    }
+  }
+}
+
+/** conv_direct_image_t for C·kh·kw ≤ 9; false (nothing written) for a larger window. out is [O, OH, OW]. */
+static bool conv_direct_image_k(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW,
+                                const float* w, long O, const float* bias, float* out) {
+  long off[9];
+  int T = 0;
+  if (C * kh * kw > 9) return false;
+  for (long c = 0; c < C; c++)
+    for (long i = 0; i < kh; i++)
+      for (long j = 0; j < kw; j++) off[T++] = c * sC + i * sH + j;
+  switch (T) {
+    case 1: conv_direct_image_t<1>(x, sH, off, OH, OW, w, O, bias, out); break;
+    case 2: conv_direct_image_t<2>(x, sH, off, OH, OW, w, O, bias, out); break;
+    case 3: conv_direct_image_t<3>(x, sH, off, OH, OW, w, O, bias, out); break;
+    case 4: conv_direct_image_t<4>(x, sH, off, OH, OW, w, O, bias, out); break;
+    case 5: conv_direct_image_t<5>(x, sH, off, OH, OW, w, O, bias, out); break;
+    case 6: conv_direct_image_t<6>(x, sH, off, OH, OW, w, O, bias, out); break;
+    case 7: conv_direct_image_t<7>(x, sH, off, OH, OW, w, O, bias, out); break;
+    case 8: conv_direct_image_t<8>(x, sH, off, OH, OW, w, O, bias, out); break;
+    default: conv_direct_image_t<9>(x, sH, off, OH, OW, w, O, bias, out); break;
+  }
+  return true;
+}
+
+/** Output channels handled together by the weight gradient's image kernel (their accumulators in registers). */
+#if NB_W == 16
+#define NB_WG_OB 2
+#else
+#define NB_WG_OB 1
+#endif
+
+/** gw[q·T + t] += Σ_{oh,ow} g[q, oh, ow] · x[off[t] + oh·sH + ow] and gb[q] += Σ g[q] for q < O, over one image:
+ *  NB_WG_OB channels at a time, T + 1 accumulators each, every input vector loaded once per pass. */
+template <int T>
+static void conv_direct_wgrad_image_t(const float* x, long sH, const long* off, long OH, long OW, const float* g,
+                                      long sgO, long sgH, long O, double* gw, double* gb) {
+  long q = 0;
+  for (; q + NB_WG_OB <= O; q += NB_WG_OB) {
+    vf acc[NB_WG_OB][T + 1];
+    for (int b = 0; b < NB_WG_OB; b++)
+      for (int t = 0; t <= T; t++) acc[b][t] = vzero();
+    for (long oh = 0; oh < OH; oh++) {
+      const float* xr = x + oh * sH;
+      for (long ow = 0; ow < OW; ow += NB_W) {
+        const int n = OW - ow < NB_W ? (int)(OW - ow) : NB_W;
+        vf G[NB_WG_OB];
+        for (int b = 0; b < NB_WG_OB; b++) {
+          G[b] = conv_load(g + (q + b) * sgO + oh * sgH + ow, n);
+          acc[b][T] = vadd(acc[b][T], G[b]);
+        }
+        for (int t = 0; t < T; t++) {
+          const vf X = conv_load(xr + off[t] + ow, n);
+          for (int b = 0; b < NB_WG_OB; b++) acc[b][t] = vfma(G[b], X, acc[b][t]);
+        }
+      }
+    }
+    for (int b = 0; b < NB_WG_OB; b++) {
+      for (int t = 0; t < T; t++) gw[(q + b) * T + t] += vhsum(acc[b][t]);
+      gb[q + b] += vhsum(acc[b][T]);
+    }
+  }
+  for (; q < O; q++) { // the last channels one at a time
+    vf acc[T + 1];
+    for (int t = 0; t <= T; t++) acc[t] = vzero();
+    for (long oh = 0; oh < OH; oh++) {
+      for (long ow = 0; ow < OW; ow += NB_W) {
+        const int n = OW - ow < NB_W ? (int)(OW - ow) : NB_W;
+        const vf G = conv_load(g + q * sgO + oh * sgH + ow, n);
+        acc[T] = vadd(acc[T], G);
+        for (int t = 0; t < T; t++) acc[t] = vfma(G, conv_load(x + oh * sH + off[t] + ow, n), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; t++) gw[q * T + t] += vhsum(acc[t]);
+    gb[q] += vhsum(acc[T]);
+  }
+}
+
+/** conv_direct_wgrad_image_t for C·kh·kw ≤ 9 (false, nothing added, otherwise); g [O, OH, OW] with channel stride
+ *  sgO and row stride sgH, rows contiguous. */
+static bool conv_direct_wgrad_image_k(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW,
+                                      const float* g, long sgO, long sgH, long O, double* gw, double* gb) {
+  long off[9];
+  int T = 0;
+  if (C * kh * kw > 9) return false;
+  for (long c = 0; c < C; c++)
+    for (long i = 0; i < kh; i++)
+      for (long j = 0; j < kw; j++) off[T++] = c * sC + i * sH + j;
+  switch (T) {
+    case 1: conv_direct_wgrad_image_t<1>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 2: conv_direct_wgrad_image_t<2>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 3: conv_direct_wgrad_image_t<3>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 4: conv_direct_wgrad_image_t<4>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 5: conv_direct_wgrad_image_t<5>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 6: conv_direct_wgrad_image_t<6>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 7: conv_direct_wgrad_image_t<7>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 8: conv_direct_wgrad_image_t<8>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    default: conv_direct_wgrad_image_t<9>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+  }
+  return true;
+}
+
 /** acc[j] += Σ_{oh,ow} g[oh, ow] · xr[oh·sH + ow + j] for j < KW: one kernel row's taps, two rows of g at a time
  *  into separate accumulators (2·KW independent chains hide the FMA latency). */
 template <int KW>
@@ -90,4 +214,5 @@ static void copy_rows_k(const float* src, long ss, long rows, long width, float*
   }
 }
 
-static const nabla::ConvKernels kConvTable = {conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k};
+static const nabla::ConvKernels kConvTable = {conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k,
+                                              conv_direct_image_k, conv_direct_wgrad_image_k};

@@ -95,6 +95,14 @@ struct ConvKernels {
                       long sgH, double* gw, double* gb);
   /** dst[r·width + w] = src[r·ss + w] for r < rows, w < width (short rows, as im2col copies). */
   void (*copy_rows)(const float* src, long ss, long rows, long width, float* dst);
+  /** All O output planes of one image (out [O, OH, OW]) for a window of C·kh·kw ≤ 9 taps, each input vector loaded
+   *  once for every channel; false (nothing written) for a larger window. bias may be null. */
+  bool (*direct_image)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* w,
+                       long O, const float* bias, float* out);
+  /** One image's share of the weight gradient for C·kh·kw ≤ 9 taps: gw[q·T + t] += Σ g[q]·x(tap t), gb[q] += Σ g[q]
+   *  for the output gradient g [O, OH, OW] (channel stride sgO, row stride sgH); false (nothing added) otherwise. */
+  bool (*wgrad_image)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* g,
+                      long sgO, long sgH, long O, double* gw, double* gb);
 };
 const ConvKernels* conv_kernels_avx2();
 const ConvKernels* conv_kernels_avx512();

@@ -559,7 +559,7 @@ napi_value Col2im(napi_env env, napi_callback_info info) {
   if (!need(a, lc, g.C * g.kh * g.kw * nb * g.OH * g.OW, "col2im: cols array too small") ||
       !need(a, lo, g.N * g.C * g.H * g.W, "col2im: output array too small"))
     return nullptr;
-  col2im(cols, g, n0, nb, out);
+  col2im(active, cols, g, n0, nb, out);
   return undefined(env);
 }
 

@@ -82,6 +82,7 @@ void im2col_task(void* ctx, long t, int) {
 }
 
 struct Col2imJob {
+  const ConvKernels* ck;
   const float* cols; const Geometry* g; long n0, nb; float* out;
 };
 
@@ -91,6 +92,11 @@ void col2im_plane(const Col2imJob& j, long p) {
   const long n = p / g.C, c = p % g.C;
   const long L = g.OH * g.OW, K = g.C * g.kh * g.kw, plane = g.H * g.W;
   float* on = j.out + ((j.n0 + n) * g.C + c) * plane;
+  if (g.sh == 1 && g.sw == 1) { // every output vector summed in a register
+    j.ck->col2im_plane_s1(j.cols + (n * K + c * g.kh * g.kw) * L, g.kh, g.kw, g.dh, g.dw, g.padTop, g.padLeft, g.OH,
+                          g.OW, g.H, g.W, on);
+    return;
+  }
   memset(on, 0, sizeof(float) * (size_t)plane); // cleared here, where the plane is about to be in cache anyway
   for (long i = 0; i < g.kh; i++) {
     for (long jj = 0; jj < g.kw; jj++) {
@@ -379,8 +385,8 @@ void im2col_serial(const Kernels* k, const float* x, const long* sx, const Geome
   im2col_rows(j, 0, g.C * g.kh * g.kw);
 }
 
-void col2im_serial(const float* cols, const Geometry& g, long n0, long nb, float* out) {
-  Col2imJob j{cols, &g, n0, nb, out};
+void col2im_serial(const Kernels* k, const float* cols, const Geometry& g, long n0, long nb, float* out) {
+  Col2imJob j{conv_kernels(k), cols, &g, n0, nb, out};
   for (long p = 0; p < nb * g.C; p++) col2im_plane(j, p);
 }
 
@@ -390,8 +396,8 @@ void im2col(const Kernels* k, const float* x, const long* sx, const Geometry& g,
   parallel_for((rows + j.rows_per_task - 1) / j.rows_per_task, im2col_task, &j);
 }
 
-void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out) {
-  Col2imJob j{cols, &g, n0, nb, out};
+void col2im(const Kernels* k, const float* cols, const Geometry& g, long n0, long nb, float* out) {
+  Col2imJob j{conv_kernels(k), cols, &g, n0, nb, out};
   const long planes = nb * g.C;
   if (pool_threads() == 1 || g.C * g.kh * g.kw * nb * g.OH * g.OW < (1L << 15)) {
     for (long p = 0; p < planes; p++) col2im_plane(j, p);

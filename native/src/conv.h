@@ -16,10 +16,10 @@ struct Geometry {
 void im2col(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols);
 /** The planes of images n0 … n0+nb−1 of out [N, C, H, W] (contiguous) = the adjoint of im2col of image-major cols
  *  [nb, C·kh·kw, OH·OW] (cleared first, so out need not be). */
-void col2im(const float* cols, const Geometry& g, long n0, long nb, float* out);
+void col2im(const Kernels* k, const float* cols, const Geometry& g, long n0, long nb, float* out);
 /** im2col and col2im on the calling thread alone (for drivers whose pool tasks each own some images). */
 void im2col_serial(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols);
-void col2im_serial(const float* cols, const Geometry& g, long n0, long nb, float* out);
+void col2im_serial(const Kernels* k, const float* cols, const Geometry& g, long n0, long nb, float* out);
 /** out[i] = y[i] > 0 ? g[i] : 0 for i < n: the gradient of the ReLU between convolution layers, from its output. */
 void relu_grad(const float* y, const float* g, float* out, long n);
 /** True when the direct kernels below take this geometry: stride 1, no dilation, no padding. */

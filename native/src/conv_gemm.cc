@@ -69,7 +69,7 @@ void input_grad_task(void* ctx, long n, int) {
   float* cols = t_cols.get(j.K * L);
   if (!cols) { j.failed.store(true); return; }
   gemm(j.k, 1, j.K, L, j.O, j.w, j.K, true, 0, j.gy + n * j.O * L, L, false, 0, cols);
-  col2im_serial(cols, *j.g, n, 1, j.out);
+  col2im_serial(j.k, cols, *j.g, n, 1, j.out);
 }
 
 struct WeightGradJob {

@@ -214,5 +214,43 @@ static void copy_rows_k(const float* src, long ss, long rows, long width, float*
   }
 }
 
+/** Lanes [lo, hi) of p[0 … NB_W) and zeros elsewhere; the other lanes are never read. */
+static inline vf conv_load_range(const float* p, int lo, int hi) {
+#if NB_W == 16
+  return _mm512_maskz_loadu_ps((__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)), p);
+#else
+  alignas(32) float t[NB_W] = {0};
+  for (int l = lo; l < hi; l++) t[l] = p[l];
+  return vload(t);
+#endif
+}
+
+/** One plane of col2im at stride 1: out[ih, iw] = Σ over taps (i, j) of cols[(i·kw + j)·L + oh·OW + ow] with
+ *  ih = oh − padTop + i·dh, iw = ow − padLeft + j·dw (cols: this channel's kh·kw rows of OH·OW). Every output
+ *  vector is summed in a register and stored once, so the plane needs no clearing. */
+static void col2im_plane_s1_k(const float* cols, long kh, long kw, long dh, long dw, long padTop, long padLeft,
+                              long OH, long OW, long H, long W, float* out) {
+  const long L = OH * OW;
+  for (long ih = 0; ih < H; ih++) {
+    for (long iw0 = 0; iw0 < W; iw0 += NB_W) {
+      const int n = W - iw0 < NB_W ? (int)(W - iw0) : NB_W;
+      vf acc = vzero();
+      for (long i = 0; i < kh; i++) {
+        const long oh = ih + padTop - i * dh;
+        if (oh < 0 || oh >= OH) continue;
+        for (long j = 0; j < kw; j++) {
+          const long start = j * dw - padLeft; // ow = iw − start
+          long lo = start > iw0 ? start - iw0 : 0, hi = OW + start - iw0;
+          if (hi > n) hi = n;
+          if (lo >= hi) continue;
+          acc = vadd(acc, conv_load_range(cols + (i * kw + j) * L + oh * OW + iw0 - start, (int)lo, (int)hi));
+        }
+      }
+      if (n == NB_W) vstore(out + ih * W + iw0, acc);
+      else vstore_n(out + ih * W + iw0, acc, n);
+    }
+  }
+}
+
 static const nabla::ConvKernels kConvTable = {conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k,
-                                              conv_direct_image_k, conv_direct_wgrad_image_k};
+                                              conv_direct_image_k, conv_direct_wgrad_image_k, col2im_plane_s1_k};

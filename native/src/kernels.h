@@ -103,6 +103,10 @@ struct ConvKernels {
    *  for the output gradient g [O, OH, OW] (channel stride sgO, row stride sgH); false (nothing added) otherwise. */
   bool (*wgrad_image)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* g,
                       long sgO, long sgH, long O, double* gw, double* gb);
+  /** One plane of col2im at stride 1 (any padding and dilation), written in full: out [H, W] = the sum of this
+   *  channel's kh·kw rows of cols (each OH·OW) at their taps' offsets. */
+  void (*col2im_plane_s1)(const float* cols, long kh, long kw, long dh, long dw, long padTop, long padLeft, long OH,
+                          long OW, long H, long W, float* out);
 };
 const ConvKernels* conv_kernels_avx2();
 const ConvKernels* conv_kernels_avx512();

@@ -3,14 +3,28 @@
 #include "conv.h"
 
 #include <atomic>
+#include <stdlib.h>
 #include <string.h>
-
-#include <vector>
 
 #include "pool.h"
 
 namespace nabla {
 namespace {
+
+/** A growable 64-byte-aligned float buffer. */
+struct Aligned {
+  float* p = nullptr;
+  size_t cap = 0;
+  float* get(size_t n) {
+    if (n > cap) {
+      free(p);
+      p = static_cast<float*>(aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63));
+      cap = p ? n : 0;
+    }
+    return p;
+  }
+  ~Aligned() { free(p); }
+};
 
 /** The output columns [lo, hi) whose input column ow·sw + start lies in [0, W). */
 inline void valid_range(long OW, long sw, long start, long W, long* lo, long* hi) {
@@ -269,18 +283,18 @@ void conv_direct_image_task(void* ctx, long n, int) {
 struct DirectGradImagesJob {
   const ConvKernels* ck;
   const float* x; const long* sx; const Geometry* g; const float* gy; const long* sgy; long O;
-  long per_task; double* parts; // per task: O·T weight sums, then O bias sums
+  long per_task; float* parts; // per task: lane-wise sums [O, T + 1, width] (weights, then the bias)
 };
 
 void conv_direct_grad_images_task(void* ctx, long t, int) {
   const DirectGradImagesJob& j = *static_cast<const DirectGradImagesJob*>(ctx);
   const Geometry& g = *j.g;
   const long T = g.C * g.kh * g.kw, n0 = t * j.per_task, n1 = n0 + j.per_task < g.N ? n0 + j.per_task : g.N;
-  double* part = j.parts + t * j.O * (T + 1);
-  for (long i = 0; i < j.O * (T + 1); i++) part[i] = 0.0;
+  float* part = j.parts + t * j.O * (T + 1) * j.ck->width;
+  memset(part, 0, sizeof(float) * (size_t)(j.O * (T + 1) * j.ck->width));
   for (long n = n0; n < n1; n++) {
     j.ck->wgrad_image(j.x + n * j.sx[0], j.sx[1], j.sx[2], g.C, g.kh, g.kw, g.OH, g.OW, j.gy + n * j.sgy[0], j.sgy[1],
-                      j.sgy[2], j.O, part, part + j.O * T);
+                      j.sgy[2], j.O, part);
   }
 }
 
@@ -356,19 +370,24 @@ void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, c
   if (T <= 9 && g.N > 0) {
     // a fixed split of the images (not one per thread), so that the sums' order never depends on the threads
     const long tasks = g.N < 8 ? g.N : 8, per = (g.N + tasks - 1) / tasks, used = (g.N + per - 1) / per;
-    static thread_local std::vector<double> parts;
-    parts.resize((size_t)(used * O * (T + 1)));
-    DirectGradImagesJob j{conv_kernels(k), x, sx, &g, gy, sgy, O, per, parts.data()};
+    const ConvKernels* ck = conv_kernels(k);
+    const long lanes = ck->width, sums = O * (T + 1);
+    static thread_local Aligned parts;
+    float* p = parts.get((size_t)(used * sums * lanes));
+    if (!p) return; // out of memory: the gradient is left unwritten
+    DirectGradImagesJob j{ck, x, sx, &g, gy, sgy, O, per, p};
     if (pool_threads() == 1 || g.N * g.OH * g.OW * T * O < (1L << 15)) {
       for (long t = 0; t < used; t++) conv_direct_grad_images_task(&j, t, 0);
     } else {
       parallel_for(used, conv_direct_grad_images_task, &j);
     }
-    for (long i = 0; i < O * (T + 1); i++) {
+    for (long i = 0; i < sums; i++) {
       double s = 0.0;
-      for (long t = 0; t < used; t++) s += parts[(size_t)(t * O * (T + 1) + i)];
-      if (i < O * T) gw[i] = (float)s;
-      else if (gb) gb[i - O * T] = (float)s;
+      for (long t = 0; t < used; t++)
+        for (long l = 0; l < lanes; l++) s += p[(t * sums + i) * lanes + l];
+      const long q = i / (T + 1), t = i % (T + 1);
+      if (t < T) gw[q * T + t] = (float)s;
+      else if (gb) gb[q] = (float)s;
     }
     return;
   }

@@ -82,16 +82,17 @@ static bool conv_direct_image_k(const float* x, long sC, long sH, long C, long k
 #define NB_WG_OB 1
 #endif
 
-/** gw[q·T + t] += Σ_{oh,ow} g[q, oh, ow] · x[off[t] + oh·sH + ow] and gb[q] += Σ g[q] for q < O, over one image:
- *  NB_WG_OB channels at a time, T + 1 accumulators each, every input vector loaded once per pass. */
+/** Vector partial sums of one image's share of the weight gradient: acc[(q·(T + 1) + t)·NB_W + lane] +=
+ *  Σ_{oh,ow} g[q, oh, ow] · x[off[t] + oh·sH + ow] for t < T, and Σ g[q] at t = T (summed over lanes later, so no
+ *  horizontal sums per image). NB_WG_OB channels at a time, every input vector loaded once per pass. */
 template <int T>
 static void conv_direct_wgrad_image_t(const float* x, long sH, const long* off, long OH, long OW, const float* g,
-                                      long sgO, long sgH, long O, double* gw, double* gb) {
+                                      long sgO, long sgH, long O, float* accp) {
   long q = 0;
   for (; q + NB_WG_OB <= O; q += NB_WG_OB) {
     vf acc[NB_WG_OB][T + 1];
     for (int b = 0; b < NB_WG_OB; b++)
-      for (int t = 0; t <= T; t++) acc[b][t] = vzero();
+      for (int t = 0; t <= T; t++) acc[b][t] = vload(accp + ((q + b) * (T + 1) + t) * NB_W);
     for (long oh = 0; oh < OH; oh++) {
       const float* xr = x + oh * sH;
       for (long ow = 0; ow < OW; ow += NB_W) {
@@ -107,14 +108,12 @@ static void conv_direct_wgrad_image_t(const float* x, long sH, const long* off, 
         }
       }
     }
-    for (int b = 0; b < NB_WG_OB; b++) {
-      for (int t = 0; t < T; t++) gw[(q + b) * T + t] += vhsum(acc[b][t]);
-      gb[q + b] += vhsum(acc[b][T]);
-    }
+    for (int b = 0; b < NB_WG_OB; b++)
+      for (int t = 0; t <= T; t++) vstore(accp + ((q + b) * (T + 1) + t) * NB_W, acc[b][t]);
   }
   for (; q < O; q++) { // the last channels one at a time
     vf acc[T + 1];
-    for (int t = 0; t <= T; t++) acc[t] = vzero();
+    for (int t = 0; t <= T; t++) acc[t] = vload(accp + (q * (T + 1) + t) * NB_W);
     for (long oh = 0; oh < OH; oh++) {
       for (long ow = 0; ow < OW; ow += NB_W) {
         const int n = OW - ow < NB_W ? (int)(OW - ow) : NB_W;
@@ -123,15 +122,14 @@ static void conv_direct_wgrad_image_t(const float* x, long sH, const long* off, 
         for (int t = 0; t < T; t++) acc[t] = vfma(G, conv_load(x + oh * sH + off[t] + ow, n), acc[t]);
       }
     }
-    for (int t = 0; t < T; t++) gw[q * T + t] += vhsum(acc[t]);
-    gb[q] += vhsum(acc[T]);
+    for (int t = 0; t <= T; t++) vstore(accp + (q * (T + 1) + t) * NB_W, acc[t]);
   }
 }
 
 /** conv_direct_wgrad_image_t for C·kh·kw ≤ 9 (false, nothing added, otherwise); g [O, OH, OW] with channel stride
- *  sgO and row stride sgH, rows contiguous. */
+ *  sgO and row stride sgH, rows contiguous; acc [O, T + 1, NB_W], 64-byte aligned. */
 static bool conv_direct_wgrad_image_k(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW,
-                                      const float* g, long sgO, long sgH, long O, double* gw, double* gb) {
+                                      const float* g, long sgO, long sgH, long O, float* acc) {
   long off[9];
   int T = 0;
   if (C * kh * kw > 9) return false;
@@ -139,15 +137,15 @@ static bool conv_direct_wgrad_image_k(const float* x, long sC, long sH, long C, 
     for (long i = 0; i < kh; i++)
       for (long j = 0; j < kw; j++) off[T++] = c * sC + i * sH + j;
   switch (T) {
-    case 1: conv_direct_wgrad_image_t<1>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    case 2: conv_direct_wgrad_image_t<2>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    case 3: conv_direct_wgrad_image_t<3>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    case 4: conv_direct_wgrad_image_t<4>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    case 5: conv_direct_wgrad_image_t<5>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    case 6: conv_direct_wgrad_image_t<6>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    case 7: conv_direct_wgrad_image_t<7>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    case 8: conv_direct_wgrad_image_t<8>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
-    default: conv_direct_wgrad_image_t<9>(x, sH, off, OH, OW, g, sgO, sgH, O, gw, gb); break;
+    case 1: conv_direct_wgrad_image_t<1>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    case 2: conv_direct_wgrad_image_t<2>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    case 3: conv_direct_wgrad_image_t<3>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    case 4: conv_direct_wgrad_image_t<4>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    case 5: conv_direct_wgrad_image_t<5>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    case 6: conv_direct_wgrad_image_t<6>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    case 7: conv_direct_wgrad_image_t<7>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    case 8: conv_direct_wgrad_image_t<8>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
+    default: conv_direct_wgrad_image_t<9>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
   }
   return true;
 }
@@ -252,5 +250,5 @@ static void col2im_plane_s1_k(const float* cols, long kh, long kw, long dh, long
   }
 }
 
-static const nabla::ConvKernels kConvTable = {conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k,
+static const nabla::ConvKernels kConvTable = {NB_W, conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k,
                                               conv_direct_image_k, conv_direct_wgrad_image_k, col2im_plane_s1_k};

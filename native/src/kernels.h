@@ -87,6 +87,8 @@ const Kernels* kernels_avx512();
 
 /** The direct-convolution kernels (conv_impl.h), one table per instruction set; see conv.h for the drivers. */
 struct ConvKernels {
+  /** Vector width in floats (the layout of wgrad_image's partial sums). */
+  int width;
   /** One output plane: out[oh, ow] = bias + Σ_{c,i,j} w[(c·kh + i)·kw + j] · x[c, oh + i, ow + j] (rows of x contiguous). */
   void (*direct_plane)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* w,
                        float bias, float* out);
@@ -99,10 +101,11 @@ struct ConvKernels {
    *  once for every channel; false (nothing written) for a larger window. bias may be null. */
   bool (*direct_image)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* w,
                        long O, const float* bias, float* out);
-  /** One image's share of the weight gradient for C·kh·kw ≤ 9 taps: gw[q·T + t] += Σ g[q]·x(tap t), gb[q] += Σ g[q]
-   *  for the output gradient g [O, OH, OW] (channel stride sgO, row stride sgH); false (nothing added) otherwise. */
+  /** One image's share of the weight gradient for T = C·kh·kw ≤ 9 taps, added into lane-wise partial sums
+   *  acc [O, T + 1, width] (64-byte aligned): Σ g[q]·x(tap t) at t < T, Σ g[q] at t = T, for the output gradient
+   *  g [O, OH, OW] (channel stride sgO, row stride sgH); false (nothing added) for a larger window. */
   bool (*wgrad_image)(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW, const float* g,
-                      long sgO, long sgH, long O, double* gw, double* gb);
+                      long sgO, long sgH, long O, float* acc);
   /** One plane of col2im at stride 1 (any padding and dilation), written in full: out [H, W] = the sum of this
    *  channel's kh·kw rows of cols (each OH·OW) at their taps' offsets. */
   void (*col2im_plane_s1)(const float* cols, long kh, long kw, long dh, long dw, long padTop, long padLeft, long OH,

@@ -10,6 +10,7 @@ import * as nb from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { registerBackend, type Conv2dGeometry } from '../src/backend/backend.js';
 import { conv2dDirect, conv2dDirectWeightGrad } from '../src/backend/cpu/conv.js';
+import { cpuBackend } from '../src/backend/cpu/index.js';
 import { nativeBackend, nativeInfo, nativeUnavailableReason, setNativeOptions } from '../src/backend/native/index.js';
 import { assertClose } from './helpers/assert.js';
 
@@ -131,4 +132,32 @@ test('ReLU\'s gradient from its output: fused (native) and expression paths agre
   const a = run('native'), r = run('cpu');
   assertClose(a[0]!, r[0]!, { rtol: 0, atol: 0 }, 'relu gradient');
   assert.equal(a[0]!.data[5], 0); assert.equal(a[0]!.data[6], 0); assert.equal(a[0]!.data[7], 0);
+});
+
+for (const isa of isas) test(`max pooling's backward on native (aligned 2×2 blocks written row pair by row pair, other windows scattered) agrees with the reference (${isa})`, { skip }, () => {
+  setNativeOptions({ isa });
+  const cases: [number[], number, Record<string, unknown>, boolean][] = [
+    [[3, 4, 11, 13], 2, {}, false],                   // odd sizes: the last row and column get no gradient
+    [[2, 3, 26, 26], 2, {}, true],                    // a strided output gradient: scattered
+    [[2, 3, 10, 10], 3, { stride: 2, padding: 1 }, false], // as many windows as 2×2 blocks, indices outside them
+  ];
+  for (const [xs, k, opts, strided] of cases) {
+    const run = (backend: string): Tensor => on(backend, () => {
+      const gen = new nb.Generator(6);
+      const x = nb.randn(xs, { generator: gen }).requiresGrad_(true);
+      const y = F.maxPool2d(x, k, opts);
+      const [N, C, OH, OW] = y.shape as [number, number, number, number];
+      y.backward(strided ? nb.randn([N, C, OW, OH], { generator: gen }).transpose(2, 3) : nb.randn(y.shape, { generator: gen }));
+      return x.grad!;
+    });
+    assertClose(run('native'), run('cpu'), { rtol: 0, atol: 0 }, `maxPool2d ${xs} ${k} ${JSON.stringify(opts)}`);
+  }
+  // 2×2 geometry with indices outside their blocks (but inside the plane): the plane is scattered instead
+  const g = nb.randn([1, 2, 3, 3], { generator: new nb.Generator(7) });
+  const idx = new Int32Array(18);
+  for (let i = 0; i < 18; i++) idx[i] = (i * 7) % 36;
+  const out = new Float32Array(72), ref = new Float32Array(72);
+  nativeBackend!.maxPool2dBackward(g, idx, 6, 6, out);
+  cpuBackend.maxPool2dBackward(g, idx, 6, 6, ref);
+  assertClose(out, ref, { rtol: 0, atol: 0 }, 'indices outside their blocks');
 });

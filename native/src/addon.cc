@@ -598,7 +598,7 @@ napi_value MaxPool2dBackward(napi_env env, napi_callback_info info) {
   if (!check_image(a, st, N, C, OH, OW, gOff, lg) || !need(a, li, N * C * OH * OW, "maxPool2dBackward: indices array too small") ||
       !need(a, lo, N * C * H * W, "maxPool2dBackward: output array too small"))
     return nullptr;
-  if (!max_pool2d_backward(gr + gOff, st, N, C, OH, OW, idx, H, W, out)) {
+  if (!max_pool2d_backward(active, gr + gOff, st, N, C, OH, OW, idx, H, W, out)) {
     a.fail("maxPool2dBackward: an index lies outside its plane");
     return nullptr;
   }

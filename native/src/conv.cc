@@ -221,10 +221,25 @@ void max_pool_task(void* ctx, long t, int) {
 }
 
 struct PoolBackJob {
-  const float* g; const long* sg; long C, OH, OW; const int32_t* indices; long plane; float* out;
+  const ConvKernels* ck;
+  const float* g; const long* sg; long C, OH, OW; const int32_t* indices; long plane, W; float* out;
+  bool blocks; // the windows may be the aligned 2×2 blocks (2·oh, 2·ow): written row pair by row pair
   long planes_per_task, planes;
   std::atomic<bool> bad;
 };
+
+/** A plane of the backward whose indices all lie in the aligned 2×2 blocks, every element written once (no clearing
+ *  pass, no scatter); false when an index lies elsewhere (the plane part-written, to be redone by the scatter). */
+bool max_pool_back_blocks(const PoolBackJob& j, const float* gp, const int32_t* ip, float* op) {
+  const long W = j.W, H = j.plane / W;
+  for (long oh = 0; oh < j.OH; oh++) {
+    float* r0 = op + 2 * oh * W;
+    if (!j.ck->maxpool2x2_back_row(gp + oh * j.sg[2], ip + oh * j.OW, j.OW, 2 * oh * W, W, r0, r0 + W)) return false;
+    for (long w = 2 * j.OW; w < W; w++) r0[w] = r0[W + w] = 0.0f;
+  }
+  memset(op + 2 * j.OH * W, 0, sizeof(float) * (size_t)((H - 2 * j.OH) * W));
+  return true;
+}
 
 void max_pool_back_task(void* ctx, long t, int) {
   PoolBackJob& j = *static_cast<PoolBackJob*>(ctx);
@@ -234,6 +249,7 @@ void max_pool_back_task(void* ctx, long t, int) {
     const float* gp = j.g + n * j.sg[0] + c * j.sg[1];
     const int32_t* ip = j.indices + p * j.OH * j.OW;
     float* op = j.out + p * j.plane;
+    if (j.blocks && max_pool_back_blocks(j, gp, ip, op)) continue;
     memset(op, 0, sizeof(float) * (size_t)j.plane); // the plane stays in cache for the scatter below
     for (long oh = 0; oh < j.OH; oh++) {
       for (long ow = 0; ow < j.OW; ow++) {
@@ -431,10 +447,12 @@ void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry
   parallel_for((planes + j.planes_per_task - 1) / j.planes_per_task, max_pool_task, &j);
 }
 
-bool max_pool2d_backward(const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,
+bool max_pool2d_backward(const Kernels* k, const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,
                          long H, long W, float* out) {
   PoolBackJob j;
-  j.g = g; j.sg = sg; j.C = C; j.OH = OH; j.OW = OW; j.indices = indices; j.plane = H * W; j.out = out;
+  j.ck = conv_kernels(k);
+  j.g = g; j.sg = sg; j.C = C; j.OH = OH; j.OW = OW; j.indices = indices; j.plane = H * W; j.W = W; j.out = out;
+  j.blocks = OH > 0 && OW > 0 && OH == H / 2 && OW == W / 2 && sg[3] == 1;
   j.planes = N * C;
   j.planes_per_task = per_task(j.planes, OH * OW);
   j.bad.store(false);

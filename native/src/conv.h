@@ -46,7 +46,7 @@ bool conv_gemm_weight_grad(const Kernels* k, const float* x, const long* sx, con
 void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices);
 /** out[n, c, indices[…]] += g[n, c, oh, ow] into out contiguous [N, C, H, W], cleared here plane by plane; g strided [N, C, OH, OW].
  *  Returns false (and writes nothing for that element) when an index is outside the plane. */
-bool max_pool2d_backward(const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,
+bool max_pool2d_backward(const Kernels* k, const float* g, const long* sg, long N, long C, long OH, long OW, const int32_t* indices,
                          long H, long W, float* out);
 
 } // namespace nabla

@@ -250,5 +250,40 @@ static void col2im_plane_s1_k(const float* cols, long kh, long kw, long dh, long
   }
 }
 
+/** One pair of input rows (r0, r1: rows 2·oh and 2·oh + 1, r0 at plane position p0) of the backward of 2×2
+ *  stride-2 max pooling, written in full for columns [0, 2n): each block gets g[ow] at its index idx[ow] and zeros
+ *  elsewhere. False when an index lies outside its block (then the rows are part-written). */
+static bool maxpool2x2_back_row_k(const float* g, const int32_t* idx, long n, long p0, long W, float* r0, float* r1) {
+#if NB_W == 16
+  const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  bool ok = true;
+  for (long ow = 0; ow < n; ow += 8) {
+    const int rem = n - ow < 8 ? (int)(n - ow) : 8;
+    const __mmask8 m8 = (__mmask8)((1u << rem) - 1);
+    const __mmask16 lanes = (__mmask16)((1u << (2 * rem)) - 1);
+    const __m512 gv = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(_mm256_maskz_loadu_ps(m8, g + ow)));
+    const __m512i k = _mm512_sub_epi32(_mm512_permutexvar_epi32(dup, _mm512_castsi256_si512(_mm256_maskz_loadu_epi32(m8, idx + ow))),
+                                       _mm512_set1_epi32((int)(p0 + 2 * ow)));
+    const __mmask16 m0 = _mm512_cmpeq_epi32_mask(k, iota), m1 = _mm512_cmpeq_epi32_mask(k, _mm512_add_epi32(iota, _mm512_set1_epi32((int)W)));
+    const unsigned hit = (unsigned)(m0 | m1);
+    ok &= ((hit | (hit >> 1)) & 0x5555u & lanes) == (0x5555u & lanes);
+    _mm512_mask_storeu_ps(r0 + 2 * ow, lanes, _mm512_maskz_mov_ps(m0, gv));
+    _mm512_mask_storeu_ps(r1 + 2 * ow, lanes, _mm512_maskz_mov_ps(m1, gv));
+  }
+  return ok;
+#else
+  bool ok = true;
+  for (long ow = 0; ow < n; ow++) { // branch-free: random positions would mispredict
+    const long k = idx[ow] - p0 - 2 * ow, hi = k >= W, col = k - hi * W;
+    ok &= (unsigned long)col <= 1;
+    r0[2 * ow] = r0[2 * ow + 1] = r1[2 * ow] = r1[2 * ow + 1] = 0.0f;
+    r0[hi * W + 2 * ow + (col & 1)] = g[ow];
+  }
+  return ok;
+#endif
+}
+
 static const nabla::ConvKernels kConvTable = {NB_W, conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k,
-                                              conv_direct_image_k, conv_direct_wgrad_image_k, col2im_plane_s1_k};
+                                              conv_direct_image_k, conv_direct_wgrad_image_k, col2im_plane_s1_k,
+                                              maxpool2x2_back_row_k};

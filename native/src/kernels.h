@@ -110,6 +110,10 @@ struct ConvKernels {
    *  channel's kh·kw rows of cols (each OH·OW) at their taps' offsets. */
   void (*col2im_plane_s1)(const float* cols, long kh, long kw, long dh, long dw, long padTop, long padLeft, long OH,
                           long OW, long H, long W, float* out);
+  /** Rows 2·oh and 2·oh + 1 (r0 at plane position p0, r1 = r0 + W) of 2×2 stride-2 max pooling's backward, columns
+   *  [0, 2n) written in full: g[ow] (contiguous) at index idx[ow], zeros elsewhere; false when an index lies
+   *  outside its 2×2 block. */
+  bool (*maxpool2x2_back_row)(const float* g, const int32_t* idx, long n, long p0, long W, float* r0, float* r1);
 };
 const ConvKernels* conv_kernels_avx2();
 const ConvKernels* conv_kernels_avx512();

@@ -78,6 +78,8 @@ for (const isa of isas) test(`conv2d over several image chunks, with and without
     [[1, 32, 13, 13], [64, 32, 3, 3], {}, true],            // the per-image products: one image
     [[11, 8, 15, 12], [5, 8, 2, 3], { stride: [2, 1], dilation: [1, 2], padding: [2, 1] }, true],
     [[23, 6, 9, 9], [7, 6, 5, 5], { padding: 'same' }, false], // weight gradient over tasks of several products
+    [[10, 5, 14, 12], [6, 5, 3, 3], { padding: [2, 0], stride: [2, 1], dilation: [2, 2] }, true], // im2col rows copied whole
+    [[4, 4, 8, 40], [5, 4, 3, 3], { padding: [1, 0] }, true], // rows wider than a vector
   ];
   for (const [xs, ws, opts, bias] of cases) {
     const a = convAndGrads('native', xs, ws, opts, bias), r = convAndGrads('cpu', xs, ws, opts, bias);

@@ -416,7 +416,15 @@ void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, c
 }
 
 void im2col_serial(const Kernels* k, const float* x, const long* sx, const Geometry& g, long n0, long nb, float* cols) {
-  Im2colJob j{conv_kernels(k), x, sx, &g, n0, nb, cols, 0};
+  const ConvKernels* ck = conv_kernels(k);
+  if (g.sw == 1 && sx[3] == 1 && g.padLeft == 0 && (g.OW - 1) + (g.kw - 1) * g.dw < g.W) { // windows inside sideways
+    const long L = g.OH * g.OW;
+    for (long n = 0; n < nb; n++)
+      ck->im2col_image_plain(x + (n0 + n) * sx[0], sx[1], sx[2], g.C, g.kh, g.kw, g.dh, g.dw, g.sh, g.padTop, g.H, g.OH,
+                             g.OW, cols + n * L, nb * L);
+    return;
+  }
+  Im2colJob j{ck, x, sx, &g, n0, nb, cols, 0};
   im2col_rows(j, 0, g.C * g.kh * g.kw);
 }
 

@@ -199,6 +199,38 @@ static void conv_direct_wgrad_plane_k(const float* x, long sC, long sH, long C, 
   }
 }
 
+/** im2col of one image whose windows never leave the image sideways (stride 1 along rows, no left padding,
+ *  (OW − 1) + (kw − 1)·dw < W, rows contiguous): rows (c, i, j) of cols (leading dimension ld) from x[c, ih, j·dw + ow],
+ *  zeros for the output rows whose input row lies in the vertical padding. Rows are copied with full-width stores
+ *  that spill into the next row (rewritten next), the last of each block masked. */
+static void im2col_image_plain_k(const float* x, long sC, long sH, long C, long kh, long kw, long dh, long dw, long sh,
+                                 long padTop, long H, long OH, long OW, float* cols, long ld) {
+  for (long c = 0; c < C; c++) {
+    for (long i = 0; i < kh; i++) {
+      const long ih0 = i * dh - padTop; // input row of output row 0
+      long oh0 = ih0 >= 0 ? 0 : (-ih0 + sh - 1) / sh, oh1 = ih0 >= H ? 0 : (H - 1 - ih0) / sh + 1;
+      if (oh1 > OH) oh1 = OH;
+      if (oh0 > oh1) oh0 = oh1;
+      for (long j = 0; j < kw; j++) {
+        float* dst = cols + ((c * kh + i) * kw + j) * ld;
+        const float* src = x + c * sC + (ih0 + oh0 * sh) * sH + j * dw;
+        __builtin_memset(dst, 0, sizeof(float) * (size_t)(oh0 * OW));
+        for (long oh = oh0; oh < oh1; oh++, src += sh * sH) {
+          float* d = dst + oh * OW;
+          long w = 0;
+          for (; w + NB_W <= OW; w += NB_W) vstore(d + w, vload(src + w));
+          if (w < OW) {
+            const int n = (int)(OW - w);
+            if (oh + 1 < oh1) vstore(d + w, vload_n(src + w, n)); // the spill lands in the next row, written next
+            else vstore_n(d + w, vload_n(src + w, n), n);
+          }
+        }
+        __builtin_memset(dst + oh1 * OW, 0, sizeof(float) * (size_t)((OH - oh1) * OW));
+      }
+    }
+  }
+}
+
 /** dst[r·width + w] = src[r·ss + w] for r < rows, w < width: im2col's rows, too short for memcpy calls to pay. */
 static void copy_rows_k(const float* src, long ss, long rows, long width, float* dst) {
   for (long r = 0; r < rows; r++, src += ss, dst += width) {
@@ -286,4 +318,4 @@ static bool maxpool2x2_back_row_k(const float* g, const int32_t* idx, long n, lo
 
 static const nabla::ConvKernels kConvTable = {NB_W, conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k,
                                               conv_direct_image_k, conv_direct_wgrad_image_k, col2im_plane_s1_k,
-                                              maxpool2x2_back_row_k};
+                                              maxpool2x2_back_row_k, im2col_image_plain_k};

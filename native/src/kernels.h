@@ -114,6 +114,10 @@ struct ConvKernels {
    *  [0, 2n) written in full: g[ow] (contiguous) at index idx[ow], zeros elsewhere; false when an index lies
    *  outside its 2×2 block. */
   bool (*maxpool2x2_back_row)(const float* g, const int32_t* idx, long n, long p0, long W, float* r0, float* r1);
+  /** im2col of one image into rows of cols (leading dimension ld) when no window leaves the image sideways (stride 1
+   *  along rows, no left padding, rows contiguous); vertical padding and any row stride and dilation allowed. */
+  void (*im2col_image_plain)(const float* x, long sC, long sH, long C, long kh, long kw, long dh, long dw, long sh,
+                             long padTop, long H, long OH, long OW, float* cols, long ld);
 };
 const ConvKernels* conv_kernels_avx2();
 const ConvKernels* conv_kernels_avx512();

@@ -2,7 +2,8 @@
  * The reference CNN (conv 1→32 3×3, ReLU, max-pool 2, conv 32→64 3×3, ReLU, max-pool 2, linear 1600→128,
  * ReLU, linear 128→10; cross-entropy, Adam lr 1e-3, batch 64) for one MNIST epoch on a chosen backend,
  * with the time per kernel when --kernels is given.
- * Usage: node --import tsx bench/native-cnn.ts [backend=native] [steps=938] [--kernels] [--threads N]
+ * The forward, loss and backward run through nb.compile (as `nabla train` runs them) with --compile.
+ * Usage: node --import tsx bench/native-cnn.ts [backend=native] [steps=938] [--kernels] [--threads N] [--compile]
  */
 import * as nb from '../src/index.js';
 import { backend } from '../src/backend/backend.js';
@@ -50,14 +51,20 @@ if (flag('--kernels')) {
   }
 }
 
+const forwardBackward = (x: nb.Tensor, y: nb.Tensor): nb.Tensor => {
+  const loss = lossFn.call(model.call(x), y);
+  loss.backward();
+  return loss;
+};
+const step = flag('--compile') ? nb.compile(forwardBackward) : forwardBackward;
+
 let steps = 0, lossSum = 0;
 const stepMs: number[] = [], stepCpuMs: number[] = [];
 const c0 = process.cpuUsage(), t0 = process.hrtime.bigint();
 for (const [x, y] of loader as Iterable<[nb.Tensor, nb.Tensor]>) {
   const ts = process.hrtime.bigint(), cs = process.cpuUsage();
-  const loss = lossFn.call(model.call(x), y);
   opt_.zeroGrad();
-  loss.backward();
+  const loss = step(x, y);
   opt_.step();
   lossSum += loss.item();
   stepMs.push(Number(process.hrtime.bigint() - ts) / 1e6);

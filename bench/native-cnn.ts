@@ -44,6 +44,7 @@ if (flag('--kernels')) {
       else { const t = process.hrtime.bigint(); r = f(...a); dt = process.hrtime.bigint() - t; }
       let key = k;
       if (k === 'unary' || k === 'binary' || k === 'reduce') key += ':' + String(a[0]);
+      if (k === 'maxPool2d' || k === 'maxPool2dBackward' || k === 'reluGrad') key += ` [${String((a[0] as { shape: number[] }).shape)}]`;
       if (k === 'gemm') { const g = a[0] as { M: number; N: number; K: number; transA: boolean; transB: boolean; batch: number }; key += ` ${g.batch}×${g.M}×${g.N}×${g.K} ${g.transA ? 'T' : 'N'}${g.transB ? 'T' : 'N'}`; }
       const s = stats.get(key) ?? { n: 0, ns: 0n }; s.n++; s.ns += dt; stats.set(key, s);
       return r; // the optional kernels answer whether they ran

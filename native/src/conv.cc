@@ -3,28 +3,12 @@
 #include "conv.h"
 
 #include <atomic>
-#include <stdlib.h>
 #include <string.h>
 
 #include "pool.h"
 
 namespace nabla {
 namespace {
-
-/** A growable 64-byte-aligned float buffer. */
-struct Aligned {
-  float* p = nullptr;
-  size_t cap = 0;
-  float* get(size_t n) {
-    if (n > cap) {
-      free(p);
-      p = static_cast<float*>(aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63));
-      cap = p ? n : 0;
-    }
-    return p;
-  }
-  ~Aligned() { free(p); }
-};
 
 /** The output columns [lo, hi) whose input column ow·sw + start lies in [0, W). */
 inline void valid_range(long OW, long sw, long start, long W, long* lo, long* hi) {
@@ -314,6 +298,34 @@ void conv_direct_grad_images_task(void* ctx, long t, int) {
   }
 }
 
+/** conv_direct_weight_grad for windows of ≤ 9 taps, over a fixed split of the images (not one per thread, so that
+ *  the sums' order never depends on the threads); false (nothing written) when its buffer cannot be had. */
+bool direct_weight_grad_images(const Kernels* k, const float* x, const long* sx, const Geometry& g, const float* gy,
+                               const long* sgy, long O, float* gw, float* gb) {
+  const long T = g.C * g.kh * g.kw;
+  const long tasks = g.N < 8 ? g.N : 8, per = (g.N + tasks - 1) / tasks, used = (g.N + per - 1) / per;
+  const ConvKernels* ck = conv_kernels(k);
+  const long lanes = ck->width, sums = O * (T + 1);
+  static thread_local Aligned parts;
+  float* p = parts.get((size_t)(used * sums * lanes));
+  if (!p) return false;
+  DirectGradImagesJob j{ck, x, sx, &g, gy, sgy, O, per, p};
+  if (pool_threads() == 1 || g.N * g.OH * g.OW * T * O < (1L << 15)) {
+    for (long t = 0; t < used; t++) conv_direct_grad_images_task(&j, t, 0);
+  } else {
+    parallel_for(used, conv_direct_grad_images_task, &j);
+  }
+  for (long i = 0; i < sums; i++) { // lanes, then tasks in order, summed in double
+    double s = 0.0;
+    for (long t = 0; t < used; t++)
+      for (long l = 0; l < lanes; l++) s += p[(t * sums + i) * lanes + l];
+    const long q = i / (T + 1), t = i % (T + 1);
+    if (t < T) gw[q * T + t] = (float)s;
+    else if (gb) gb[q] = (float)s;
+  }
+  return true;
+}
+
 struct DirectGradJob {
   const ConvKernels* ck;
   const float* x; const long* sx; const Geometry* g; const float* gy; const long* sgy; long O; float* gw; float* gb;
@@ -383,30 +395,7 @@ void conv_direct(const Kernels* k, const float* x, const long* sx, const Geometr
 void conv_direct_weight_grad(const Kernels* k, const float* x, const long* sx, const Geometry& g, const float* gy,
                              const long* sgy, long O, float* gw, float* gb) {
   const long T = g.C * g.kh * g.kw;
-  if (T <= 9 && g.N > 0) {
-    // a fixed split of the images (not one per thread), so that the sums' order never depends on the threads
-    const long tasks = g.N < 8 ? g.N : 8, per = (g.N + tasks - 1) / tasks, used = (g.N + per - 1) / per;
-    const ConvKernels* ck = conv_kernels(k);
-    const long lanes = ck->width, sums = O * (T + 1);
-    static thread_local Aligned parts;
-    float* p = parts.get((size_t)(used * sums * lanes));
-    if (!p) return; // out of memory: the gradient is left unwritten
-    DirectGradImagesJob j{ck, x, sx, &g, gy, sgy, O, per, p};
-    if (pool_threads() == 1 || g.N * g.OH * g.OW * T * O < (1L << 15)) {
-      for (long t = 0; t < used; t++) conv_direct_grad_images_task(&j, t, 0);
-    } else {
-      parallel_for(used, conv_direct_grad_images_task, &j);
-    }
-    for (long i = 0; i < sums; i++) {
-      double s = 0.0;
-      for (long t = 0; t < used; t++)
-        for (long l = 0; l < lanes; l++) s += p[(t * sums + i) * lanes + l];
-      const long q = i / (T + 1), t = i % (T + 1);
-      if (t < T) gw[q * T + t] = (float)s;
-      else if (gb) gb[q] = (float)s;
-    }
-    return;
-  }
+  if (T <= 9 && g.N > 0 && direct_weight_grad_images(k, x, sx, g, gy, sgy, O, gw, gb)) return;
   DirectGradJob j{conv_kernels(k), x, sx, &g, gy, sgy, O, gw, gb};
   if (pool_threads() == 1 || g.N * g.OH * g.OW * g.C * g.kh * g.kw * O < (1L << 15)) {
     for (long o = 0; o < O; o++) conv_direct_grad_task(&j, o, 0);

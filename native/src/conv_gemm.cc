@@ -6,7 +6,6 @@
 #include "conv.h"
 
 #include <atomic>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gemm.h"
@@ -15,23 +14,8 @@
 namespace nabla {
 namespace {
 
-/** A growable 64-byte-aligned float buffer. */
-struct Scratch {
-  float* p = nullptr;
-  size_t cap = 0;
-  float* get(size_t n) {
-    if (n > cap) {
-      free(p);
-      size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-      p = static_cast<float*>(aligned_alloc(64, bytes ? bytes : 64));
-      cap = p ? n : 0;
-    }
-    return p;
-  }
-  ~Scratch() { free(p); }
-};
-thread_local Scratch t_cols, t_rows, t_part; // a task's columns, output-gradient rows and partial product
-Scratch s_weight, s_parts;                   // the caller's: [W | b], the weight gradient's per-task partials
+thread_local Aligned t_cols, t_rows, t_part; // a task's columns, output-gradient rows and partial product
+Aligned s_weight, s_parts;                   // the caller's: [W | b], the weight gradient's per-task partials
 
 /** Elements of one task's column buffer: about half a core's L2 cache. */
 const long COLS_BUDGET = 1L << 17;

@@ -34,7 +34,7 @@ const stats = new Map<string, { n: number; ns: bigint }>();
 const cpuClock = flag('--cpu');
 if (flag('--kernels')) {
   const b = backend() as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const k of Object.keys(b)) {
+  for (const k in b) { // own and inherited (the fused optimizer steps sit on the prototype)
     if (typeof b[k] !== 'function') continue;
     const f = b[k]!.bind(b);
     b[k] = (...a: unknown[]): unknown => {

@@ -116,7 +116,7 @@ void col2im_plane(const Col2imJob& j, long p) {
 void col2im_task(void* ctx, long t, int) { col2im_plane(*static_cast<const Col2imJob*>(ctx), t); }
 
 struct PoolJob {
-  const Kernels* k;
+  const Kernels* k; const ConvKernels* ck;
   const float* x; const long* sx; const Geometry* g; float* out; int32_t* indices;
   long planes_per_task;
 };
@@ -161,11 +161,7 @@ void max_pool_plane(const PoolJob& j, long p) {
   const bool inside = g.padTop == 0 && g.padLeft == 0 && (g.OH - 1) * g.sh + (g.kh - 1) * g.dh < g.H &&
                       (g.OW - 1) * g.sw + (g.kw - 1) * g.dw < g.W && sW == 1;
   if (inside && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 && g.dw == 1) {
-    for (long oh = 0; oh < g.OH; oh++) {
-      const long h0 = 2 * oh;
-      j.k->maxpool2x2_row(base + h0 * sH, base + (h0 + 1) * sH, g.OW, (int32_t)(h0 * g.W), (int32_t)((h0 + 1) * g.W),
-                          out + oh * g.OW, idx + oh * g.OW);
-    }
+    j.ck->maxpool2x2_plane(base, sH, g.OH, g.OW, g.W, out, idx);
     return;
   }
   if (inside && g.kh == 2 && g.kw == 2) { max_pool_plane_inside<2, 2>(base, sH, g, out, idx); return; }
@@ -212,19 +208,6 @@ struct PoolBackJob {
   std::atomic<bool> bad;
 };
 
-/** A plane of the backward whose indices all lie in the aligned 2×2 blocks, every element written once (no clearing
- *  pass, no scatter); false when an index lies elsewhere (the plane part-written, to be redone by the scatter). */
-bool max_pool_back_blocks(const PoolBackJob& j, const float* gp, const int32_t* ip, float* op) {
-  const long W = j.W, H = j.plane / W;
-  for (long oh = 0; oh < j.OH; oh++) {
-    float* r0 = op + 2 * oh * W;
-    if (!j.ck->maxpool2x2_back_row(gp + oh * j.sg[2], ip + oh * j.OW, j.OW, 2 * oh * W, W, r0, r0 + W)) return false;
-    for (long w = 2 * j.OW; w < W; w++) r0[w] = r0[W + w] = 0.0f;
-  }
-  memset(op + 2 * j.OH * W, 0, sizeof(float) * (size_t)((H - 2 * j.OH) * W));
-  return true;
-}
-
 void max_pool_back_task(void* ctx, long t, int) {
   PoolBackJob& j = *static_cast<PoolBackJob*>(ctx);
   long p0 = t * j.planes_per_task, p1 = p0 + j.planes_per_task < j.planes ? p0 + j.planes_per_task : j.planes;
@@ -233,7 +216,8 @@ void max_pool_back_task(void* ctx, long t, int) {
     const float* gp = j.g + n * j.sg[0] + c * j.sg[1];
     const int32_t* ip = j.indices + p * j.OH * j.OW;
     float* op = j.out + p * j.plane;
-    if (j.blocks && max_pool_back_blocks(j, gp, ip, op)) continue;
+    // indices all in the aligned 2×2 blocks: every element written once, no clearing pass and no scatter
+    if (j.blocks && j.ck->maxpool2x2_back_plane(gp, j.sg[2], ip, j.OH, j.OW, j.plane / j.W, j.W, op)) continue;
     memset(op, 0, sizeof(float) * (size_t)j.plane); // the plane stays in cache for the scatter below
     for (long oh = 0; oh < j.OH; oh++) {
       for (long ow = 0; ow < j.OW; ow++) {
@@ -440,7 +424,7 @@ void col2im(const Kernels* k, const float* cols, const Geometry& g, long n0, lon
 
 void max_pool2d(const Kernels* k, const float* x, const long* sx, const Geometry& g, float* out, int32_t* indices) {
   const long planes = g.N * g.C;
-  PoolJob j{k, x, sx, &g, out, indices, per_task(planes, g.OH * g.OW * g.kh * g.kw)};
+  PoolJob j{k, conv_kernels(k), x, sx, &g, out, indices, per_task(planes, g.OH * g.OW * g.kh * g.kw)};
   parallel_for((planes + j.planes_per_task - 1) / j.planes_per_task, max_pool_task, &j);
 }
 

@@ -316,6 +316,28 @@ static bool maxpool2x2_back_row_k(const float* g, const int32_t* idx, long n, lo
 #endif
 }
 
+/** A plane of 2×2 stride-2 max pooling, rows contiguous (row stride sH, W columns, windows inside): the row kernel
+ *  of kernels_impl.h over every output row, inlined. */
+static void maxpool2x2_plane_k(const float* x, long sH, long OH, long OW, long W, float* out, int32_t* idx) {
+  for (long oh = 0; oh < OH; oh++) {
+    const long h0 = 2 * oh;
+    maxpool2x2_row_k(x + h0 * sH, x + (h0 + 1) * sH, OW, (int32_t)(h0 * W), (int32_t)((h0 + 1) * W), out + oh * OW, idx + oh * OW);
+  }
+}
+
+/** A plane [H, W] of 2×2 stride-2 max pooling's backward (2·OH ≤ H, 2·OW ≤ W), written in full: the row pairs by
+ *  maxpool2x2_back_row_k, zeros past the last window. False when an index lies outside its block. */
+static bool maxpool2x2_back_plane_k(const float* g, long sgH, const int32_t* idx, long OH, long OW, long H, long W, float* out) {
+  for (long oh = 0; oh < OH; oh++) {
+    float* r0 = out + 2 * oh * W;
+    if (!maxpool2x2_back_row_k(g + oh * sgH, idx + oh * OW, OW, 2 * oh * W, W, r0, r0 + W)) return false;
+    for (long w = 2 * OW; w < W; w++) r0[w] = r0[W + w] = 0.0f;
+  }
+  __builtin_memset(out + 2 * OH * W, 0, sizeof(float) * (size_t)((H - 2 * OH) * W));
+  return true;
+}
+
 static const nabla::ConvKernels kConvTable = {NB_W, conv_direct_plane_k, conv_direct_wgrad_plane_k, copy_rows_k,
                                               conv_direct_image_k, conv_direct_wgrad_image_k, col2im_plane_s1_k,
-                                              maxpool2x2_back_row_k, im2col_image_plain_k};
+                                              maxpool2x2_back_plane_k, im2col_image_plain_k,
+                                              maxpool2x2_plane_k};

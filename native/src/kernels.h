@@ -110,14 +110,17 @@ struct ConvKernels {
    *  channel's kh·kw rows of cols (each OH·OW) at their taps' offsets. */
   void (*col2im_plane_s1)(const float* cols, long kh, long kw, long dh, long dw, long padTop, long padLeft, long OH,
                           long OW, long H, long W, float* out);
-  /** Rows 2·oh and 2·oh + 1 (r0 at plane position p0, r1 = r0 + W) of 2×2 stride-2 max pooling's backward, columns
-   *  [0, 2n) written in full: g[ow] (contiguous) at index idx[ow], zeros elsewhere; false when an index lies
-   *  outside its 2×2 block. */
-  bool (*maxpool2x2_back_row)(const float* g, const int32_t* idx, long n, long p0, long W, float* r0, float* r1);
+  /** A plane [H, W] of 2×2 stride-2 max pooling's backward (OH·OW windows, 2·OH ≤ H, 2·OW ≤ W), written in full:
+   *  g[oh, ow] (row stride sgH, rows contiguous) at its index idx[oh·OW + ow], zeros elsewhere; false (the plane
+   *  part-written) when an index lies outside its 2×2 block. */
+  bool (*maxpool2x2_back_plane)(const float* g, long sgH, const int32_t* idx, long OH, long OW, long H, long W, float* out);
   /** im2col of one image into rows of cols (leading dimension ld) when no window leaves the image sideways (stride 1
    *  along rows, no left padding, rows contiguous); vertical padding and any row stride and dilation allowed. */
   void (*im2col_image_plain)(const float* x, long sC, long sH, long C, long kh, long kw, long dh, long dw, long sh,
                              long padTop, long H, long OH, long OW, float* cols, long ld);
+  /** A plane of 2×2 stride-2 max pooling with every window inside (rows contiguous, row stride sH, W columns):
+   *  out [OH, OW] and the argmax plane positions idx, as the row kernel maxpool2x2_row. */
+  void (*maxpool2x2_plane)(const float* x, long sH, long OH, long OW, long W, float* out, int32_t* idx);
 };
 const ConvKernels* conv_kernels_avx2();
 const ConvKernels* conv_kernels_avx512();

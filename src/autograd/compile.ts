@@ -187,6 +187,8 @@ const WRITES: Record<string, (a: Args) => (TypedArray | null | undefined)[]> = {
   channelAffine: (a) => [t(a, 3)], batchNormBackward: (a) => [t(a, 5), t(a, 6)], gatherRowsU8: (a) => [t(a, 4)],
   activationGrad: (a) => [t(a, 3)], reluGrad: (a) => [t(a, 2)], bceForward: (a) => [t(a, 2)], bceBackward: (a) => [t(a, 3)],
   softmaxLastDim: (a) => [t(a, 2)],
+  conv2dDirect: (a) => [t(a, 4)], conv2d: (a) => [t(a, 4)], conv2dInputGrad: (a) => [t(a, 3)],
+  conv2dDirectWeightGrad: (a) => [t(a, 3), t(a, 4)], conv2dWeightGrad: (a) => [t(a, 3), t(a, 4)],
 };
 
 /** Run fn eagerly with the kernel calls recorded; the plan is null when something could not be recorded. */

@@ -210,3 +210,29 @@ test('dropout draws a new mask on every replay: the same masks, losses and weigh
   assert.equal(comp.stats!.replays, 4);
   assert.equal(nb.defaultGenerator.getState().join(), (() => { train(drop, data, bce, false); return nb.defaultGenerator.getState().join(); })());
 });
+
+test('arguments are read in place when they can be, copied when not (strided views), with the same results', () => {
+  const data = mlpBatches(6, 8);
+  // every other batch as a transposed view of a [20, 8] tensor: not contiguous, so the replay copies it
+  const strided = data.map(([x, y], i): [nb.Tensor, nb.Tensor] => [i % 2 ? nb.tensor(x.toArray() as number[][]).T.contiguous().T : x, y]);
+  assert.equal(strided[1]![0].isContiguous(), false);
+  const eager = train(mlp, data, bce, false);
+  for (const d of [data, strided]) {
+    const comp = train(mlp, d, bce, true);
+    assert.deepEqual(comp.losses, eager.losses);
+    assert.equal(comp.stats!.replays, 4);
+  }
+});
+
+test('an argument written in place by the step is never aliased: the caller\'s tensor is left alone, as on the first calls', () => {
+  const w = nb.randn([4]).requiresGrad_();
+  const step = nb.compile((x: nb.Tensor) => { x.copy_(x.mul(2)); const l = w.mul(x).sum(); l.backward(); return l; });
+  for (let i = 0; i < 4; i++) {
+    const x = nb.tensor([1, 2, 3, 4]);
+    w.grad = null;
+    step(x);
+    assert.deepEqual([...x.data], [1, 2, 3, 4]);
+    assert.deepEqual([...w.grad!.data], [2, 4, 6, 8]);
+  }
+  assert.equal(step.stats.replays, 2);
+});

@@ -520,10 +520,15 @@ void reduce(const Kernels* k, int op, const float* x, long outer, long n, long i
 }
 
 void gather_rows_u8(const uint8_t* src, long row, const int32_t* rows, long count, const float* table, float* out) {
+  // the rows are scattered over the dataset (random DRAM reads): keep the next few in flight while one is decoded
+  const long ahead = 4;
+  for (long k = 0; k < count && k < ahead; k++) {
+    const uint8_t* r = src + (long)rows[k] * row;
+    for (long j = 0; j < row; j += 64) __builtin_prefetch(r + j);
+  }
   for (long k = 0; k < count; k++) {
-    // the rows are scattered over the dataset: fetch the next one while this one is decoded
-    if (k + 1 < count) {
-      const uint8_t* next = src + (long)rows[k + 1] * row;
+    if (k + ahead < count) {
+      const uint8_t* next = src + (long)rows[k + ahead] * row;
       for (long j = 0; j < row; j += 64) __builtin_prefetch(next + j);
     }
     const uint8_t* s = src + (long)rows[k] * row;

@@ -35,6 +35,11 @@ interface Plan {
   steps: Step[];
   /** The plan's own copies of the tensor arguments, refilled from the caller's on every replay. */
   inputs: (Tensor | null)[];
+  /**
+   * Per argument, the places in the recorded arguments that hold its storage, when a replay may point them at the
+   * caller's own (contiguous, unwritten by the step, no resident memory to prefer): no copy then. Null: copy.
+   */
+  aliases: (Slot[] | null)[];
   outputs: Tensor[];
   shape: 'one' | 'list' | 'none';
   /** .grad values the trace set, from null (zeroGrad) to the plan's buffer. */
@@ -175,6 +180,23 @@ function arraysIn(args: readonly unknown[], out: TypedArray[] = [], depth = 0): 
   return out;
 }
 
+/** A place in the recorded arguments holding a TypedArray: container[key]. */
+interface Slot { container: Record<string | number, unknown>; key: string | number }
+
+/** Every place among the steps' arguments (two levels deep, as arraysIn) that holds exactly `data`. */
+function slotsOf(steps: readonly Step[], data: TypedArray): Slot[] {
+  const out: Slot[] = [];
+  const visit = (container: Record<string | number, unknown>, depth: number): void => {
+    for (const key of Object.keys(container)) {
+      const v = container[key];
+      if (v === data) out.push({ container, key: Array.isArray(container) ? Number(key) : key });
+      else if (v && typeof v === 'object' && !ArrayBuffer.isView(v) && depth < 2) visit(v as Record<string, unknown>, depth + 1);
+    }
+  };
+  for (const s of steps) if (s.kind === 'kernel') visit(s.args as unknown as Record<number, unknown>, 0);
+  return out;
+}
+
 type Args = readonly unknown[];
 const v = (a: Args, i: number): TypedArray => (a[i] as { data: TypedArray }).data;
 const t = (a: Args, i: number): TypedArray => a[i] as TypedArray;
@@ -259,7 +281,12 @@ function trace(fn: Run, args: unknown[]): Traced {
   if (reason !== null || !outs) return { result: userResult, plan: null, reason };
   const { firstExternalWrite, externalWrites } = externalWritesOf(steps, (a) => !owned.has(a));
   const leaves = [...grads.keys()].filter((x) => !owned.has(x.data));
-  const plan: Plan = { be, steps, inputs, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage };
+  // arguments that no kernel writes and that no host step reads can be read in place from the caller's tensor
+  const written = new Set<unknown>();
+  for (const st of steps) if (st.kind === 'kernel') for (const w of writtenBy(st)) written.add(w);
+  const hostSteps = steps.some((st) => st.kind === 'host');
+  const aliases = inputs.map((own) => (own && !be.allocateResident && !hostSteps && !written.has(own.data) ? slotsOf(steps, own.data) : null));
+  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage };
   return { result: userResult, plan, reason: null };
 }
 
@@ -319,12 +346,24 @@ function outputsOf(r: unknown): { list: Tensor[]; shape: Plan['shape'] } | null 
 function replay(plan: Plan, args: readonly unknown[], setGrads: boolean): unknown {
   const be = plan.be;
   if (setGrads) for (const x of plan.leaves) if (x.grad !== null) return FALLBACK; // would accumulate: eager semantics
-  plan.inputs.forEach((own, i) => { if (own) be.copy(args[i] as Tensor, own); });
-  const steps = plan.steps;
+  const aliased = bindInputs(plan, args);
+  try {
+    if (runSteps(plan) === FALLBACK) return FALLBACK;
+  } finally {
+    if (aliased) unbindInputs(plan);
+  }
+  if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
+  const copies = plan.outputs.map((o) => copyOf(be, o));
+  return plan.shape === 'one' ? copies[0] : plan.shape === 'list' ? copies : undefined;
+}
+
+/** The recorded kernels and host steps in order; FALLBACK when a check fails before anything outside was written. */
+function runSteps(plan: Plan): typeof FALLBACK | void {
+  const be = plan.be as unknown as Record<string, (...a: unknown[]) => unknown>, steps = plan.steps;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.kind === 'kernel') {
-      const ret = (be as unknown as Record<string, (...a: unknown[]) => unknown>)[s.method]!.apply(be, s.args); // looked up now: wrappers (profilers) see replays
+      const ret = be[s.method]!.apply(be, s.args); // looked up now: wrappers (profilers) see replays
       if (ret !== s.ret) {
         if (i < plan.firstExternalWrite) return FALLBACK;
         throw new Error(`compile: kernel ${s.method} returned ${String(ret)} on replay but ${String(s.ret)} when traced, after the step had written outside itself; run the function without compile to see the op's own error`);
@@ -338,9 +377,28 @@ function replay(plan: Plan, args: readonly unknown[], setGrads: boolean): unknow
       }
     }
   }
-  if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
-  const copies = plan.outputs.map((o) => copyOf(be, o));
-  return plan.shape === 'one' ? copies[0] : plan.shape === 'list' ? copies : undefined;
+}
+
+/**
+ * Give the replay its arguments: a contiguous argument with its own whole storage is read in place where the plan
+ * allows (see Plan.aliases), the others are copied into the plan's input buffers. True when some were aliased.
+ */
+function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
+  let aliased = false;
+  plan.inputs.forEach((own, i) => {
+    if (!own) return;
+    const a = args[i] as Tensor, slots = plan.aliases[i];
+    if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous()) {
+      for (const s of slots) s.container[s.key] = a.data;
+      aliased = true;
+    } else plan.be.copy(a, own);
+  });
+  return aliased;
+}
+
+/** Point the recorded arguments back at the plan's own input buffers (nothing keeps the caller's storage alive). */
+function unbindInputs(plan: Plan): void {
+  plan.inputs.forEach((own, i) => { if (own) for (const s of plan.aliases[i] ?? []) s.container[s.key] = own.data; });
 }
 
 /** a and b equal up to float32 rounding differences of reordered sums (NaN matches NaN). */

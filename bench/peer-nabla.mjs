@@ -52,9 +52,9 @@ const eye = nb.eye(10);
 const nTrain = train.length, B = 64, perEpoch = Math.floor(nTrain / B);
 const nSteps = stepsArg === 'epoch' ? perEpoch : Math.min(perEpoch, Number(stepsArg));
 
-/** Forward, loss and backward of one batch: recorded once and replayed by nb.compile, or eager. */
-const forwardBackward = (x, target) => {
-  const l = lossFn.call(model.call(x), target);
+/** Forward, loss (on one-hot targets) and backward of one batch: recorded once and replayed by nb.compile, or eager. */
+const forwardBackward = (x, labels) => {
+  const l = lossFn.call(model.call(x), eye.indexSelect(0, labels));
   l.backward();
   return l;
 };
@@ -66,7 +66,7 @@ function epoch(order) {
   for (let s = 0; s < nSteps; s++) {
     const [x, y] = train.getBatch(order.subarray(s * B, (s + 1) * B));
     opt.zeroGrad();
-    const l = step(x.reshape([B, 784]), eye.indexSelect(0, y));
+    const l = step(x.reshape([B, 784]), y);
     opt.step();
     if (s === nSteps - 1) loss = l.item();
   }

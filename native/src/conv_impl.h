@@ -52,15 +52,23 @@ static void conv_direct_image_t(const float* x, long sH, const long* off, long O
   }
 }
 
+/** The input offsets of a window's C·kh·kw taps (channel stride sC, row stride sH) into off[9]; their count, or 0
+ *  when the window has more than 9 taps. */
+static int window_taps(long sC, long sH, long C, long kh, long kw, long* off) {
+  if (C * kh * kw > 9) return 0;
+  int T = 0;
+  for (long c = 0; c < C; c++)
+    for (long i = 0; i < kh; i++)
+      for (long j = 0; j < kw; j++) off[T++] = c * sC + i * sH + j;
+  return T;
+}
+
 /** conv_direct_image_t for C·kh·kw ≤ 9; false (nothing written) for a larger window. out is [O, OH, OW]. */
 static bool conv_direct_image_k(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW,
                                 const float* w, long O, const float* bias, float* out) {
   long off[9];
-  int T = 0;
-  if (C * kh * kw > 9) return false;
-  for (long c = 0; c < C; c++)
-    for (long i = 0; i < kh; i++)
-      for (long j = 0; j < kw; j++) off[T++] = c * sC + i * sH + j;
+  const int T = window_taps(sC, sH, C, kh, kw, off);
+  if (T == 0) return false;
   switch (T) {
     case 1: conv_direct_image_t<1>(x, sH, off, OH, OW, w, O, bias, out); break;
     case 2: conv_direct_image_t<2>(x, sH, off, OH, OW, w, O, bias, out); break;
@@ -131,11 +139,8 @@ static void conv_direct_wgrad_image_t(const float* x, long sH, const long* off, 
 static bool conv_direct_wgrad_image_k(const float* x, long sC, long sH, long C, long kh, long kw, long OH, long OW,
                                       const float* g, long sgO, long sgH, long O, float* acc) {
   long off[9];
-  int T = 0;
-  if (C * kh * kw > 9) return false;
-  for (long c = 0; c < C; c++)
-    for (long i = 0; i < kh; i++)
-      for (long j = 0; j < kw; j++) off[T++] = c * sC + i * sH + j;
+  const int T = window_taps(sC, sH, C, kh, kw, off);
+  if (T == 0) return false;
   switch (T) {
     case 1: conv_direct_wgrad_image_t<1>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;
     case 2: conv_direct_wgrad_image_t<2>(x, sH, off, OH, OW, g, sgO, sgH, O, acc); break;

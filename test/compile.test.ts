@@ -236,3 +236,19 @@ test('an argument written in place by the step is never aliased: the caller\'s t
   }
   assert.equal(step.stats.replays, 2);
 });
+
+test('wasm: a trusted plan moves the parameters it trains into resident memory, and training goes on exactly', () => {
+  if (!nb.listBackends().includes('wasm')) return;
+  const prev = nb.getBackend();
+  nb.setBackend('wasm');
+  try {
+    const data = mlpBatches(6, 8);
+    let model: nb.nn.Module | null = null;
+    const comp = train(() => (model = mlp()), data, bce, true);
+    const eager = train(mlp, data, bce, false);
+    assert.deepEqual(comp.losses, eager.losses);
+    comp.params.forEach((p, i) => assert.deepEqual(p, eager.params[i]));
+    for (const p of model!.parameters()) assert.ok(p.data.buffer instanceof SharedArrayBuffer);
+    // the eager model's parameters stay where they were
+  } finally { nb.setBackend(prev); }
+});

@@ -112,7 +112,7 @@ export function compile<F extends Fn>(fn: F, opts: CompileOptions = {}): Compile
       stats.traces++;
       const verdict = verify(run, entry.plan!, args);
       if (verdict.problem) giveUp(entry, verdict.problem);
-      else { entry.state = 'ready'; stats.plans++; }
+      else { entry.state = 'ready'; stats.plans++; residentParameters(entry.plan!); }
       return verdict.result;
     }
     const r = replay(entry.plan!, args, true);
@@ -287,6 +287,8 @@ function trace(fn: Run, args: unknown[]): Traced {
   const hostSteps = steps.some((st) => st.kind === 'host');
   const aliases = inputs.map((own) => (own && !be.allocateResident && !hostSteps && !written.has(own.data) ? slotsOf(steps, own.data) : null));
   const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage };
+  for (const r of livePlans) if (!r.deref()) livePlans.delete(r);
+  livePlans.add(new WeakRef(plan));
   return { result: userResult, plan, reason: null };
 }
 
@@ -306,6 +308,58 @@ function externalWritesOf(steps: readonly Step[], outside: (a: TypedArray) => bo
     }
   });
   return { firstExternalWrite, externalWrites: [...externalWrites] };
+}
+
+/** Every plan that may still run, so that moving a parameter's storage can point all of them at the new array. */
+const livePlans = new Set<WeakRef<Plan>>();
+
+/** The TypedArray arguments of a plan's kernel steps, with where they sit (as slotsOf). */
+function argSlots(q: Plan): { slot: Slot; value: TypedArray }[] {
+  const out: { slot: Slot; value: TypedArray }[] = [];
+  const visit = (container: Record<string | number, unknown>, depth: number): void => {
+    for (const key of Object.keys(container)) {
+      const v = container[key];
+      if (ArrayBuffer.isView(v)) out.push({ slot: { container, key: Array.isArray(container) ? Number(key) : key }, value: v as TypedArray });
+      else if (v && typeof v === 'object' && depth < 2) visit(v as Record<string, unknown>, depth + 1);
+    }
+  };
+  for (const s of q.steps) if (s.kind === 'kernel') visit(s.args as unknown as Record<number, unknown>, 0);
+  return out;
+}
+
+const overlaps = (a: TypedArray, b: TypedArray): boolean =>
+  a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+
+/**
+ * Once a plan is trusted, move the parameters it trains into the backend's resident memory, when the backend has
+ * some (wasm): the replayed products and the optimizer's fused step then read and write them in place instead of
+ * copying ~1 MB per step in and out. Every live plan is pointed at the new arrays; nothing moves when a recorded
+ * argument is a partial view of a parameter's storage (it could not be followed).
+ */
+function residentParameters(plan: Plan): void {
+  const be = plan.be;
+  if (!be.allocateResident) return;
+  const candidates = plan.leaves.filter((p) => !(p.data.buffer instanceof SharedArrayBuffer) && p.offset === 0 &&
+    p.data.length === p.size && p.isContiguous() && p.data instanceof Float32Array);
+  if (!candidates.length) return;
+  const plans = [...livePlans].map((r) => r.deref()).filter((q): q is Plan => q !== undefined && q.be === be);
+  const slots = plans.flatMap(argSlots);
+  for (const { value } of slots) {
+    for (const p of candidates) if (value !== p.data && overlaps(value, p.data)) return; // a view we cannot follow
+  }
+  const moved = new Map<TypedArray, TypedArray>();
+  for (const p of candidates) {
+    const r = be.allocateResident(p.dtype, p.size);
+    if (!r) break;
+    r.set(p.data);
+    moved.set(p.data, r);
+    (p as { data: TypedArray }).data = r; // the parameter's storage is now the resident array (values unchanged)
+  }
+  for (const { slot, value } of slots) { const r = moved.get(value); if (r) slot.container[slot.key] = r; }
+  for (const q of plans) {
+    q.externalWrites = q.externalWrites.map((a) => moved.get(a) ?? a);
+    q.outputs = q.outputs.map((o) => (moved.has(o.data) ? new Tensor(moved.get(o.data)!, o.shape, o.strides, o.offset) : o));
+  }
 }
 
 /** A backend whose every method records its call (after running it) through `record`. */
@@ -391,7 +445,8 @@ function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
     if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous()) {
       for (const s of slots) s.container[s.key] = a.data;
       aliased = true;
-    } else plan.be.copy(a, own);
+    } else if (a.isContiguous() && a.dtype === own.dtype) own.data.set(a.data.subarray(a.offset, a.offset + a.size));
+    else plan.be.copy(a, own);
   });
   return aliased;
 }

@@ -22,39 +22,10 @@ import { Tensor } from '../tensor/tensor.js';
 import { type RandomState, type TraceHooks, setTraceHooks, traceHooks, traceStateKey } from '../tensor/trace.js';
 import { setGradListener } from './engine.js';
 import { isGradEnabled } from './grad-mode.js';
+import { FALLBACK, type Plan, type Step, copyOf, externalWritesOf, registerPlan, replay, residentParameters, slotsOf, writtenBy } from './plan.js';
 
 type Fn = (...args: never[]) => unknown;
 type Run = (...args: unknown[]) => unknown;
-
-interface KernelStep { kind: 'kernel'; method: string; args: unknown[]; ret: unknown }
-interface HostStep { kind: 'host'; fn: () => void }
-type Step = KernelStep | HostStep;
-
-interface Plan {
-  be: Backend;
-  steps: Step[];
-  /** The plan's own copies of the tensor arguments, refilled from the caller's on every replay. */
-  inputs: (Tensor | null)[];
-  /**
-   * Per argument, the places in the recorded arguments that hold its storage, when a replay may point them at the
-   * caller's own (contiguous, unwritten by the step, no resident memory to prefer): no copy then. Null: copy.
-   */
-  aliases: (Slot[] | null)[];
-  outputs: Tensor[];
-  shape: 'one' | 'list' | 'none';
-  /** .grad values the trace set, from null (zeroGrad) to the plan's buffer. */
-  grads: Map<Tensor, Tensor>;
-  /** Those of the tensors that existed before the trace (parameters): their .grad must be null at a replay. */
-  leaves: Tensor[];
-  /** Index of the first kernel step that writes storage the plan does not own (before it a replay can be abandoned). */
-  firstExternalWrite: number;
-  /** The storage outside the plan that its kernels write (checked by the verifying replay). */
-  externalWrites: TypedArray[];
-  /** Random generators its host steps draw from (rewound while the plan is checked). */
-  generators: RandomState[];
-  /** Every array the backend gave the plan (keeps resident memory alive while views of it are in use). */
-  storage: TypedArray[];
-}
 
 interface Traced { result: unknown; plan: Plan | null; reason: string | null }
 
@@ -71,8 +42,6 @@ export interface CompileOptions {
 }
 
 export type Compiled<F extends Fn> = F & { readonly stats: CompileStats };
-
-const FALLBACK = Symbol('fallback');
 
 /** Compile a function of tensors that runs a forward pass and `backward()`; see the file comment. */
 export function compile<F extends Fn>(fn: F, opts: CompileOptions = {}): Compiled<F> {
@@ -151,13 +120,6 @@ class Owned {
   }
 }
 
-/** A fresh contiguous copy of t, made by the backend's copy kernel. */
-function copyOf(be: Backend, t: Tensor): Tensor {
-  const out = new Tensor(allocateUninitialized(t.dtype, t.size), t.shape);
-  be.copy(t, out);
-  return out;
-}
-
 /** Kernel arguments as recorded: plain objects and arrays copied (ops may reuse them), tensors as plain views. */
 function snapshot(v: unknown): unknown {
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
@@ -170,48 +132,6 @@ function snapshot(v: unknown): unknown {
   }
   return v;
 }
-
-/** Every TypedArray among recorded arguments (two levels deep: views and argument objects). */
-function arraysIn(args: readonly unknown[], out: TypedArray[] = [], depth = 0): TypedArray[] {
-  for (const a of args) {
-    if (ArrayBuffer.isView(a)) out.push(a as TypedArray);
-    else if (a && typeof a === 'object' && depth < 2) arraysIn(Array.isArray(a) ? a : Object.values(a), out, depth + 1);
-  }
-  return out;
-}
-
-/** A place in the recorded arguments holding a TypedArray: container[key]. */
-interface Slot { container: Record<string | number, unknown>; key: string | number }
-
-/** Every place among the steps' arguments (two levels deep, as arraysIn) that holds exactly `data`. */
-function slotsOf(steps: readonly Step[], data: TypedArray): Slot[] {
-  const out: Slot[] = [];
-  const visit = (container: Record<string | number, unknown>, depth: number): void => {
-    for (const key of Object.keys(container)) {
-      const v = container[key];
-      if (v === data) out.push({ container, key: Array.isArray(container) ? Number(key) : key });
-      else if (v && typeof v === 'object' && !ArrayBuffer.isView(v) && depth < 2) visit(v as Record<string, unknown>, depth + 1);
-    }
-  };
-  for (const s of steps) if (s.kind === 'kernel') visit(s.args as unknown as Record<number, unknown>, 0);
-  return out;
-}
-
-type Args = readonly unknown[];
-const v = (a: Args, i: number): TypedArray => (a[i] as { data: TypedArray }).data;
-const t = (a: Args, i: number): TypedArray => a[i] as TypedArray;
-/** The storage each kernel writes (see src/backend/backend.ts); kernels not listed count as writing every array they get. */
-const WRITES: Record<string, (a: Args) => (TypedArray | null | undefined)[]> = {
-  unary: (a) => [t(a, 2)], binary: (a) => [t(a, 3)], where: (a) => [t(a, 3)], copy: (a) => [v(a, 1)],
-  reduce: (a) => [t(a, 6)], gemm: (a) => [(a[0] as { c: TypedArray }).c], gather: (a) => [t(a, 3)], scatterAdd: (a) => [t(a, 0)],
-  im2col: (a) => [t(a, 4)], col2im: (a) => [t(a, 4)], maxPool2d: (a) => [t(a, 2), t(a, 3)], maxPool2dBackward: (a) => [t(a, 4)],
-  avgPool2d: (a) => [t(a, 3)], avgPool2dBackward: (a) => [t(a, 5)], batchNormStats: (a) => [t(a, 1), t(a, 2)],
-  channelAffine: (a) => [t(a, 3)], batchNormBackward: (a) => [t(a, 5), t(a, 6)], gatherRowsU8: (a) => [t(a, 4)],
-  activationGrad: (a) => [t(a, 3)], reluGrad: (a) => [t(a, 2)], bceForward: (a) => [t(a, 2)], bceBackward: (a) => [t(a, 3)],
-  softmaxLastDim: (a) => [t(a, 2)],
-  conv2dDirect: (a) => [t(a, 4)], conv2d: (a) => [t(a, 4)], conv2dInputGrad: (a) => [t(a, 3)],
-  conv2dDirectWeightGrad: (a) => [t(a, 3), t(a, 4)], conv2dWeightGrad: (a) => [t(a, 3), t(a, 4)],
-};
 
 /** Run fn eagerly with the kernel calls recorded; the plan is null when something could not be recorded. */
 function trace(fn: Run, args: unknown[]): Traced {
@@ -287,79 +207,8 @@ function trace(fn: Run, args: unknown[]): Traced {
   const hostSteps = steps.some((st) => st.kind === 'host');
   const aliases = inputs.map((own) => (own && !be.allocateResident && !hostSteps && !written.has(own.data) ? slotsOf(steps, own.data) : null));
   const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage };
-  for (const r of livePlans) if (!r.deref()) livePlans.delete(r);
-  livePlans.add(new WeakRef(plan));
+  registerPlan(plan);
   return { result: userResult, plan, reason: null };
-}
-
-/** The storage each kernel step writes. */
-function writtenBy(s: KernelStep): (TypedArray | null | undefined)[] {
-  return WRITES[s.method]?.(s.args) ?? arraysIn(s.args);
-}
-
-/** The storage outside the plan (`outside(a)`) that its kernels write, and the first step that writes any. */
-function externalWritesOf(steps: readonly Step[], outside: (a: TypedArray) => boolean): { firstExternalWrite: number; externalWrites: TypedArray[] } {
-  let firstExternalWrite = steps.length;
-  const externalWrites = new Set<TypedArray>();
-  steps.forEach((s, i) => {
-    if (s.kind !== 'kernel') return;
-    for (const w of writtenBy(s)) {
-      if (w && outside(w)) { externalWrites.add(w); if (i < firstExternalWrite) firstExternalWrite = i; }
-    }
-  });
-  return { firstExternalWrite, externalWrites: [...externalWrites] };
-}
-
-/** Every plan that may still run, so that moving a parameter's storage can point all of them at the new array. */
-const livePlans = new Set<WeakRef<Plan>>();
-
-/** The TypedArray arguments of a plan's kernel steps, with where they sit (as slotsOf). */
-function argSlots(q: Plan): { slot: Slot; value: TypedArray }[] {
-  const out: { slot: Slot; value: TypedArray }[] = [];
-  const visit = (container: Record<string | number, unknown>, depth: number): void => {
-    for (const key of Object.keys(container)) {
-      const v = container[key];
-      if (ArrayBuffer.isView(v)) out.push({ slot: { container, key: Array.isArray(container) ? Number(key) : key }, value: v as TypedArray });
-      else if (v && typeof v === 'object' && depth < 2) visit(v as Record<string, unknown>, depth + 1);
-    }
-  };
-  for (const s of q.steps) if (s.kind === 'kernel') visit(s.args as unknown as Record<number, unknown>, 0);
-  return out;
-}
-
-const overlaps = (a: TypedArray, b: TypedArray): boolean =>
-  a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-
-/**
- * Once a plan is trusted, move the parameters it trains into the backend's resident memory, when the backend has
- * some (wasm): the replayed products and the optimizer's fused step then read and write them in place instead of
- * copying ~1 MB per step in and out. Every live plan is pointed at the new arrays; nothing moves when a recorded
- * argument is a partial view of a parameter's storage (it could not be followed).
- */
-function residentParameters(plan: Plan): void {
-  const be = plan.be;
-  if (!be.allocateResident) return;
-  const candidates = plan.leaves.filter((p) => !(p.data.buffer instanceof SharedArrayBuffer) && p.offset === 0 &&
-    p.data.length === p.size && p.isContiguous() && p.data instanceof Float32Array);
-  if (!candidates.length) return;
-  const plans = [...livePlans].map((r) => r.deref()).filter((q): q is Plan => q !== undefined && q.be === be);
-  const slots = plans.flatMap(argSlots);
-  for (const { value } of slots) {
-    for (const p of candidates) if (value !== p.data && overlaps(value, p.data)) return; // a view we cannot follow
-  }
-  const moved = new Map<TypedArray, TypedArray>();
-  for (const p of candidates) {
-    const r = be.allocateResident(p.dtype, p.size);
-    if (!r) break;
-    r.set(p.data);
-    moved.set(p.data, r);
-    (p as { data: TypedArray }).data = r; // the parameter's storage is now the resident array (values unchanged)
-  }
-  for (const { slot, value } of slots) { const r = moved.get(value); if (r) slot.container[slot.key] = r; }
-  for (const q of plans) {
-    q.externalWrites = q.externalWrites.map((a) => moved.get(a) ?? a);
-    q.outputs = q.outputs.map((o) => (moved.has(o.data) ? new Tensor(moved.get(o.data)!, o.shape, o.strides, o.offset) : o));
-  }
 }
 
 /** A backend whose every method records its call (after running it) through `record`. */
@@ -390,70 +239,6 @@ function outputsOf(r: unknown): { list: Tensor[]; shape: Plan['shape'] } | null 
   if (r instanceof Tensor) return { list: [r], shape: 'one' };
   if (Array.isArray(r) && r.every((x) => x instanceof Tensor)) return { list: r as Tensor[], shape: 'list' };
   return null;
-}
-
-/**
- * Run the plan's kernels on new arguments. With `setGrads`, the traced .grad tensors are put back on their
- * tensors (which must hold null, as after zeroGrad). FALLBACK when the call must run eagerly instead (nothing
- * outside the plan was written yet); throws when a check fails after that.
- */
-function replay(plan: Plan, args: readonly unknown[], setGrads: boolean): unknown {
-  const be = plan.be;
-  if (setGrads) for (const x of plan.leaves) if (x.grad !== null) return FALLBACK; // would accumulate: eager semantics
-  const aliased = bindInputs(plan, args);
-  try {
-    if (runSteps(plan) === FALLBACK) return FALLBACK;
-  } finally {
-    if (aliased) unbindInputs(plan);
-  }
-  if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
-  const copies = plan.outputs.map((o) => copyOf(be, o));
-  return plan.shape === 'one' ? copies[0] : plan.shape === 'list' ? copies : undefined;
-}
-
-/** The recorded kernels and host steps in order; FALLBACK when a check fails before anything outside was written. */
-function runSteps(plan: Plan): typeof FALLBACK | void {
-  const be = plan.be as unknown as Record<string, (...a: unknown[]) => unknown>, steps = plan.steps;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
-    if (s.kind === 'kernel') {
-      const ret = be[s.method]!.apply(be, s.args); // looked up now: wrappers (profilers) see replays
-      if (ret !== s.ret) {
-        if (i < plan.firstExternalWrite) return FALLBACK;
-        throw new Error(`compile: kernel ${s.method} returned ${String(ret)} on replay but ${String(s.ret)} when traced, after the step had written outside itself; run the function without compile to see the op's own error`);
-      }
-    } else {
-      try {
-        s.fn();
-      } catch (e) {
-        if (i < plan.firstExternalWrite) return FALLBACK; // the eager run raises the op's error
-        throw e;
-      }
-    }
-  }
-}
-
-/**
- * Give the replay its arguments: a contiguous argument with its own whole storage is read in place where the plan
- * allows (see Plan.aliases), the others are copied into the plan's input buffers. True when some were aliased.
- */
-function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
-  let aliased = false;
-  plan.inputs.forEach((own, i) => {
-    if (!own) return;
-    const a = args[i] as Tensor, slots = plan.aliases[i];
-    if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous()) {
-      for (const s of slots) s.container[s.key] = a.data;
-      aliased = true;
-    } else if (a.isContiguous() && a.dtype === own.dtype) own.data.set(a.data.subarray(a.offset, a.offset + a.size));
-    else plan.be.copy(a, own);
-  });
-  return aliased;
-}
-
-/** Point the recorded arguments back at the plan's own input buffers (nothing keeps the caller's storage alive). */
-function unbindInputs(plan: Plan): void {
-  plan.inputs.forEach((own, i) => { if (own) for (const s of plan.aliases[i] ?? []) s.container[s.key] = own.data; });
 }
 
 /** a and b equal up to float32 rounding differences of reordered sums (NaN matches NaN). */
@@ -517,3 +302,4 @@ function verify(fn: Run, plan: Plan, args: unknown[]): { result: unknown; proble
   if (!problem) Object.assign(plan, externalWritesOf(plan.steps, (a) => plan.externalWrites.includes(a) && written2.has(a)));
   return { result: second.result, problem: problem && `${problem}; the function probably computes on tensor values in JavaScript` };
 }
+

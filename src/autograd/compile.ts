@@ -8,9 +8,10 @@
  * compute with tensor ops and must not branch on tensor values. compile checks what it can rather than trusting:
  * - a plan is used only after a replay of it reproduced a second eager run on new inputs (outputs, gradients and
  *   every buffer it writes outside itself);
- * - anything a replay could not repeat — reading values (item, dataSync), random numbers (dropout), an optimizer's
- *   step or zeroGrad, accumulating into existing .grad, inputs that require grad — makes the function run
- *   eagerly for that input signature, with one warning that says why;
+ * - checks on values and random draws (dropout) run as host steps, again on every replay;
+ * - anything a replay could not repeat — reading values (item, dataSync), other random draws (randperm), an
+ *   optimizer's step or zeroGrad, accumulating into existing .grad, inputs that require grad — makes the function
+ *   run eagerly for that input signature, with one warning that says why;
  * - plans are keyed by the inputs' shapes and dtypes, the backend, grad mode and the modules' train/eval state.
  * Outputs are returned as fresh detached copies; the parameters' .grad tensors are set as backward() would set
  * them after zeroGrad(), and are refilled in place by later replays.

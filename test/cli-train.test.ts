@@ -99,3 +99,11 @@ test('nabla train with --hidden lists, relu/tanh, ce/mse and adam/adamw runs', a
       : ['model.1.bias', 'model.1.weight']);
   }
 });
+
+test('nabla train --eager (op by op) prints the same log as the default compiled step', async () => {
+  const args = ['train', '--limit', '640', '--log-interval', '2', '--no-progress', '--model', 'cnn-bn', '--epochs', '1'];
+  const strip = (lines: string[]): string[] => lines.map((l) => l.replace(/, \d+(\.\d+)?\s*m?s \(\d+ samples\/s\)/, '').replace(/\d+ samples\/s/, ''));
+  const compiled = await run(...args), eager = await run(...args, '--eager');
+  assert.ok(compiled.some((l) => /^\[1, +2\] loss: /.test(l)));
+  assert.deepEqual(strip(eager), strip(compiled));
+});

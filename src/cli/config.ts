@@ -47,6 +47,8 @@ export interface RunOptions {
   testBatchSize: number;
   logInterval: number;
   progress: boolean | 'auto';
+  /** Run the training step op by op instead of through compile (default false). */
+  eager: boolean;
 }
 
 /** The classic recipe. */
@@ -86,6 +88,7 @@ export function trainFlags(): FlagTable {
     'test-batch-size': { type: 'string', arg: 'N', help: 'batch size for evaluation', defaultText: String(DEFAULTS.testBatchSize) },
     'log-interval': { type: 'string', arg: 'N', help: 'print the running loss every N batches (0: never)', defaultText: String(DEFAULTS.logInterval) },
     'no-progress': { type: 'boolean', help: 'no progress bar, even on a terminal' },
+    eager: { type: 'boolean', help: 'run the training step op by op instead of compiled (recorded once, replayed; docs/compile.md)' },
     help: { type: 'boolean', short: 'h', help: 'show this help' },
   };
 }
@@ -144,6 +147,7 @@ export function resolveRunOptions(v: Values): RunOptions {
     testBatchSize: str('test-batch-size') !== undefined ? intFlag(cmd, 'test-batch-size', str('test-batch-size')!, 1) : DEFAULTS.testBatchSize,
     logInterval: str('log-interval') !== undefined ? intFlag(cmd, 'log-interval', str('log-interval')!, 0) : DEFAULTS.logInterval,
     progress: v['no-progress'] ? false : 'auto',
+    eager: v.eager === true,
   };
   for (const k of ['save', 'resume', 'backend', 'data'] as const) {
     const s = str(k);

@@ -50,7 +50,7 @@ export async function trainWithAutograd(ctx: EngineContext): Promise<void> {
   }
   if (startEpoch >= c.epochs) log(`nothing to train: the checkpoint has ${startEpoch} epochs done and --epochs is ${c.epochs}`);
   const history = await fit(model, trainLoader, {
-    optimizer, lossFn, epochs: c.epochs, startEpoch, testLoader, logInterval: o.logInterval, log, progress: o.progress, callbacks,
+    optimizer, lossFn, epochs: c.epochs, startEpoch, testLoader, logInterval: o.logInterval, log, progress: o.progress, callbacks, compile: !o.eager,
   });
   const last = history.epochs.at(-1);
   const result = last?.testAccuracy !== undefined ? { accuracy: last.testAccuracy } : await evaluate(model, testLoader);

@@ -60,11 +60,15 @@ const forwardBackward = (x, labels) => {
 };
 const step = mode === 'eager' ? forwardBackward : nb.compile(forwardBackward);
 
+let batchNs = 0n; // time spent assembling batches (MNIST rows decoded from bytes), for the step split
+
 /** One pass over nSteps batches in the given order; the last loss. */
 function epoch(order) {
   let loss = NaN;
   for (let s = 0; s < nSteps; s++) {
+    const tb = process.hrtime.bigint();
     const [x, y] = train.getBatch(order.subarray(s * B, (s + 1) * B));
+    batchNs += process.hrtime.bigint() - tb;
     opt.zeroGrad();
     const l = step(x.reshape([B, 784]), y);
     opt.step();
@@ -96,11 +100,12 @@ if (nSteps === perEpoch) {
   const gemm = b.gemm;
   let ns = 0n;
   b.gemm = (g) => { const t = process.hrtime.bigint(); gemm.call(b, g); ns += process.hrtime.bigint() - t; };
+  batchNs = 0n;
   const s0 = performance.now();
   epoch(epochOrder(nTrain, 2));
-  const total = (performance.now() - s0) * 1000 / nSteps, mm = Number(ns) / 1000 / nSteps;
+  const total = (performance.now() - s0) * 1000 / nSteps, mm = Number(ns) / 1000 / nSteps, batch = Number(batchNs) / 1000 / nSteps;
   b.gemm = gemm;
-  out.step = { us: total, matmulUs: mm, restUs: total - mm };
+  out.step = { us: total, matmulUs: mm, restUs: total - mm, batchUs: batch };
   if (nSteps === perEpoch) out.mlp.epoch2Seconds = total * nSteps / 1e6;
 }
 

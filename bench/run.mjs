@@ -124,7 +124,7 @@ for (const [name, runs] of results) {
     extrapolated: ok[0].mlp && ok[0].mlp.steps < 900,
     accuracy: m((x) => x.mlp?.accuracy),
     loss: m((x) => x.mlp?.loss),
-    stepUs: m((x) => x.step?.us), matmulUs: m((x) => x.step?.matmulUs), restUs: m((x) => x.step?.restUs),
+    stepUs: m((x) => x.step?.us), matmulUs: m((x) => x.step?.matmulUs), restUs: m((x) => x.step?.restUs), batchUs: m((x) => x.step?.batchUs),
     rss: m((x) => x.peakRssMb),
     rssPerEpoch: ok[0].rssPerEpochMb,
     extra: ok[0].blas ? `BLAS ${ok[0].blas}` : '',
@@ -135,13 +135,13 @@ const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const ratio = (x, b) => (Number.isFinite(x) && Number.isFinite(b) && b > 0 ? `${(x / b).toFixed(2)}×` : '—');
 
 const lines = [];
-lines.push('| run | import ms | ' + sizes.map((s) => `${s} GFLOP/s`).join(' | ') + ' | MLP s/epoch | vs nabla-wasm-2t | 2nd epoch s | test acc | step µs (matmul + rest) | peak RSS MB |');
-lines.push('|' + ' --- |'.repeat(sizes.length + 8));
+lines.push('| run | import ms | ' + sizes.map((s) => `${s} GFLOP/s`).join(' | ') + ' | MLP s/epoch | vs nabla-wasm-2t | 2nd epoch s | test acc | step µs (matmul + rest) | of the rest: batch µs | peak RSS MB |');
+lines.push('|' + ' --- |'.repeat(sizes.length + 9));
 for (const r of rows) {
   if (r.error) { lines.push(`| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} |`); continue; }
   lines.push(`| ${r.name} | ${f(r.importMs, 0)} | ` + sizes.map((s) => f(r.gflops[s])).join(' | ') +
     ` | ${r.extrapolated ? '~' : ''}${f(r.epochS, 2)} | ${ratio(r.epochS, base?.epochS)} | ${f(r.epoch2S, 2)} | ${Number.isFinite(r.accuracy) ? (100 * r.accuracy).toFixed(2) + ' %' : '—'} | ` +
-    `${Number.isFinite(r.stepUs) ? `${f(r.stepUs, 0)} (${f(r.matmulUs, 0)} + ${f(r.restUs, 0)})` : '—'} | ${f(r.rss, 0)} |`);
+    `${Number.isFinite(r.stepUs) ? `${f(r.stepUs, 0)} (${f(r.matmulUs, 0)} + ${f(r.restUs, 0)})` : '—'} | ${f(r.batchUs, 0)} | ${f(r.rss, 0)} |`);
 }
 const notes = [];
 if (!hasTorch) notes.push('PyTorch: /usr/bin/python3 has no torch, so it is absent from the table.');
@@ -151,7 +151,7 @@ notes.push('`~` marks an epoch time extrapolated from 100–200 steps (no accura
 notes.push('matmul: C = A·B with A [M, K] and B [K, N] written MxKxN, through each library\'s public matmul (nabla: including the op layer and the copies into wasm memory), median of 5.');
 notes.push('MLP: 784-100-10, sigmoid, BCE on one-hot targets, SGD lr 0.1, batch 64, 937 steps; the same initial weights and sample order in every run (bench/mnist-raw.mjs), so the losses agree.');
 notes.push('MLP s/epoch is the first epoch of the process (JIT warm-up included); 2nd epoch: the next one, in another sample order (nabla: the epoch of the step split; PyTorch: timed the same way; others not measured).');
-notes.push('step: a second epoch with the backend\'s gemm timed (wall clock): the time inside matmul kernels and everything else (op layer, autograd, other kernels, data).');
+notes.push('step: a second epoch with the backend\'s gemm timed (wall clock): the time inside matmul kernels and everything else (op layer, autograd, other kernels, data); of the rest, the batch column is the time spent assembling batches (MNIST.getBatch: 64 rows decoded from bytes into a fresh tensor).');
 if (cnnRuns.length) {
   const torchCnn = cnnRuns.find((r) => r.name === 'pytorch-2t' && !r.error) ?? cnnRuns.find((r) => r.name.startsWith('pytorch') && !r.error);
   lines.push('', `| reference CNN (issue 6) | ms/step | s/epoch (× 938 steps) | vs ${torchCnn?.name ?? 'PyTorch'} |`, '| --- | --- | --- | --- |');

@@ -47,6 +47,13 @@ const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
 // gemm descriptor slots (assembly/gemm.ts)
 const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
 const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17;
+/**
+ * Atomics.load iterations a worker spins after a job before it sleeps: ≈ 20–60 µs here, about the gap between the
+ * products of a small training step. Spinning ten times longer kept the second core busy through the whole MLP step,
+ * where V8's own threads need it: first epoch 0.78–0.88 s against 0.71–0.75 s, paired runs.
+ */
+const WORKER_SPIN = 20000;
+
 /** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
 const MAX_BYTES = 1 << 30;
 
@@ -148,7 +155,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   let pool: Pool | null = null;
   const makePool = (): Pool | null =>
     sh && state.threads > 1
-      ? new Pool(sh.memory, sh.module, (kind, c) => { if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1); }, { workers: state.threads - 1, spin: 200000, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy })
+      ? new Pool(sh.memory, sh.module, (kind, c) => { if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1); }, { workers: state.threads - 1, spin: WORKER_SPIN, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy })
       : null;
 
   // ---------------------------------------------------------------- gemm

@@ -17,13 +17,13 @@
  * them after zeroGrad(), and are refilled in place by later replays.
  */
 import { type Backend, activeBackend, setRecorder } from '../backend/backend.js';
-import { type DType, type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
+import { type DType, type TypedArray, zeroed } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type RandomState, type TraceHooks, setTraceHooks, traceHooks, traceStateKey } from '../tensor/trace.js';
 import { setGradListener } from './engine.js';
 import { isGradEnabled } from './grad-mode.js';
-import { FALLBACK, type Plan, type Step, copyOf, externalWritesOf, registerPlan, replay, residentParameters, slotsOf, writtenBy } from './plan.js';
+import { FALLBACK, type Plan, type Step, copyOf, externalWritesOf, registerPlan, replay, residentParameters, slotsOf, writtenArrays } from './plan.js';
 
 type Fn = (...args: never[]) => unknown;
 type Run = (...args: unknown[]) => unknown;
@@ -99,7 +99,7 @@ function signature(args: readonly unknown[]): string | null {
   const parts = [activeBackend().name, isGradEnabled() ? 'grad' : 'nograd', traceStateKey()];
   for (const a of args) {
     if (a instanceof Tensor) parts.push(`${a.dtype}${fmt(a.shape)}${a.requiresGrad ? ' requiresGrad' : ''}`);
-    else if (a === undefined || a === null || ['number', 'string', 'boolean'].includes(typeof a)) parts.push(JSON.stringify(a) ?? 'undefined');
+    else if (a === undefined || a === null || typeof a === 'number' || typeof a === 'string' || typeof a === 'boolean') parts.push(`${typeof a} ${String(a)}`);
     else return null;
   }
   return parts.join('|');
@@ -143,27 +143,27 @@ function trace(fn: Run, args: unknown[]): Traced {
   const generators = new Set<RandomState>();
   let reason: string | null = null, hostDepth = 0;
   const unsupported = (what: string): void => { if (hostDepth === 0 && reason === null) reason = what; };
-  // the plan's own inputs: contiguous copies, filled again from the caller's tensors on each replay
   // storage of the plan: in the backend's memory when it offers that (wasm: kernels then copy nothing), else plain
-  // arrays; the plan keeps every array it was given, since views of a resident array do not keep it alive
+  // arrays; the plan keeps every resident array it was given, since views of one do not keep it alive
   const storage: TypedArray[] = [];
-  const allocate = (dtype: DType, size: number): TypedArray | null => {
-    const a = be.allocateResident?.(dtype, size) ?? null;
-    if (a) { storage.push(a); owned.add(a); }
+  const allocate = (dtype: DType, size: number): TypedArray => {
+    const resident = be.allocateResident?.(dtype, size) ?? null;
+    if (resident) storage.push(resident);
+    const a = resident ?? zeroed(dtype, size);
+    owned.add(a);
     return a;
   };
+  // the plan's own inputs: contiguous copies, filled again from the caller's tensors on each replay
   const inputs = args.map((a) => {
     if (!(a instanceof Tensor)) return null;
     if (a.requiresGrad) unsupported(`an argument requires grad (shape ${fmt(a.shape)}); pass parameters through the closure, not as arguments`);
-    const own = new Tensor(allocate(a.dtype, a.size) ?? allocateUninitialized(a.dtype, a.size), a.shape);
+    const own = new Tensor(allocate(a.dtype, a.size), a.shape);
     be.copy(a, own);
-    owned.add(own.data);
     return own;
   });
   const callArgs = args.map((a, i) => inputs[i] ?? a);
   const hooks: TraceHooks = {
     allocate,
-    allocated: (d) => owned.add(d),
     unsupported,
     drew: (g) => {
       if (hostDepth === 0) unsupported('random numbers drawn outside a host step');
@@ -203,8 +203,7 @@ function trace(fn: Run, args: unknown[]): Traced {
   const { firstExternalWrite, externalWrites } = externalWritesOf(steps, (a) => !owned.has(a));
   const leaves = [...grads.keys()].filter((x) => !owned.has(x.data));
   // arguments that no kernel writes and that no host step reads can be read in place from the caller's tensor
-  const written = new Set<unknown>();
-  for (const st of steps) if (st.kind === 'kernel') for (const w of writtenBy(st)) written.add(w);
+  const written = writtenArrays(steps);
   const hostSteps = steps.some((st) => st.kind === 'host');
   const aliases = inputs.map((own) => (own && !be.allocateResident && !hostSteps && !written.has(own.data) ? slotsOf(steps, own.data) : null));
   const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage };
@@ -274,8 +273,7 @@ function verify(fn: Run, plan: Plan, args: unknown[]): { result: unknown; proble
   const randomAfter = plan.generators.map((g) => g.getState());
   plan.externalWrites.forEach((a, i) => a.set(start[i]!));
   plan.generators.forEach((g, i) => g.setState(randomStart[i]!)); // the replay draws what the eager run drew
-  const written2 = new Set<unknown>();
-  for (const s of p2.steps) if (s.kind === 'kernel') for (const w of writtenBy(s)) written2.add(w);
+  const written2 = writtenArrays(p2.steps);
   let problem: string | null = null;
   try {
     if (replay(plan, args, false) === FALLBACK) problem = 'a check in the recorded step failed on replay where the eager run passed';

@@ -46,30 +46,32 @@ export function copyOf(be: Backend, t: Tensor): Tensor {
   return out;
 }
 
-/** Every TypedArray among recorded arguments (two levels deep: views and argument objects). */
-function arraysIn(args: readonly unknown[], out: TypedArray[] = [], depth = 0): TypedArray[] {
-  for (const a of args) {
-    if (ArrayBuffer.isView(a)) out.push(a as TypedArray);
-    else if (a && typeof a === 'object' && depth < 2) arraysIn(Array.isArray(a) ? a : Object.values(a), out, depth + 1);
-  }
-  return out;
-}
-
 /** A place in the recorded arguments holding a TypedArray: container[key]. */
 export interface Slot { container: Record<string | number, unknown>; key: string | number }
 
-/** Every place among the steps' arguments (two levels deep, as arraysIn) that holds exactly `data`. */
-export function slotsOf(steps: readonly Step[], data: TypedArray): Slot[] {
-  const out: Slot[] = [];
+/** Every TypedArray among recorded arguments (two levels deep: views and argument objects), with its place. */
+function arraySlots(args: readonly unknown[], out: { slot: Slot; value: TypedArray }[] = []): { slot: Slot; value: TypedArray }[] {
   const visit = (container: Record<string | number, unknown>, depth: number): void => {
     for (const key of Object.keys(container)) {
       const v = container[key];
-      if (v === data) out.push({ container, key: Array.isArray(container) ? Number(key) : key });
-      else if (v && typeof v === 'object' && !ArrayBuffer.isView(v) && depth < 2) visit(v as Record<string, unknown>, depth + 1);
+      if (ArrayBuffer.isView(v)) out.push({ slot: { container, key: Array.isArray(container) ? Number(key) : key }, value: v as TypedArray });
+      else if (v && typeof v === 'object' && depth < 2) visit(v as Record<string, unknown>, depth + 1);
     }
   };
-  for (const s of steps) if (s.kind === 'kernel') visit(s.args as unknown as Record<number, unknown>, 0);
+  visit(args as unknown as Record<number, unknown>, 0);
   return out;
+}
+
+/** arraySlots over every kernel step. */
+function stepSlots(steps: readonly Step[]): { slot: Slot; value: TypedArray }[] {
+  const out: { slot: Slot; value: TypedArray }[] = [];
+  for (const s of steps) if (s.kind === 'kernel') arraySlots(s.args, out);
+  return out;
+}
+
+/** Every place among the steps' arguments that holds exactly `data`. */
+export function slotsOf(steps: readonly Step[], data: TypedArray): Slot[] {
+  return stepSlots(steps).filter((e) => e.value === data).map((e) => e.slot);
 }
 
 type Args = readonly unknown[];
@@ -89,8 +91,15 @@ const WRITES: Record<string, (a: Args) => (TypedArray | null | undefined)[]> = {
 };
 
 /** The storage each kernel step writes. */
-export function writtenBy(s: KernelStep): (TypedArray | null | undefined)[] {
-  return WRITES[s.method]?.(s.args) ?? arraysIn(s.args);
+function writtenBy(s: KernelStep): (TypedArray | null | undefined)[] {
+  return WRITES[s.method]?.(s.args) ?? arraySlots(s.args).map((e) => e.value);
+}
+
+/** All the storage the steps' kernels write. */
+export function writtenArrays(steps: readonly Step[]): Set<unknown> {
+  const out = new Set<unknown>();
+  for (const s of steps) if (s.kind === 'kernel') for (const w of writtenBy(s)) out.add(w);
+  return out;
 }
 
 /** The storage outside the plan (`outside(a)`) that its kernels write, and the first step that writes any. */
@@ -115,20 +124,6 @@ export function registerPlan(plan: Plan): void {
   livePlans.add(new WeakRef(plan));
 }
 
-/** The TypedArray arguments of a plan's kernel steps, with where they sit (as slotsOf). */
-function argSlots(q: Plan): { slot: Slot; value: TypedArray }[] {
-  const out: { slot: Slot; value: TypedArray }[] = [];
-  const visit = (container: Record<string | number, unknown>, depth: number): void => {
-    for (const key of Object.keys(container)) {
-      const v = container[key];
-      if (ArrayBuffer.isView(v)) out.push({ slot: { container, key: Array.isArray(container) ? Number(key) : key }, value: v as TypedArray });
-      else if (v && typeof v === 'object' && depth < 2) visit(v as Record<string, unknown>, depth + 1);
-    }
-  };
-  for (const s of q.steps) if (s.kind === 'kernel') visit(s.args as unknown as Record<number, unknown>, 0);
-  return out;
-}
-
 const overlaps = (a: TypedArray, b: TypedArray): boolean =>
   a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 
@@ -145,7 +140,7 @@ export function residentParameters(plan: Plan): void {
     p.data.length === p.size && p.isContiguous() && p.data instanceof Float32Array);
   if (!candidates.length) return;
   const plans = [...livePlans].map((r) => r.deref()).filter((q): q is Plan => q !== undefined && q.be === be);
-  const slots = plans.flatMap(argSlots);
+  const slots = plans.flatMap((q) => stepSlots(q.steps));
   for (const { value } of slots) {
     for (const p of candidates) if (value !== p.data && overlaps(value, p.data)) return; // a view we cannot follow
   }

@@ -11,24 +11,19 @@ export function isDType(x: unknown): x is DType {
   return typeof x === 'string' && (DTYPES as readonly string[]).includes(x);
 }
 
+/** Zero-filled storage (while a compile trace records, its plan's: see src/tensor/trace.ts). */
 export function allocate(dtype: DType, size: number): TypedArray {
-  const h = traceHooks();
-  return h ? h.allocate(dtype, size) ?? traced(zeroed(dtype, size)) : zeroed(dtype, size);
+  return traceHooks()?.allocate(dtype, size) ?? zeroed(dtype, size);
 }
 
-function zeroed(dtype: DType, size: number): TypedArray {
+/** Fresh zero-filled storage of a plain TypedArray. */
+export function zeroed(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(size);
     case 'float64': return new Float64Array(size);
     case 'int32': return new Int32Array(size);
     case 'bool': return new Uint8Array(size);
   }
-}
-
-/** Storage made while a compile trace records belongs to its plan: tell the trace. */
-function traced(data: TypedArray): TypedArray {
-  traceHooks()?.allocated(data);
-  return data;
 }
 
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };

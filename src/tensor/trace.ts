@@ -7,11 +7,9 @@
 import type { DType, TypedArray } from './dtype.js';
 
 export interface TraceHooks {
-  /** Storage for a plan, from the backend's own memory when it has some (null: allocate as usual). */
-  allocate(dtype: DType, size: number): TypedArray | null;
-  /** Storage allocated while tracing (owned by the recorded plan). */
-  allocated(data: TypedArray): void;
-  /** JavaScript read tensor values (item, dataSync, …) or drew random numbers: a replay could not repeat it. */
+  /** Zero-filled storage allocated while tracing: the recorded plan's own (in the backend's memory when it has some). */
+  allocate(dtype: DType, size: number): TypedArray;
+  /** JavaScript read tensor values (item, dataSync, …) or did something else a replay could not repeat. */
   unsupported(what: string): void;
   /** Run `fn` now, unrecorded, and again at this point of every replay (see hostStep). */
   hostStep(fn: () => void): void;

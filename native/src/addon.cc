@@ -634,48 +634,105 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/** The operands of a forward convolution call (x, xOffset, w, wOffset, bias | null, biasOffset, O, out), checked. */
+struct ConvForward {
+  Geometry g;
+  long st[4];
+  const float* x;
+  const float* w;
+  const float* bias;
+  long O;
+  float* out;
+};
+
+// meta as im2col's; false (with the error set) when an operand does not fit the geometry
+static bool read_conv_forward(Args& a, const char* op, ConvForward& c) {
+  size_t lx, lw, lo;
+  char what[96];
+  c.x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  c.w = a.f32(2, &lw);
+  long wOff = a.num(3), bOff = a.num(5);
+  c.O = a.num(6);
+  c.out = a.f32(7, &lo);
+  if (!read_geometry(a, c.g, c.st) || !check_image(a, c.st, c.g.N, c.g.C, c.g.H, c.g.W, xOff, lx)) return false;
+  if (c.O < 0 || wOff < 0 || bOff < 0) {
+    snprintf(what, sizeof(what), "%s: negative size or offset", op);
+    a.fail(what);
+    return false;
+  }
+  snprintf(what, sizeof(what), "%s: bias array too small", op);
+  c.bias = optional_f32(a, 4, bOff + c.O, what);
+  snprintf(what, sizeof(what), "%s: weight array too small", op);
+  if (!need(a, lw, wOff + c.O * c.g.C * c.g.kh * c.g.kw, what)) return false;
+  snprintf(what, sizeof(what), "%s: output array too small", op);
+  if (!need(a, lo, c.g.N * c.O * c.g.OH * c.g.OW, what)) return false;
+  if (!a.ok) return false;
+  c.x += xOff;
+  c.w += wOff;
+  if (c.bias) c.bias += bOff;
+  return true;
+}
+
 // convDirect(x, xOffset, w, wOffset, bias | null, biasOffset, O, out); meta as im2col's
 napi_value ConvDirect(napi_env env, napi_callback_info info) {
   Args a(env, info, 8);
-  size_t lx, lw, lo;
-  const float* x = a.f32(0, &lx);
-  long xOff = a.num(1);
-  const float* w = a.f32(2, &lw);
-  long wOff = a.num(3), bOff = a.num(5), O = a.num(6);
-  float* out = a.f32(7, &lo);
+  ConvForward c;
+  if (!read_conv_forward(a, "convDirect", c)) return nullptr;
+  if (!conv_direct_fits(c.g) || c.st[3] != 1) { a.fail("convDirect: geometry not supported"); return nullptr; }
+  conv_direct(active, c.x, c.st, c.g, c.w, c.O, c.bias, c.out);
+  return undefined(env);
+}
+
+/** The operands of a weight-gradient call (x, xOffset, gy, gyOffset, O, gw, gb | null); gy's extent is the caller's to check. */
+struct ConvWeightGrad {
   Geometry g;
   long st[4];
-  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
-  if (!conv_direct_fits(g) || st[3] != 1 || O < 0) { a.fail("convDirect: geometry not supported"); return nullptr; }
-  const float* bias = optional_f32(a, 4, bOff + O, "convDirect: bias array too small");
-  if (!need(a, lw, wOff + O * g.C * g.kh * g.kw, "convDirect: weight array too small") || wOff < 0 || bOff < 0 ||
-      !need(a, lo, g.N * O * g.OH * g.OW, "convDirect: output array too small"))
-    return nullptr;
-  conv_direct(active, x + xOff, st, g, w + wOff, O, bias ? bias + bOff : nullptr, out);
-  return undefined(env);
+  const float* x;
+  const float* gy;
+  size_t gyLen;
+  long gyOff;
+  long O;
+  float* gw;
+  float* gb;
+};
+
+// meta as im2col's; false (with the error set) when an operand does not fit the geometry
+static bool read_conv_weight_grad(Args& a, const char* op, ConvWeightGrad& c) {
+  size_t lx, lw;
+  char what[96];
+  c.x = a.f32(0, &lx);
+  long xOff = a.num(1);
+  c.gy = a.f32(2, &c.gyLen);
+  c.gyOff = a.num(3);
+  c.O = a.num(4);
+  c.gw = a.f32(5, &lw);
+  if (!read_geometry(a, c.g, c.st) || !check_image(a, c.st, c.g.N, c.g.C, c.g.H, c.g.W, xOff, lx)) return false;
+  if (c.O < 0 || c.gyOff < 0) {
+    snprintf(what, sizeof(what), "%s: negative size or offset", op);
+    a.fail(what);
+    return false;
+  }
+  snprintf(what, sizeof(what), "%s: weight gradient array too small", op);
+  if (!need(a, lw, c.O * c.g.C * c.g.kh * c.g.kw, what)) return false;
+  snprintf(what, sizeof(what), "%s: bias gradient array too small", op);
+  c.gb = optional_f32(a, 6, c.O, what);
+  if (!a.ok) return false;
+  c.x += xOff;
+  return true;
 }
 
 // convDirectWeightGrad(x, xOffset, gy, gyOffset, O, gw, gb | null); meta as im2col's, then gy's strides at [18..21]
 napi_value ConvDirectWeightGrad(napi_env env, napi_callback_info info) {
   Args a(env, info, 7);
-  size_t lx, lg, lw;
-  const float* x = a.f32(0, &lx);
-  long xOff = a.num(1);
-  const float* gy = a.f32(2, &lg);
-  long gOff = a.num(3), O = a.num(4);
-  float* gw = a.f32(5, &lw);
-  Geometry g;
-  long st[4], sg[4];
-  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
+  ConvWeightGrad c;
+  if (!read_conv_weight_grad(a, "convDirectWeightGrad", c)) return nullptr;
   if (a.meta_len < 22) { a.fail("setMeta was not called"); return nullptr; }
+  long sg[4];
   for (int i = 0; i < 4; i++) sg[i] = (long)a.meta[18 + i];
-  if (!conv_direct_fits(g) || st[3] != 1 || sg[3] != 1 || O < 0) { a.fail("convDirectWeightGrad: geometry not supported"); return nullptr; }
-  if (!check_image(a, sg, g.N, O, g.OH, g.OW, gOff, lg) ||
-      !need(a, lw, O * g.C * g.kh * g.kw, "convDirectWeightGrad: weight gradient array too small"))
-    return nullptr;
-  float* gb = optional_f32(a, 6, O, "convDirectWeightGrad: bias gradient array too small");
-  if (!a.ok) return nullptr;
-  conv_direct_weight_grad(active, x + xOff, st, g, gy + gOff, sg, O, gw, gb);
+  if (!conv_direct_fits(c.g) || c.st[3] != 1 || sg[3] != 1) { a.fail("convDirectWeightGrad: geometry not supported"); return nullptr; }
+  if (!check_image(a, sg, c.g.N, c.O, c.g.OH, c.g.OW, c.gyOff, c.gyLen)) return nullptr;
+  conv_direct_weight_grad(active, c.x, c.st, c.g, c.gy + c.gyOff, sg, c.O, c.gw, c.gb);
   return undefined(env);
 }
 
@@ -688,21 +745,9 @@ napi_value boolean(napi_env env, bool v) {
 // convGemm(x, xOffset, w, wOffset, bias | null, biasOffset, O, out) → whether it ran; meta as im2col's
 napi_value ConvGemm(napi_env env, napi_callback_info info) {
   Args a(env, info, 8);
-  size_t lx, lw, lo;
-  const float* x = a.f32(0, &lx);
-  long xOff = a.num(1);
-  const float* w = a.f32(2, &lw);
-  long wOff = a.num(3), bOff = a.num(5), O = a.num(6);
-  float* out = a.f32(7, &lo);
-  Geometry g;
-  long st[4];
-  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
-  if (O < 0 || wOff < 0 || bOff < 0) { a.fail("convGemm: negative size or offset"); return nullptr; }
-  const float* bias = optional_f32(a, 4, bOff + O, "convGemm: bias array too small");
-  if (!need(a, lw, wOff + O * g.C * g.kh * g.kw, "convGemm: weight array too small") ||
-      !need(a, lo, g.N * O * g.OH * g.OW, "convGemm: output array too small"))
-    return nullptr;
-  return boolean(env, conv_gemm(active, x + xOff, st, g, w + wOff, O, bias ? bias + bOff : nullptr, out));
+  ConvForward c;
+  if (!read_conv_forward(a, "convGemm", c)) return nullptr;
+  return boolean(env, conv_gemm(active, c.x, c.st, c.g, c.w, c.O, c.bias, c.out));
 }
 
 // convGemmInputGrad(gy, gyOffset, w, wOffset, O, out) → whether it ran; meta as col2im's, gy contiguous
@@ -728,22 +773,10 @@ napi_value ConvGemmInputGrad(napi_env env, napi_callback_info info) {
 // convGemmWeightGrad(x, xOffset, gy, gyOffset, O, gw, gb | null) → whether it ran; meta as im2col's, gy contiguous
 napi_value ConvGemmWeightGrad(napi_env env, napi_callback_info info) {
   Args a(env, info, 7);
-  size_t lx, lg, lw;
-  const float* x = a.f32(0, &lx);
-  long xOff = a.num(1);
-  const float* gy = a.f32(2, &lg);
-  long gOff = a.num(3), O = a.num(4);
-  float* gw = a.f32(5, &lw);
-  Geometry g;
-  long st[4];
-  if (!read_geometry(a, g, st) || !check_image(a, st, g.N, g.C, g.H, g.W, xOff, lx)) return nullptr;
-  if (O < 0 || gOff < 0) { a.fail("convGemmWeightGrad: negative size or offset"); return nullptr; }
-  if (!need(a, lg, gOff + g.N * O * g.OH * g.OW, "convGemmWeightGrad: output gradient array too small") ||
-      !need(a, lw, O * g.C * g.kh * g.kw, "convGemmWeightGrad: weight gradient array too small"))
-    return nullptr;
-  float* gb = optional_f32(a, 6, O, "convGemmWeightGrad: bias gradient array too small");
-  if (!a.ok) return nullptr;
-  return boolean(env, conv_gemm_weight_grad(active, x + xOff, st, g, gy + gOff, O, gw, gb));
+  ConvWeightGrad c;
+  if (!read_conv_weight_grad(a, "convGemmWeightGrad", c)) return nullptr;
+  if (!need(a, c.gyLen, c.gyOff + c.g.N * c.O * c.g.OH * c.g.OW, "convGemmWeightGrad: output gradient array too small")) return nullptr;
+  return boolean(env, conv_gemm_weight_grad(active, c.x, c.st, c.g, c.gy + c.gyOff, c.O, c.gw, c.gb));
 }
 
 napi_value SetIsa(napi_env env, napi_callback_info info) {

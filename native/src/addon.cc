@@ -606,14 +606,20 @@ napi_value MaxPool2dBackward(napi_env env, napi_callback_info info) {
 }
 
 /** Argument i as a Float32Array of at least n elements, or nullptr when it is null/undefined (sets a.ok on error). */
-float* optional_f32(Args& a, size_t i, long n, const char* what) {
+/** Argument i as a float32 array with its length, or null (length 0) when it is null or undefined. */
+float* optional_f32(Args& a, size_t i, size_t* len) {
+  *len = 0;
   if (!a.ok) return nullptr;
   napi_valuetype t;
   napi_typeof(a.env, a.argv[i], &t);
   if (t == napi_null || t == napi_undefined) return nullptr;
+  return a.f32(i, len);
+}
+
+float* optional_f32(Args& a, size_t i, long n, const char* what) {
   size_t len;
-  float* p = a.f32(i, &len);
-  return need(a, len, n, what) ? p : nullptr;
+  float* p = optional_f32(a, i, &len);
+  return p && need(a, len, n, what) ? p : nullptr;
 }
 
 // reluGrad(y, yOffset, g, gOffset, out, n)
@@ -645,10 +651,17 @@ struct ConvForward {
   float* out;
 };
 
+/** Set a range error "<op>: <what>" (built only when a check fails) and return false. */
+static bool fail_op(Args& a, const char* op, const char* what) {
+  char msg[128];
+  snprintf(msg, sizeof(msg), "%s: %s", op, what);
+  a.fail(msg);
+  return false;
+}
+
 // meta as im2col's; false (with the error set) when an operand does not fit the geometry
 static bool read_conv_forward(Args& a, const char* op, ConvForward& c) {
   size_t lx, lw, lo;
-  char what[96];
   c.x = a.f32(0, &lx);
   long xOff = a.num(1);
   c.w = a.f32(2, &lw);
@@ -656,22 +669,16 @@ static bool read_conv_forward(Args& a, const char* op, ConvForward& c) {
   c.O = a.num(6);
   c.out = a.f32(7, &lo);
   if (!read_geometry(a, c.g, c.st) || !check_image(a, c.st, c.g.N, c.g.C, c.g.H, c.g.W, xOff, lx)) return false;
-  if (c.O < 0 || wOff < 0 || bOff < 0) {
-    snprintf(what, sizeof(what), "%s: negative size or offset", op);
-    a.fail(what);
-    return false;
-  }
-  snprintf(what, sizeof(what), "%s: bias array too small", op);
-  c.bias = optional_f32(a, 4, bOff + c.O, what);
-  snprintf(what, sizeof(what), "%s: weight array too small", op);
-  if (!need(a, lw, wOff + c.O * c.g.C * c.g.kh * c.g.kw, what)) return false;
-  snprintf(what, sizeof(what), "%s: output array too small", op);
-  if (!need(a, lo, c.g.N * c.O * c.g.OH * c.g.OW, what)) return false;
-  if (!a.ok) return false;
+  if (c.O < 0 || wOff < 0 || bOff < 0) return fail_op(a, op, "negative size or offset");
+  size_t lb;
+  c.bias = optional_f32(a, 4, &lb);
+  if (c.bias && (size_t)(bOff + c.O) > lb) return fail_op(a, op, "bias array too small");
+  if (c.bias) c.bias += bOff;
+  if ((size_t)(wOff + c.O * c.g.C * c.g.kh * c.g.kw) > lw) return fail_op(a, op, "weight array too small");
+  if ((size_t)(c.g.N * c.O * c.g.OH * c.g.OW) > lo) return fail_op(a, op, "output array too small");
   c.x += xOff;
   c.w += wOff;
-  if (c.bias) c.bias += bOff;
-  return true;
+  return a.ok;
 }
 
 // convDirect(x, xOffset, w, wOffset, bias | null, biasOffset, O, out); meta as im2col's
@@ -700,7 +707,6 @@ struct ConvWeightGrad {
 // meta as im2col's; false (with the error set) when an operand does not fit the geometry
 static bool read_conv_weight_grad(Args& a, const char* op, ConvWeightGrad& c) {
   size_t lx, lw;
-  char what[96];
   c.x = a.f32(0, &lx);
   long xOff = a.num(1);
   c.gy = a.f32(2, &c.gyLen);
@@ -708,18 +714,13 @@ static bool read_conv_weight_grad(Args& a, const char* op, ConvWeightGrad& c) {
   c.O = a.num(4);
   c.gw = a.f32(5, &lw);
   if (!read_geometry(a, c.g, c.st) || !check_image(a, c.st, c.g.N, c.g.C, c.g.H, c.g.W, xOff, lx)) return false;
-  if (c.O < 0 || c.gyOff < 0) {
-    snprintf(what, sizeof(what), "%s: negative size or offset", op);
-    a.fail(what);
-    return false;
-  }
-  snprintf(what, sizeof(what), "%s: weight gradient array too small", op);
-  if (!need(a, lw, c.O * c.g.C * c.g.kh * c.g.kw, what)) return false;
-  snprintf(what, sizeof(what), "%s: bias gradient array too small", op);
-  c.gb = optional_f32(a, 6, c.O, what);
-  if (!a.ok) return false;
+  if (c.O < 0 || c.gyOff < 0) return fail_op(a, op, "negative size or offset");
+  if ((size_t)(c.O * c.g.C * c.g.kh * c.g.kw) > lw) return fail_op(a, op, "weight gradient array too small");
+  size_t lb;
+  c.gb = optional_f32(a, 6, &lb);
+  if (c.gb && (size_t)c.O > lb) return fail_op(a, op, "bias gradient array too small");
   c.x += xOff;
-  return true;
+  return a.ok;
 }
 
 // convDirectWeightGrad(x, xOffset, gy, gyOffset, O, gw, gb | null); meta as im2col's, then gy's strides at [18..21]

@@ -7,7 +7,7 @@
  * exits 0, so the install succeeds and nabla runs on its other backends. `npm run build:native` (--strict)
  * fails loudly instead and shows the compiler's output.
  *
- * Environment: NABLA_SKIP_NATIVE=1 skips the build; npm_config_nodedir (npm's `nodedir` setting) points at
+ * An addon newer than every source is kept (`--force` rebuilds it). Environment: NABLA_SKIP_NATIVE=1 skips the build; npm_config_nodedir (npm's `nodedir` setting) points at
  * the headers; npm_config_node_gyp (set by npm) at node-gyp.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { upToDate } from './up-to-date.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const strict = process.argv.includes('--strict');
@@ -62,6 +63,13 @@ const nodedir = findNodedir();
 if (!nodedir) giveUp('no local Node headers (include/node/node_api.h) were found, and nothing is downloaded; set npm\'s nodedir');
 const nodeGyp = findNodeGyp();
 if (!nodeGyp) giveUp('node-gyp was not found (it comes with npm)');
+
+const addon = path.join(root, 'build', 'Release', 'nabla_native.node');
+if (!process.argv.includes('--force') &&
+  upToDate([addon], [path.join(root, 'native', 'src'), path.join(root, 'binding.gyp'), fileURLToPath(import.meta.url)])) {
+  console.log('nabla: native addon up to date (build/Release/nabla_native.node; --force rebuilds)');
+  process.exit(0);
+}
 
 const started = Date.now();
 const r = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`, '--jobs=max'], {

@@ -12,6 +12,7 @@
 import { mkdirSync, copyFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { upToDate } from './up-to-date.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'assembly', 'index.ts');
@@ -39,6 +40,12 @@ const variants = [
   { file: 'nabla-relaxed.wasm', flags: relaxed },
   { file: 'nabla-mt-relaxed.wasm', flags: [...shared, ...relaxed] },
 ];
+
+const outputs = outDirs.flatMap((d) => variants.map((v) => join(d, v.file)));
+if (!process.argv.includes('--force') && upToDate(outputs, [join(root, 'assembly'), fileURLToPath(import.meta.url)])) {
+  console.log('build-wasm: up to date (--force rebuilds)');
+  process.exit(0);
+}
 
 for (const v of variants) {
   const out = join(outDirs[0], v.file);

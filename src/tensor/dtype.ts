@@ -32,14 +32,16 @@ const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1
 const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(size: number): { buffer: ArrayBuffer } } }).Buffer;
 
 /**
- * Kernel outputs of up to 64 KiB share an ArrayBuffer with the next outputs of the same byte size: one
+ * Kernel outputs of up to 256 KiB share an ArrayBuffer with the next outputs of the same byte size: one
  * buffer per SLAB_COUNT of them. A fresh ArrayBuffer costs about 2 µs in V8 whatever its size (more while the
- * heap is young), a view on an existing one 0.05 µs, and a training step makes a few dozen such outputs. The
- * price is granularity: a buffer is freed when all of its views are garbage, so a tensor kept alive holds at most
- * SLAB_COUNT times its own size (Node's own Buffer pool makes the same trade for small buffers).
+ * heap is young), a view on an existing one 0.05 µs, and a training step makes a few dozen such outputs. Past
+ * 128 KiB, malloc also hands each fresh buffer memory that the kernel zeroes page by page on first write: a
+ * 200 KB MNIST batch took 6–45 µs to allocate alone, 6–13 µs from a slab. The price is granularity: a buffer
+ * is freed when all of its views are garbage, so a tensor kept alive holds at most SLAB_COUNT times its own size
+ * (Node's own Buffer pool makes the same trade for small buffers).
  */
 const SLAB_COUNT = 8;
-const SLAB_MAX_BYTES = 64 * 1024;
+const SLAB_MAX_BYTES = 256 * 1024;
 const slabs = new Map<number, { buffer: ArrayBuffer; used: number }>();
 
 function slabBytes(bytes: number): [ArrayBuffer, number] {

@@ -203,3 +203,39 @@ export function bceBackward(p: usize, y: usize, g: usize, gScalar: i32, out: usi
     v128.store(out + o, f32x4.mul(gScalar ? gs : v128.load(g + o), d));
   }
 }
+
+/** Start of part t of `parts` over n elements, on whole 64-byte lines (16 floats), so that threads never share a line. */
+@inline function partStart(t: i32, n: i32, parts: i32): i32 {
+  const lines = (n + 15) >> 4;
+  return min(n, <i32>(<i64>t * <i64>lines / <i64>parts) << 4);
+}
+
+// optimizer-step descriptors (i32 / f32 slots), written by the backend for a step shared with the thread pool
+export const O_P = 0, O_G = 1, O_B1 = 2, O_B2 = 3, O_B3 = 4, O_N = 5, O_PARTS = 6;
+
+@inline function oin(desc: usize, slot: i32): i32 { return load<i32>(desc + (<usize>slot << 2)); }
+@inline function ofl(desc: usize, slot: i32): f32 { return load<f32>(desc + (<usize>slot << 2)); }
+@inline function offset(p: usize, lo: i32): usize { return p == 0 ? 0 : p + (<usize>lo << 2); }
+
+/**
+ * Part t of an SGD step described at desc (slots: p, g, buf, –, –, n, parts, then nesterov, maximize, first as i32
+ * and lr, momentum, 1 − dampening, wd as f32 at 7…13). Each element is updated alone: any split gives the same result.
+ */
+export function sgdPart(desc: usize, t: i32): void {
+  const n = oin(desc, O_N), parts = oin(desc, O_PARTS), lo = partStart(t, n, parts), hi = partStart(t + 1, n, parts);
+  if (hi <= lo) return;
+  sgd(offset(oin(desc, O_P), lo), offset(oin(desc, O_G), lo), offset(oin(desc, O_B1), lo), hi - lo,
+    ofl(desc, 10), ofl(desc, 11), ofl(desc, 12), ofl(desc, 13), oin(desc, 7), oin(desc, 8), oin(desc, 9));
+}
+
+/**
+ * Part t of an Adam step described at desc (slots: p, g, m, v, vmax, n, parts, then decoupled, maximize as i32 and
+ * beta1, 1 − beta1, beta2, 1 − beta2, eps, wd, decay factor, step size, √bias correction 2 as f32 at 9…17).
+ */
+export function adamPart(desc: usize, t: i32): void {
+  const n = oin(desc, O_N), parts = oin(desc, O_PARTS), lo = partStart(t, n, parts), hi = partStart(t + 1, n, parts);
+  if (hi <= lo) return;
+  adam(offset(oin(desc, O_P), lo), offset(oin(desc, O_G), lo), offset(oin(desc, O_B1), lo), offset(oin(desc, O_B2), lo),
+    offset(oin(desc, O_B3), lo), hi - lo, ofl(desc, 9), ofl(desc, 10), ofl(desc, 11), ofl(desc, 12), ofl(desc, 13), ofl(desc, 14),
+    ofl(desc, 15), oin(desc, 7), oin(desc, 8), ofl(desc, 16), ofl(desc, 17));
+}

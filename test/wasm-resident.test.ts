@@ -23,9 +23,12 @@ after(() => {
   if (initial) setWasmOptions(initial);
 });
 
-/** Every call on wasm, however small; products through the pool when threads = 2. */
+/** Every call on wasm, however small; products and optimizer steps on resident operands through the pool when threads = 2. */
 function forceWasm(threads: number): void {
-  setWasmOptions({ minElements: 0, gemmMinFlops: 0, gemmParallelFlops: threads > 1 ? 0 : Infinity, threads, yieldWhenBusy: false });
+  setWasmOptions({
+    minElements: 0, gemmMinFlops: 0, gemmParallelFlops: threads > 1 ? 0 : Infinity, optimizerParallelElements: threads > 1 ? 0 : Infinity,
+    threads, yieldWhenBusy: false,
+  });
 }
 
 const resident = (n: number): Float32Array => {
@@ -268,9 +271,9 @@ for (const threads of [1, 2]) {
       }
     });
 
-    test('fused optimizer steps: SGD and Adam, every option', () => {
+    test('fused optimizer steps: SGD and Adam, every option (split between the threads on 2)', () => {
       forceWasm(threads);
-      for (const n of [5, 103]) {
+      for (const n of [5, 103, 1037]) {
         for (const [momentum, nesterov, wd, firstStep] of [[0, false, 0, true], [0.9, false, 0.01, true], [0.9, true, 0, false], [0.5, false, 0.1, false]] as const) {
           check((make, k) => {
             const param = make(values(n, 16)), grad = make(values(n, 17)), buf = make(values(n, 18));

@@ -15,7 +15,7 @@ import { isContiguousView } from '../cpu/elementwise.js';
 import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
 import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.js';
 import { type WasmExports, loadKernels } from './load.js';
-import { JOB_GEMM, Pool } from './pool.js';
+import { JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
 
 const cpu = cpuBackend;
@@ -30,6 +30,8 @@ export interface WasmOptions {
   gemmMinFlops: number;
   /** Products with at least this much work (2·M·N·K) are shared with the pool. */
   gemmParallelFlops: number;
+  /** Optimizer steps (SGD, Adam) on at least this many elements of one parameter are shared with the pool. */
+  optimizerParallelElements: number;
   /**
    * The pool steps aside (products run on the calling thread) while the machine is oversubscribed (load average
    * above CPUs + 1) or while workers keep the calling thread waiting. Default true.
@@ -129,6 +131,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     minElements: 64,
     gemmMinFlops: 8192,
     gemmParallelFlops: 1 << 21,
+    optimizerParallelElements: 1 << 15,
     yieldWhenBusy: true,
     residentBudget: DEFAULT_RESIDENT_BUDGET,
   };
@@ -155,7 +158,11 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   let pool: Pool | null = null;
   const makePool = (): Pool | null =>
     sh && state.threads > 1
-      ? new Pool(sh.memory, sh.module, (kind, c) => { if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1); }, { workers: state.threads - 1, spin: WORKER_SPIN, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy })
+      ? new Pool(sh.memory, sh.module, (kind, c) => {
+        if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1);
+        else if (kind === JOB_SGD) sh.exports.sgdPart(OPT_DESC_OFFSET, c);
+        else if (kind === JOB_ADAM) sh.exports.adamPart(OPT_DESC_OFFSET, c);
+      }, { workers: state.threads - 1, spin: WORKER_SPIN, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy })
       : null;
 
   // ---------------------------------------------------------------- gemm
@@ -205,16 +212,22 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     }
     if (pc < 0) pc = ar.alloc(cLen * 4);
     // tiles: cache-sized (the dot kernel's column block of B ≤ 256 KiB, the broadcast kernel's row block ≤ 128 rows),
-    // then cut further so that every thread gets a few; the kernel sizes blocks evenly (gemmTiles)
+    // then cut further so that every thread gets a few; the kernel sizes blocks evenly (gemmTiles). The pool runs
+    // them with affinity (pool.ts): thread t computes the t-th run of tiles, which are ordered by row block, then
+    // column block. When C is the largest operand (a weight's gradient, Xᵀ·δ) it is cut into row blocks first, so
+    // each thread writes whole rows of it, the same rows every step, and the optimizer's step on that weight, split
+    // the same way (sgdStep, adamStep), finds them in its own core's cache.
     const dot = transB;
     const threads = parallel ? pool!.size + 1 : 1;
     const unitRows = Math.ceil(M / 4), unitCols = Math.ceil(N / (dot ? 2 : 8));
     let nti = dot ? 1 : Math.ceil(M / 128);
     let ntj = dot ? Math.ceil(N / Math.max(2, Math.floor(65536 / Math.min(K, 1024)))) : 1;
     const want = threads > 1 ? 4 * threads : 1;
+    const rowsFirst = !dot && cLen >= aLen && cLen >= bLen;
     while (batch * nti * ntj < want) {
       // one more block along the dimension whose blocks are longer, while it has register tiles to spare
-      if ((N / ntj >= M / nti || nti >= unitRows) && ntj < unitCols) ntj++;
+      if (rowsFirst && nti < unitRows) nti++;
+      else if ((N / ntj >= M / nti || nti >= unitRows) && ntj < unitCols) ntj++;
       else if (nti < unitRows) nti++;
       else break;
     }
@@ -225,7 +238,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
     d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
     d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
-    if (parallel) pool!.run(JOB_GEMM, tiles);
+    if (parallel) pool!.run(JOB_GEMM, tiles, true);
     else kx.gemmTiles(DESC_OFFSET, 0, tiles);
     deliver(ar, pc, cLen, g.c);
   }
@@ -397,9 +410,27 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const ar = shared ? shArena! : arena;
     ar.reset();
     const [pp, pg, pbuf] = operands(ar, xs, [true, true, !s.firstStep], n);
-    (shared ? sh!.exports : ex).sgd(pp!, pg!, pbuf!, n, s.lr, s.momentum, 1 - s.dampening, s.weightDecay, +s.nesterov, +s.maximize, +s.firstStep);
+    if (shared && onPool(n)) {
+      const i = ar.i32, f = ar.f32, o = OPT_DESC_OFFSET >> 2;
+      i[o] = pp!; i[o + 1] = pg!; i[o + 2] = pbuf!; i[o + 5] = n; i[o + 6] = pool!.size + 1;
+      i[o + 7] = +s.nesterov; i[o + 8] = +s.maximize; i[o + 9] = +s.firstStep;
+      f[o + 10] = s.lr; f[o + 11] = s.momentum; f[o + 12] = 1 - s.dampening; f[o + 13] = s.weightDecay;
+      pool!.run(JOB_SGD, pool!.size + 1, true);
+    } else {
+      (shared ? sh!.exports : ex).sgd(pp!, pg!, pbuf!, n, s.lr, s.momentum, 1 - s.dampening, s.weightDecay, +s.nesterov, +s.maximize, +s.firstStep);
+    }
     deliver(ar, pp!, n, s.param);
     if (buf) deliver(ar, pbuf!, n, buf);
+  }
+
+  /**
+   * Whether an optimizer step on n elements (operands in the shared memory) is shared with the pool: one part per
+   * thread, split as the products that made the gradient were (see gemm), so that each core updates what it wrote.
+   */
+  function onPool(n: number): boolean {
+    if (n < state.optimizerParallelElements) return false;
+    if (!pool && state.threads > 1) pool = makePool();
+    return pool !== null && pool.useful();
   }
 
   /**
@@ -434,8 +465,17 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     ar.reset();
     const [pp, pg, pm, pv, pmax] = operands(ar, xs, [true, true, true, true, true], n);
     const bc1 = 1 - s.beta1 ** s.step, bc2 = 1 - s.beta2 ** s.step;
-    (shared ? sh!.exports : ex).adam(pp!, pg!, pm!, pv!, pmax!, n, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.weightDecay,
-      1 - s.lr * s.weightDecay, +s.decoupled, +s.maximize, s.lr / bc1, Math.sqrt(bc2));
+    if (shared && onPool(n)) {
+      const i = ar.i32, f = ar.f32, o = OPT_DESC_OFFSET >> 2;
+      i[o] = pp!; i[o + 1] = pg!; i[o + 2] = pm!; i[o + 3] = pv!; i[o + 4] = pmax!; i[o + 5] = n; i[o + 6] = pool!.size + 1;
+      i[o + 7] = +s.decoupled; i[o + 8] = +s.maximize;
+      f[o + 9] = s.beta1; f[o + 10] = 1 - s.beta1; f[o + 11] = s.beta2; f[o + 12] = 1 - s.beta2; f[o + 13] = s.eps;
+      f[o + 14] = s.weightDecay; f[o + 15] = 1 - s.lr * s.weightDecay; f[o + 16] = s.lr / bc1; f[o + 17] = Math.sqrt(bc2);
+      pool!.run(JOB_ADAM, pool!.size + 1, true);
+    } else {
+      (shared ? sh!.exports : ex).adam(pp!, pg!, pm!, pv!, pmax!, n, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.weightDecay,
+        1 - s.lr * s.weightDecay, +s.decoupled, +s.maximize, s.lr / bc1, Math.sqrt(bc2));
+    }
     deliver(ar, pp!, n, xs[0]!);
     deliver(ar, pm!, n, xs[2]!);
     deliver(ar, pv!, n, xs[3]!);
@@ -543,7 +583,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       state.threads = Math.min(MAX_THREADS, o.threads);
     }
     if (o.yieldWhenBusy !== undefined) state.yieldWhenBusy = !!o.yieldWhenBusy;
-    for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops', 'residentBudget'] as const) {
+    for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops', 'optimizerParallelElements', 'residentBudget'] as const) {
       const v = o[k];
       if (v === undefined) continue;
       if (!(v >= 0)) throw new Error(`setWasmOptions: ${k} must be a number ≥ 0, got ${v}`);

@@ -23,6 +23,9 @@ export interface WasmExports {
   adam(p: number, g: number, m: number, v: number, vmax: number, n: number, beta1: number, oneMinusBeta1: number,
     beta2: number, oneMinusBeta2: number, eps: number, wd: number, decay: number, decoupled: number, maximize: number,
     stepSize: number, bc2sqrt: number): void;
+  /** Part t of the SGD / Adam step described at desc (assembly/fused.ts: sgdPart, adamPart). */
+  sgdPart(desc: number, t: number): void;
+  adamPart(desc: number, t: number): void;
   softmaxRows(x: number, R: number, C: number, out: number, wantLog: number): void;
   bceForward(p: number, y: number, out: number, n: number): number;
   bceBackward(p: number, y: number, g: number, gScalar: number, out: number, n: number): void;

@@ -8,26 +8,62 @@
  * chunks a worker has already claimed to finish. Workers spin briefly after a job (the next one usually
  * follows within microseconds in a training step), then sleep in Atomics.wait. They are unref'd: they never
  * keep the process alive, and ops stay synchronous.
+ *
+ * A job can instead be run with affinity: thread t (0 the calling thread, then the workers) owns the t-th
+ * contiguous range of chunks and takes them from the front; a thread whose range is done steals from the back of
+ * the others'. So the same thread computes the same part of a weight's product and of its optimizer step, step
+ * after step, and the data stays in that core's cache: on the 2-core test machine a parameter update that read a
+ * gradient half written on the other core took 60–160 µs instead of 21. A late worker only loses chunks to stealing.
+ * Each range is one word (front | back << 16) changed by compare-and-swap; a chunk's job is read after claiming it,
+ * and a job is only replaced once all its chunks are done, so a stale worker can never run a chunk of the wrong job.
  */
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CTL_OFFSET, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET } from './arena.js';
 
-// control block slots (Int32 at CTL_OFFSET)
-const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8, POOL = 9;
+// control block slots (Int32 at CTL_OFFSET): the job, then one range word per thread from RANGES (affinity jobs)
+const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8, POOL = 9, MODE = 10, AHI = 11, RANGES = 16;
+const CTL_SLOTS = RANGES + MAX_THREADS;
+/** Chunks an affinity job may have (a range word holds two 16-bit indices). */
+export const MAX_AFFINE_CHUNKS = 0xffff;
 
 /** Job kinds: which export runs a chunk (the worker script has the same table). */
-export const JOB_GEMM = 1;
+export const JOB_GEMM = 1, JOB_SGD = 2, JOB_ADAM = 3;
+/** Where the optimizer jobs' descriptor lives (the gemm's is at DESC_OFFSET). */
+export const OPT_DESC_OFFSET = DESC_OFFSET + 512;
+
+/**
+ * Claim a chunk of an affinity job: from the front of thread me's range, else from the back of another's; −1 when
+ * none is left. (The same text runs in the workers: see WORKER_SOURCE.)
+ */
+function claimAffine(ctl: Int32Array, me: number, threads: number): number {
+  for (let k = 0; k < threads; k++) {
+    const t = (me + k) % threads, slot = RANGES + t;
+    for (;;) {
+      const w = Atomics.load(ctl, slot), front = w & 0xffff, back = w >>> 16;
+      if (front >= back) break;
+      const next = k === 0 ? (front + 1) | (back << 16) : front | ((back - 1) << 16);
+      if (Atomics.compareExchange(ctl, slot, w, next) === w) return k === 0 ? front : back - 1;
+    }
+  }
+  return -1;
+}
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctlOffset, descOffset, scratch, spin, poolId } = workerData;
+const { module, memory, ctlOffset, descOffset, optDescOffset, scratch, spin, poolId, me } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 ex.setScratch(scratch);
-const ctl = new Int32Array(memory.buffer, ctlOffset, 16);
-const GEN = ${GEN}, NEXT = ${NEXT}, LO = ${LO}, HI = ${HI}, DONE = ${DONE}, SLEEPERS = ${SLEEPERS}, MAINWAIT = ${MAINWAIT}, ERR = ${ERR}, KIND = ${KIND}, POOL = ${POOL};
+const ctl = new Int32Array(memory.buffer, ctlOffset, ${CTL_SLOTS});
+const GEN = ${GEN}, NEXT = ${NEXT}, LO = ${LO}, HI = ${HI}, DONE = ${DONE}, SLEEPERS = ${SLEEPERS}, MAINWAIT = ${MAINWAIT}, ERR = ${ERR}, KIND = ${KIND}, POOL = ${POOL}, MODE = ${MODE}, AHI = ${AHI}, RANGES = ${RANGES};
 function chunk(kind, c) {
   if (kind === ${JOB_GEMM}) ex.gemmTiles(descOffset, c, c + 1);
+  else if (kind === ${JOB_SGD}) ex.sgdPart(optDescOffset, c);
+  else if (kind === ${JOB_ADAM}) ex.adamPart(optDescOffset, c);
+}
+${claimAffine.toString()}
+function finish(hi) {
+  if (Atomics.add(ctl, DONE, 1) + 1 === hi && Atomics.load(ctl, MAINWAIT)) Atomics.notify(ctl, DONE);
 }
 let seen = Atomics.load(ctl, GEN);
 for (;;) {
@@ -41,13 +77,22 @@ for (;;) {
   }
   seen = g;
   if (Atomics.load(ctl, POOL) !== poolId) break; // a newer pool replaced this one (thread count changed)
+  const mode = Atomics.load(ctl, MODE);
+  if (mode > 0) {
+    // affinity job over mode threads, mode chunks in all at most: the job is read after each claim
+    for (let c; (c = claimAffine(ctl, me, mode)) >= 0;) {
+      try { chunk(Atomics.load(ctl, KIND), c); } catch (e) { Atomics.store(ctl, ERR, 1); }
+      finish(Atomics.load(ctl, AHI));
+    }
+    continue;
+  }
   const hi = Atomics.load(ctl, HI), lo = Atomics.load(ctl, LO), kind = Atomics.load(ctl, KIND);
   for (;;) {
     const v = Atomics.load(ctl, NEXT);
     if (v >= hi || v < lo) break;
     if (Atomics.compareExchange(ctl, NEXT, v, v + 1) !== v) continue;
     try { chunk(kind, v - lo); } catch (e) { Atomics.store(ctl, ERR, 1); }
-    if (Atomics.add(ctl, DONE, 1) + 1 === hi - lo && Atomics.load(ctl, MAINWAIT)) Atomics.notify(ctl, DONE);
+    finish(hi - lo);
   }
 }
 `;
@@ -87,7 +132,7 @@ export class Pool {
     private readonly runChunk: (kind: number, chunk: number) => void,
     readonly options: PoolOptions,
   ) {
-    this.ctl = new Int32Array(memory.buffer, CTL_OFFSET, 16);
+    this.ctl = new Int32Array(memory.buffer, CTL_OFFSET, CTL_SLOTS);
     Atomics.store(this.ctl, POOL, this.id);
     if (Atomics.load(this.ctl, SLEEPERS) > 0) { Atomics.add(this.ctl, GEN, 1); Atomics.notify(this.ctl, GEN); } // wake old workers to leave
   }
@@ -104,8 +149,8 @@ export class Pool {
         const w = new Worker(WORKER_SOURCE, {
           eval: true,
           workerData: {
-            module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET,
-            scratch: SCRATCH_OFFSET + 128 * (1 + (slotsUsed++ % (MAX_THREADS - 1))), spin: this.options.spin, poolId: this.id,
+            module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET, optDescOffset: OPT_DESC_OFFSET,
+            scratch: SCRATCH_OFFSET + 128 * (1 + (slotsUsed++ % (MAX_THREADS - 1))), spin: this.options.spin, poolId: this.id, me: i + 1,
           },
         });
         w.on('error', () => { this.broken = true; });
@@ -139,27 +184,49 @@ export class Pool {
     return true;
   }
 
-  /** Run chunks 0 … n−1 of a job whose descriptor is already written; returns when all are done. */
-  run(kind: number, n: number): void {
+  /**
+   * Run chunks 0 … n−1 of a job whose descriptor is already written; returns when all are done. With `affine`
+   * (and n ≤ MAX_AFFINE_CHUNKS) thread t owns the t-th contiguous range of chunks (see the file comment).
+   */
+  run(kind: number, n: number, affine = false): void {
     if (!this.started) this.start();
     const t0 = performance.now();
-    const ctl = this.ctl;
-    let lo = Atomics.load(ctl, NEXT);
-    if (lo > 0x3fffffff) { lo = 0; Atomics.store(ctl, NEXT, 0); } // stale workers see v < their lo and stop
+    const ctl = this.ctl, threads = this.options.workers + 1;
+    affine &&= n <= MAX_AFFINE_CHUNKS;
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, ERR, 0);
     Atomics.store(ctl, KIND, kind);
-    Atomics.store(ctl, LO, lo);
-    Atomics.store(ctl, HI, lo + n); // publishes the job: workers read HI before LO
+    let lo = 0;
+    if (affine) {
+      for (let t = 0; t < threads; t++) {
+        const a = Math.floor((t * n) / threads), b = Math.floor(((t + 1) * n) / threads);
+        Atomics.store(ctl, RANGES + t, a | (b << 16));
+      }
+      Atomics.store(ctl, AHI, n); // (LO, HI and NEXT stay as the last plain job left them: nothing to claim there)
+      Atomics.store(ctl, MODE, threads);
+    } else {
+      lo = Atomics.load(ctl, NEXT);
+      if (lo > 0x3fffffff) { lo = 0; Atomics.store(ctl, NEXT, 0); } // stale workers see v < their lo and stop
+      Atomics.store(ctl, MODE, 0);
+      Atomics.store(ctl, LO, lo);
+      Atomics.store(ctl, HI, lo + n); // publishes the job: workers read HI before LO
+    }
     Atomics.add(ctl, GEN, 1);
     if (Atomics.load(ctl, SLEEPERS) > 0) Atomics.notify(ctl, GEN);
     let mine = 0;
     for (;;) {
-      const v = Atomics.load(ctl, NEXT);
-      if (v >= lo + n) break;
-      if (Atomics.compareExchange(ctl, NEXT, v, v + 1) !== v) continue;
+      let c: number;
+      if (affine) {
+        c = claimAffine(ctl, 0, threads);
+        if (c < 0) break;
+      } else {
+        const v = Atomics.load(ctl, NEXT);
+        if (v >= lo + n) break;
+        if (Atomics.compareExchange(ctl, NEXT, v, v + 1) !== v) continue;
+        c = v - lo;
+      }
       try {
-        this.runChunk(kind, v - lo);
+        this.runChunk(kind, c);
       } catch (e) {
         Atomics.store(ctl, ERR, 1);
       }

@@ -174,17 +174,23 @@ test('a product on the pool is bitwise identical to one thread', () => {
 const SPECIAL = [0, -0, 1, -1, 0.5, -0.5, 1e-3, -1e-3, 1e-30, 1e-40, -1e-40, 3.4e38, -3.4e38, 20, -20, 88.7, 89, -87.4, -104, -110,
   Infinity, -Infinity, NaN, 0.62, -0.63, 2.5, -2.5, 3.5, 0.49999997, 7.1e-5, 9, -9, 1e10, -1e10];
 
-test('gatherRowsU8 decodes byte rows through the table exactly as the reference (odd lengths, several pieces)', () => {
+test('gatherRowsU8 decodes byte rows through the table exactly as the reference (odd lengths, several pieces, bytes in memory)', () => {
   forceWasm(false);
   const g = new Generator(9);
   const table = Float32Array.from({ length: 256 }, (_, v) => (v / 255 - 0.1307) / 0.3081);
-  for (const [count, row, nrows] of [[3, 5, 2], [10, 7, 9], [200, 784, 100], [50, 1, 33]] as const) {
+  for (const [count, row, nrows] of [[3, 5, 2], [10, 7, 9], [200, 784, 100], [50, 1, 33], [300, 65, 250], [9, 784, 7]] as const) {
     const src = Uint8Array.from({ length: count * row }, () => g.randint(0, 256));
     const rows = Int32Array.from({ length: nrows }, () => g.randint(0, count));
     const want = new Float32Array(nrows * row), got = new Float32Array(nrows * row).fill(NaN);
     cpuBackend.gatherRowsU8(src, row, rows, table, want);
     wasmBackend!.gatherRowsU8(src, row, rows, table, got);
     assert.deepEqual(got, want, `${nrows} rows of ${row}`);
+    // the bytes in wasm memory (as MNIST keeps them): gathered and decoded in place by one kernel
+    const inMem = wasmBackend!.allocateResident!('bool', src.length) as Uint8Array;
+    inMem.set(src);
+    got.fill(NaN);
+    wasmBackend!.gatherRowsU8(inMem, row, rows, table, got);
+    assert.deepEqual(got, want, `${nrows} rows of ${row} from memory`);
   }
 });
 

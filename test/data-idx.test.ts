@@ -55,6 +55,32 @@ test('IDX errors name the file: magic, truncation, size, expected type and dims,
   assert.throws(() => data.readIdx(join(tmp, 'nope.idx')), /nope\.idx: cannot be read \(ENOENT\)/);
 });
 
+test('IDX bytes read straight into given storage, with the same checks; gzip and other types take the usual path', () => {
+  const good = data.encodeIdx('ubyte', [3, 2, 2], Array.from({ length: 12 }, (_, i) => 20 * i));
+  const given: Uint8Array[] = [];
+  const allocateBytes = (n: number): Uint8Array => { const a = new Uint8Array(n); given.push(a); return a; };
+  const r = data.readIdx(write('into.idx', good), { allocateBytes, ndim: 3 });
+  assert.equal(given.length, 1);
+  assert.equal(r.data, given[0]);
+  assert.deepEqual(r.shape, [3, 2, 2]);
+  assert.deepEqual(Array.from(r.data), Array.from({ length: 12 }, (_, i) => 20 * i));
+  // storage refused (null), gzipped files and other element types: read as usual
+  assert.deepEqual(Array.from(data.readIdx(write('null.idx', good), { allocateBytes: () => null }).data), Array.from(r.data));
+  assert.deepEqual(Array.from(data.readIdx(write('into.idx.gz', gzipSync(good)), { allocateBytes }).data), Array.from(r.data));
+  assert.deepEqual(Array.from(data.readIdx(write('int.idx', data.encodeIdx('int', [2], [5, -6])), { allocateBytes }).data), [5, -6]);
+  assert.equal(given.length, 1);
+  // the same errors, naming the file
+  let p = write('into-short.idx', good.subarray(0, good.length - 1));
+  assert.throws(() => data.readIdx(p, { allocateBytes }), (e: Error) => e.message.includes(p) && /truncated, shape \[3, 2, 2\] of ubyte needs 28 bytes, the file has 27/.test(e.message));
+  p = write('into-extra.idx', new Uint8Array([...good, 0]));
+  assert.throws(() => data.readIdx(p, { allocateBytes }), /size mismatch.*1 extra/);
+  p = write('into-tiny.idx', good.subarray(0, 2));
+  assert.throws(() => data.readIdx(p, { allocateBytes }), /truncated, 2 bytes is shorter than the 4-byte magic number/);
+  assert.throws(() => data.readIdx(write('into-dims.idx', good), { allocateBytes, ndim: 1 }), /has 3 dims, expected 1/);
+  assert.throws(() => data.readIdx(join(tmp, 'nope.idx'), { allocateBytes }), /nope\.idx: cannot be read \(ENOENT\)/);
+  assert.equal(given.length, 1);
+});
+
 test('MNIST from a root folder (torchvision layout, gzipped), count mismatch and normalisation', () => {
   const raw = join(tmp, 'mnist', 'MNIST', 'raw');
   mkdirSync(raw, { recursive: true });

@@ -2,7 +2,7 @@
  * The IDX file format (MNIST's): a 4-byte magic number (0, 0, element type, number of dims), the dims as
  * big-endian uint32, then the elements, big-endian. Files may be gzipped. Every check names the file.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
 /** Element types by their IDX code. */
@@ -34,14 +34,34 @@ export interface IdxExpect {
 
 /** Parse IDX bytes (gzip is detected by its magic bytes); `name` is used in error messages. */
 export function parseIdx(bytes: Uint8Array, name = '<buffer>', expect: IdxExpect = {}): IdxArray {
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  if (isGzip(bytes)) {
     try {
       bytes = gunzipSync(bytes);
     } catch (e) {
       throw new Error(`IDX file ${name}: corrupt gzip data (${(e as Error).message})`);
     }
   }
-  if (bytes.length < 4) throw new Error(`IDX file ${name}: truncated, ${bytes.length} bytes is shorter than the 4-byte magic number`);
+  const h = parseHeader(bytes, name, expect, bytes.length);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { type: h.type, shape: h.shape, data: decode(view, h.headerBytes, h.count, h.code) };
+}
+
+const isGzip = (bytes: Uint8Array): boolean => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+interface Header {
+  type: IdxType;
+  code: keyof typeof IDX_TYPES;
+  shape: number[];
+  headerBytes: number;
+  count: number;
+}
+
+/**
+ * The magic number and dims at the start of `bytes` (at least the header), checked against `expect` and against the
+ * whole file's length `total`.
+ */
+function parseHeader(bytes: Uint8Array, name: string, expect: IdxExpect, total: number): Header {
+  if (total < 4) throw new Error(`IDX file ${name}: truncated, ${total} bytes is shorter than the 4-byte magic number`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   const code = bytes[2]!, ndim = bytes[3]!;
@@ -52,18 +72,18 @@ export function parseIdx(bytes: Uint8Array, name = '<buffer>', expect: IdxExpect
   if (expect.type && type.name !== expect.type) throw new Error(`IDX file ${name}: elements are ${type.name}, expected ${expect.type} (magic ${magic})`);
   if (expect.ndim !== undefined && ndim !== expect.ndim) throw new Error(`IDX file ${name}: has ${ndim} dims, expected ${expect.ndim} (magic ${magic})`);
   const headerBytes = 4 + 4 * ndim;
-  if (bytes.length < headerBytes) throw new Error(`IDX file ${name}: truncated header, ${bytes.length} bytes but ${ndim} dims need ${headerBytes}`);
+  if (total < headerBytes) throw new Error(`IDX file ${name}: truncated header, ${total} bytes but ${ndim} dims need ${headerBytes}`);
   const shape: number[] = [];
   for (let d = 0; d < ndim; d++) shape.push(view.getUint32(4 + 4 * d, false));
   const count = shape.reduce((p, s) => p * s, 1);
   const expected = headerBytes + count * type.bytes;
-  if (bytes.length < expected) {
-    throw new Error(`IDX file ${name}: truncated, shape [${shape.join(', ')}] of ${type.name} needs ${expected} bytes, the file has ${bytes.length}`);
+  if (total < expected) {
+    throw new Error(`IDX file ${name}: truncated, shape [${shape.join(', ')}] of ${type.name} needs ${expected} bytes, the file has ${total}`);
   }
-  if (bytes.length > expected) {
-    throw new Error(`IDX file ${name}: size mismatch, shape [${shape.join(', ')}] of ${type.name} needs ${expected} bytes, the file has ${bytes.length} (${bytes.length - expected} extra)`);
+  if (total > expected) {
+    throw new Error(`IDX file ${name}: size mismatch, shape [${shape.join(', ')}] of ${type.name} needs ${expected} bytes, the file has ${total} (${total - expected} extra)`);
   }
-  return { type: type.name, shape, data: decode(view, headerBytes, count, code as keyof typeof IDX_TYPES) };
+  return { type: type.name, code: code as keyof typeof IDX_TYPES, shape, headerBytes, count };
 }
 
 function decode(view: DataView, at: number, count: number, code: keyof typeof IDX_TYPES): IdxArray['data'] {
@@ -78,15 +98,59 @@ function decode(view: DataView, at: number, count: number, code: keyof typeof ID
   }
 }
 
+export interface IdxReadOptions extends IdxExpect {
+  /**
+   * Storage for the elements of a plain (not gzipped) byte file, which is then read straight into it instead of
+   * into a buffer of its own: MNIST's pixels go into the wasm backend's memory so, without the file being held
+   * twice on the way. Null: the usual path.
+   */
+  allocateBytes?: (count: number) => Uint8Array | null;
+}
+
 /** Read and validate an IDX file (plain or .gz). */
-export function readIdx(file: string, expect: IdxExpect = {}): IdxArray {
-  let bytes: Uint8Array;
+export function readIdx(file: string, opts: IdxReadOptions = {}): IdxArray {
+  const fail = (e: unknown): never => {
+    throw new Error(`IDX file ${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  };
+  if (opts.allocateBytes) {
+    let fd = -1;
+    try {
+      fd = openSync(file, 'r');
+    } catch (e) {
+      fail(e);
+    }
+    try {
+      const into = readBytesInto(fd, file, opts, opts.allocateBytes);
+      if (into) return into;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  let bytes: Uint8Array = new Uint8Array(0);
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new Error(`IDX file ${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    fail(e);
   }
-  return parseIdx(bytes, file, expect);
+  return parseIdx(bytes, file, opts);
+}
+
+/** The header, then the elements of a byte file straight into allocate(count)'s array; null when that does not apply. */
+function readBytesInto(fd: number, file: string, expect: IdxExpect, allocate: (count: number) => Uint8Array | null): IdxArray | null {
+  const total = fstatSync(fd).size;
+  const head = new Uint8Array(4 + 4 * 255);
+  const got = readSync(fd, head, 0, Math.min(head.length, total), 0);
+  if (isGzip(head.subarray(0, got))) return null;
+  const h = parseHeader(head.subarray(0, got), file, expect, total);
+  if (h.code !== 0x08) return null;
+  const data = allocate(h.count);
+  if (!data) return null;
+  for (let done = 0; done < h.count;) {
+    const n = readSync(fd, data, done, h.count - done, h.headerBytes + done);
+    if (n === 0) throw new Error(`IDX file ${file}: truncated while reading (${done} of ${h.count} elements)`);
+    done += n;
+  }
+  return { type: h.type, shape: h.shape, data };
 }
 
 /** Encode an array as IDX bytes (big-endian), the inverse of parseIdx; used to write test files. */

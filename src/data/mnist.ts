@@ -56,8 +56,9 @@ function findFile(dirs: readonly string[], base: string): string {
 /**
  * MNIST as a map-style dataset: sample i is [image [1, 28, 28] float32, label int32 scalar], and the
  * DataLoader's batches come from getBatch. The pixels stay in memory as the file's bytes (47 MB for the
- * training set instead of 188 MB as float32) and each batch is decoded by one backend kernel
- * (`gatherRowsU8`); `images` gives all of them as one float32 tensor, made on first use.
+ * training set instead of 188 MB as float32; in the wasm backend's memory when that is the backend at
+ * construction) and each batch is decoded by one backend kernel (`gatherRowsU8`); `images` gives all of them as
+ * one float32 tensor, made on first use.
  */
 export class MNIST implements Dataset<Tensor[]> {
   /** Labels 0..9, int32 [N]. */
@@ -77,7 +78,11 @@ export class MNIST implements Dataset<Tensor[]> {
     const files = train ? FILES.train : FILES.test;
     const dirs = opts.root !== undefined ? [opts.root, join(opts.root, 'MNIST', 'raw')] : [bundledMnistDir()];
     const imageFile = findFile(dirs, files.images), labelFile = findFile(dirs, files.labels);
-    const img = readIdx(imageFile, { type: 'ubyte', ndim: 3 });
+    // on a backend with resident memory (wasm) the pixels are read straight into it: each batch is then gathered and
+    // decoded there in one kernel, with no copy of the rows through JavaScript
+    const be = backend();
+    const allocateBytes = be.allocateResident ? (count: number) => be.allocateResident!('bool', count) as Uint8Array | null : undefined;
+    const img = readIdx(imageFile, { type: 'ubyte', ndim: 3, allocateBytes });
     const lab = readIdx(labelFile, { type: 'ubyte', ndim: 1 });
     const [n, h, w] = img.shape as [number, number, number];
     if (lab.shape[0] !== n) {

@@ -35,6 +35,8 @@ export interface WasmExports {
   zeroBytes(p: number, n: number): void;
   /** out[i] = table[src[i]] for i < n (src bytes, table 256 float32). */
   lookupU8(src: number, n: number, table: number, out: number): void;
+  /** Rows idx[0 … n−1] (int32 at idx) of row bytes each at src, decoded through table into n rows of floats at out. */
+  gatherLookupU8(src: number, row: number, idx: number, n: number, table: number, out: number): void;
 }
 
 export interface Loaded {

@@ -23,7 +23,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { type RandomState, type TraceHooks, setTraceHooks, traceHooks, traceStateKey } from '../tensor/trace.js';
 import { setGradListener } from './engine.js';
 import { isGradEnabled } from './grad-mode.js';
-import { FALLBACK, type Plan, type Step, copyOf, externalWritesOf, registerPlan, replay, residentParameters, slotsOf, writtenArrays } from './plan.js';
+import { FALLBACK, type Plan, type Step, bindPlans, copyOf, externalWritesOf, registerPlan, replay, residentParameters, slotsOf, writtenArrays } from './plan.js';
 
 type Fn = (...args: never[]) => unknown;
 type Run = (...args: unknown[]) => unknown;
@@ -82,7 +82,7 @@ export function compile<F extends Fn>(fn: F, opts: CompileOptions = {}): Compile
       stats.traces++;
       const verdict = verify(run, entry.plan!, args);
       if (verdict.problem) giveUp(entry, verdict.problem);
-      else { entry.state = 'ready'; stats.plans++; residentParameters(entry.plan!); }
+      else { entry.state = 'ready'; stats.plans++; residentParameters(entry.plan!); bindPlans(entry.plan!.be); }
       return verdict.result;
     }
     const r = replay(entry.plan!, args, true);

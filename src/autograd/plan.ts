@@ -8,7 +8,11 @@ import { type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { RandomState } from '../tensor/trace.js';
 
-export interface KernelStep { kind: 'kernel'; method: string; args: unknown[]; ret: unknown }
+export interface KernelStep {
+  kind: 'kernel'; method: string; args: unknown[]; ret: unknown;
+  /** The call bound by the backend for replays (Backend.bind), and the backend method it stands for. */
+  bound?: (() => unknown) | null; boundTo?: unknown;
+}
 export interface HostStep { kind: 'host'; fn: () => void }
 export type Step = KernelStep | HostStep;
 
@@ -160,6 +164,25 @@ export function residentParameters(plan: Plan): void {
 }
 
 /**
+ * Let the backend bind each kernel call of the live plans on `be` (Backend.bind), once their arrays are final: after a
+ * plan is trusted and parameters moved. A bound call is used while the backend's method is the one it was bound for
+ * (a profiler that wraps the method sees the calls again) and while no argument is read in place.
+ */
+export function bindPlans(be: Backend): void {
+  if (!be.bind) return;
+  const methods = be as unknown as Record<string, unknown>;
+  for (const r of livePlans) {
+    const plan = r.deref();
+    if (!plan || plan.be !== be) continue;
+    for (const s of plan.steps) {
+      if (s.kind !== 'kernel') continue;
+      s.bound = be.bind(s.method, s.args);
+      s.boundTo = methods[s.method];
+    }
+  }
+}
+
+/**
  * Run the plan's kernels on new arguments. With `setGrads`, the traced .grad tensors are put back on their
  * tensors (which must hold null, as after zeroGrad). FALLBACK when the call must run eagerly instead (nothing
  * outside the plan was written yet); throws when a check fails after that.
@@ -169,7 +192,7 @@ export function replay(plan: Plan, args: readonly unknown[], setGrads: boolean):
   if (setGrads) for (const x of plan.leaves) if (x.grad !== null) return FALLBACK; // would accumulate: eager semantics
   const aliased = bindInputs(plan, args);
   try {
-    if (runSteps(plan) === FALLBACK) return FALLBACK;
+    if (runSteps(plan, !aliased) === FALLBACK) return FALLBACK;
   } finally {
     if (aliased) unbindInputs(plan);
   }
@@ -178,13 +201,17 @@ export function replay(plan: Plan, args: readonly unknown[], setGrads: boolean):
   return plan.shape === 'one' ? copies[0] : plan.shape === 'list' ? copies : undefined;
 }
 
-/** The recorded kernels and host steps in order; FALLBACK when a check fails before anything outside was written. */
-function runSteps(plan: Plan): typeof FALLBACK | void {
+/**
+ * The recorded kernels and host steps in order (bound calls where allowed); FALLBACK when a check fails before
+ * anything outside was written.
+ */
+function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
   const be = plan.be as unknown as Record<string, (...a: unknown[]) => unknown>, steps = plan.steps;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.kind === 'kernel') {
-      const ret = be[s.method]!.apply(be, s.args); // looked up now: wrappers (profilers) see replays
+      const method = be[s.method]!; // looked up now: wrappers (profilers) see replays
+      const ret = useBound && s.bound && method === s.boundTo ? s.bound() : method.apply(be, s.args);
       if (ret !== s.ret) {
         if (i < plan.firstExternalWrite) return FALLBACK;
         throw new Error(`compile: kernel ${s.method} returned ${String(ret)} on replay but ${String(s.ret)} when traced, after the step had written outside itself; run the function without compile to see the op's own error`);

@@ -165,6 +165,12 @@ export interface Backend {
    * Any kernel accepts such arrays as operands and outputs, aliasing or overlapping each other as ordinary arrays may.
    */
   allocateResident?(dtype: DType, size: number): TypedArray | null;
+  /**
+   * Optional: one kernel call of a compiled plan (method and arguments as recorded), bound once for its replays:
+   * a function that makes exactly that call, with the same results, and less work per call (wasm: arrays that live
+   * in its memory, addresses worked out once). Null when the call cannot be bound; the plan then calls the method.
+   */
+  bind?(method: string, args: readonly unknown[]): (() => unknown) | null;
 }
 
 let current: Backend | null = null;

@@ -49,6 +49,8 @@ const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
 // gemm descriptor slots (assembly/gemm.ts)
 const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
 const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17;
+/** Slot 14 (unused by the kernel) holds the number of tiles in a descriptor made by describeGemm. */
+const G_TILES = 14, G_SLOTS = 18;
 /**
  * Atomics.load iterations a worker spins after a job before it sleeps: ≈ 20–60 µs here, about the gap between the
  * products of a small training step. Spinning ten times longer kept the second core busy through the whole MLP step,
@@ -217,8 +219,23 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     // column block. When C is the largest operand (a weight's gradient, Xᵀ·δ) it is cut into row blocks first, so
     // each thread writes whole rows of it, the same rows every step, and the optimizer's step on that weight, split
     // the same way (sgdStep, adamStep), finds them in its own core's cache.
+    const desc = describeGemm(g, pa, lda, transA, abs, pb, ldb, transB, bbs, pc, parallel ? pool!.size + 1 : 1, aLen, bLen);
+    ar.i32.set(desc, DESC_OFFSET >> 2);
+    if (parallel) pool!.run(JOB_GEMM, desc[G_TILES]!, true);
+    else kx.gemmTiles(DESC_OFFSET, 0, desc[G_TILES]!);
+    deliver(ar, pc, cLen, g.c);
+  }
+
+  /**
+   * The descriptor of a product (operands at their addresses, in the kernel's layout: transB is the dot kernel) cut
+   * into tiles for `threads` threads; slot G_TILES holds the number of tiles.
+   */
+  function describeGemm(
+    g: GemmArgs, pa: number, lda: number, transA: boolean, abs: number, pb: number, ldb: number, transB: boolean, bbs: number,
+    pc: number, threads: number, aLen: number, bLen: number,
+  ): Int32Array {
+    const { batch, M, N, K } = g, cLen = batch * M * N;
     const dot = transB;
-    const threads = parallel ? pool!.size + 1 : 1;
     const unitRows = Math.ceil(M / 4), unitCols = Math.ceil(N / (dot ? 2 : 8));
     let nti = dot ? 1 : Math.ceil(M / 128);
     let ntj = dot ? Math.ceil(N / Math.max(2, Math.floor(65536 / Math.min(K, 1024)))) : 1;
@@ -232,15 +249,12 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       else break;
     }
     nti = Math.min(nti, unitRows); ntj = Math.min(ntj, unitCols);
-    const tiles = batch * nti * ntj;
-    const d = ar.i32, o = DESC_OFFSET >> 2;
-    d[o + G_A] = pa; d[o + G_ARS] = transA ? 4 : lda * 4; d[o + G_ACS] = transA ? lda * 4 : 4; d[o + G_ABS] = abs * 4;
-    d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
-    d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
-    d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj;
-    if (parallel) pool!.run(JOB_GEMM, tiles, true);
-    else kx.gemmTiles(DESC_OFFSET, 0, tiles);
-    deliver(ar, pc, cLen, g.c);
+    const d = new Int32Array(G_SLOTS);
+    d[G_A] = pa; d[G_ARS] = transA ? 4 : lda * 4; d[G_ACS] = transA ? lda * 4 : 4; d[G_ABS] = abs * 4;
+    d[G_B] = pb; d[G_BRS] = transB ? 4 : ldb * 4; d[G_BCS] = transB ? ldb * 4 : 4; d[G_BBS] = bbs * 4;
+    d[G_C] = pc; d[G_LDC] = N * 4; d[G_CBS] = M * N * 4;
+    d[G_M] = M; d[G_N] = N; d[G_K] = K; d[G_NTI] = nti; d[G_NTJ] = ntj; d[G_TILES] = batch * nti * ntj;
+    return d;
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -577,12 +591,115 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     }
   }
 
+  // ---------------------------------------------------------------- bound calls (compiled plans)
+
+  /** Changed by setOptions: a call bound before then goes through its wrapper again (thresholds may differ). */
+  let optionsEpoch = 0;
+
+  /**
+   * Backend.bind: a compiled plan's kernel call whose arrays all live in memory, where the wrapper would run the
+   * kernel on them in place, is worked out once (addresses, sizes, the product's tiling); each replay is then one call
+   * into wasm instead of the wrapper's checks and arena bookkeeping. Null for any other call.
+   */
+  function bind(method: string, args: readonly unknown[]): (() => unknown) | null {
+    const run = sh ? prepare(sh.exports, method, args) : null;
+    if (!run) return null;
+    const epoch = optionsEpoch, wrapper = (backend as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
+    return () => (epoch === optionsEpoch ? run() : wrapper.apply(backend, args as unknown[]));
+  }
+
+  /** The in-place call of `method` on these arguments, as its wrapper would make it; null when it would not. */
+  function prepare(kx: WasmExports, method: string, args: readonly unknown[]): (() => unknown) | null {
+    const mem = (...xs: TypedArray[]): boolean => xs.every((x) => f32(x) && inMem(x) && x.length * 16 <= MAX_BYTES);
+    const dense = (...vs: View[]): boolean => vs.every((v) => isContiguousView(v));
+    switch (method) {
+      case 'unary': {
+        const [op, x, out] = args as [UnaryOp, View, TypedArray];
+        const code = UNARY[op], n = out.length;
+        if (code === undefined || n < state.minElements || !mem(x.data, out) || !dense(x)) return null;
+        const px = at(x.data, x.offset), po = at(out, 0);
+        if (clash(po, n * 4, px, n * 4, true)) return null;
+        return () => kx.unary(code, px, po, n);
+      }
+      case 'binary': {
+        const [op, a, b, out] = args as [BinaryOp, View, View, TypedArray];
+        const code = BINARY[op], n = out.length;
+        if (code === undefined || n < state.minElements || !mem(a.data, b.data, out)) return null;
+        const plan = planBinary(a.shape, a, b);
+        if (!plan || plan.sizes.length > 2) return null;
+        const pa = at(a.data, a.offset), pb = at(b.data, b.offset), po = at(out, 0);
+        if (clash(po, n * 4, pa, plan.aLen * 4, plan.aLen === n) || clash(po, n * 4, pb, plan.bLen * 4, plan.bLen === n)) return null;
+        const g = plan.sizes.length, R = g === 2 ? plan.sizes[0]! : 1, C = plan.sizes[g - 1] ?? 1;
+        const am = mode(g, plan.sa), bm = mode(g, plan.sb);
+        return () => kx.binary2d(code, pa, am, pb, bm, po, R, C);
+      }
+      case 'activationGrad': {
+        const [op, y, g, out] = args as ['sigmoid' | 'tanh', View, View, TypedArray];
+        const n = out.length;
+        if (n < state.minElements || !mem(y.data, g.data, out) || !dense(y, g)) return null;
+        const py = at(y.data, y.offset), pg = at(g.data, g.offset), po = at(out, 0);
+        if (clash(po, n * 4, py, n * 4, true) || clash(po, n * 4, pg, n * 4, true)) return null;
+        return () => (kx.activationGrad(UNARY[op]!, py, pg, po, n), true);
+      }
+      case 'bceForward': {
+        const [p, y, out] = args as [View, View, TypedArray];
+        const n = out.length;
+        if (n < state.minElements || !mem(p.data, y.data, out) || !dense(p, y)) return null;
+        const pp = at(p.data, p.offset), py = at(y.data, y.offset), po = at(out, 0);
+        if (clash(po, n * 4, pp, n * 4, false) || clash(po, n * 4, py, n * 4, false)) return null;
+        return () => kx.bceForward(pp, py, po, n);
+      }
+      case 'bceBackward': {
+        const [p, y, g, out] = args as [View, View, View, TypedArray];
+        const n = out.length, gScalar = g.strides.every((st, k) => st === 0 || g.shape[k] === 1), ng = gScalar ? 1 : n;
+        if (n < state.minElements || !mem(p.data, y.data, g.data, out) || !dense(p, y) || !(gScalar || dense(g))) return null;
+        const pp = at(p.data, p.offset), py = at(y.data, y.offset), pg = at(g.data, g.offset), po = at(out, 0);
+        if (clash(po, n * 4, pp, n * 4, true) || clash(po, n * 4, py, n * 4, true) || clash(po, n * 4, pg, ng * 4, !gScalar)) return null;
+        return () => (kx.bceBackward(pp, py, pg, gScalar ? 1 : 0, po, n), true);
+      }
+      case 'reduce': {
+        const [op, x, xOffset, outer, n, inner, out] = args as [ReduceOp, TypedArray, number, number, number, number, TypedArray];
+        const total = outer * n * inner, m = outer * inner;
+        if (op !== 'sum' || total < state.minElements || !mem(x, out)) return null;
+        const px = at(x, xOffset), po = at(out, 0);
+        if (clash(po, m * 4, px, total * 4, false)) return null;
+        if (inner === 1) return () => kx.sumRows(px, outer, n, po);
+        const scratch = allocateResident!('float32', Math.ceil(inner / 4) * 8); // the kernel's column sums, kept with the call
+        if (!scratch) return null;
+        return () => kx.sumCols(px, outer, n, inner, po, at(scratch, 0));
+      }
+      case 'gemm': {
+        const [g] = args as [GemmArgs];
+        const { batch, M, N, K, transA, transB } = g, flops = 2 * batch * M * N * K;
+        if (K === 0 || flops < state.gemmMinFlops || !mem(g.a, g.b, g.c)) return null;
+        if ((!(transB && !transA) && K >= 128 && M >= 8 && N >= 8) || (transA && transB)) return null; // operands transposed first
+        const aLen = g.aBatchStride * (batch - 1) + (transA ? (K - 1) * g.lda + M : (M - 1) * g.lda + K);
+        const bLen = g.bBatchStride * (batch - 1) + (transB ? (N - 1) * g.ldb + K : (K - 1) * g.ldb + N);
+        const cLen = batch * M * N, pa = at(g.a, g.aOffset), pb = at(g.b, g.bOffset), pc = at(g.c, 0);
+        if (cLen === 0 || clash(pc, cLen * 4, pa, aLen * 4, false) || clash(pc, cLen * 4, pb, bLen * 4, false)) return null;
+        const describe = (threads: number): Int32Array =>
+          describeGemm(g, pa, g.lda, transA, g.aBatchStride, pb, g.ldb, transB, g.bBatchStride, pc, threads, aLen, bLen);
+        const one = describe(1), all = describe(state.threads);
+        return () => {
+          if (!pool && state.threads > 1) pool = makePool();
+          const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
+          const d = parallel ? all : one;
+          shArena!.i32.set(d, DESC_OFFSET >> 2);
+          if (parallel) pool!.run(JOB_GEMM, d[G_TILES]!, true);
+          else kx.gemmTiles(DESC_OFFSET, 0, d[G_TILES]!);
+        };
+      }
+      default:
+        return null;
+    }
+  }
+
   const backend: Backend & FusedKernels = {
     ...cpu,
     name: 'wasm',
     unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
     gatherRowsU8,
-    ...(allocateResident ? { allocateResident } : {}),
+    ...(allocateResident ? { allocateResident, bind } : {}),
   };
 
   const info = (): WasmInfo => ({
@@ -598,6 +715,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   });
 
   const setOptions = (o: Partial<WasmOptions>): void => {
+    optionsEpoch++;
     if (o.threads !== undefined) {
       if (!Number.isInteger(o.threads) || o.threads < 1) throw new Error(`setWasmOptions: threads must be a positive integer, got ${o.threads}`);
       if (o.threads !== state.threads && pool) { void pool.terminate(); pool = null; }

@@ -17,6 +17,8 @@ import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.
 import { type WasmExports, loadKernels } from './load.js';
 import { JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
+import { BINARY, G_TILES, MAX_BYTES, UNARY, at, clash, describeGemm, f32, mode, paddedLd, planBinary } from './layout.js';
+import { prepareCall } from './bind.js';
 
 const cpu = cpuBackend;
 
@@ -41,84 +43,12 @@ export interface WasmOptions {
   residentBudget: number;
 }
 
-const UNARY: Partial<Record<UnaryOp, number>> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sigmoid: 5, tanh: 6, relu: 7, reciprocal: 8, floor: 9, ceil: 10, round: 11,
-};
-const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
-const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
-// gemm descriptor slots (assembly/gemm.ts)
-const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
-const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17;
-/** Slot 14 (unused by the kernel) holds the number of tiles in a descriptor made by describeGemm. */
-const G_TILES = 14, G_SLOTS = 18;
 /**
  * Atomics.load iterations a worker spins after a job before it sleeps: ≈ 20–60 µs here, about the gap between the
  * products of a small training step. Spinning ten times longer kept the second core busy through the whole MLP step,
  * where V8's own threads need it: first epoch 0.78–0.88 s against 0.71–0.75 s, paired runs.
  */
 const WORKER_SPIN = 20000;
-
-/** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
-const MAX_BYTES = 1 << 30;
-
-const f32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
-/** Byte address of element `offset` of an array that lives in wasm memory. */
-const at = (x: TypedArray, offset: number): number => x.byteOffset + offset * x.BYTES_PER_ELEMENT;
-/**
- * Whether an output [po, po + ob) must not be written in place because an input [pi, pi + ib) overlaps it, unless
- * it is exactly that input and `same` (the kernel reads that input elementwise before writing each element).
- */
-const clash = (po: number, ob: number, pi: number, ib: number, same: boolean): boolean =>
-  pi < po + ob && po < pi + ib && !(same && pi === po && ib === ob);
-
-/** An operand of a broadcast binary op as the kernel reads it: its dense data and, per merged dim, a stride. */
-interface Plan { sizes: number[]; sa: number[]; sb: number[]; aLen: number; bLen: number }
-
-/**
- * Merge the dims of a broadcast binary op into as few as possible, each operand either dense (row-major,
- * no gaps) or broadcast (stride 0) along each merged dim. Null when an operand is neither (a transposed
- * view, a slice with gaps): the reference handles those.
- */
-function planBinary(shape: readonly number[], a: View, b: View): Plan | null {
-  const aLen = denseLength(shape, a), bLen = denseLength(shape, b);
-  if (aLen < 0 || bLen < 0) return null;
-  const sizes: number[] = [], sa: number[] = [], sb: number[] = [];
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const da = a.strides[d]! === 0 ? 0 : 1, db = b.strides[d]! === 0 ? 0 : 1;
-    const k = sizes.length - 1;
-    if (k >= 0 && (sa[k]! === 0) === (da === 0) && (sb[k]! === 0) === (db === 0)) {
-      sizes[k]! *= n;
-      sa[k] = a.strides[d]!;
-      sb[k] = b.strides[d]!;
-    } else {
-      sizes.push(n);
-      sa.push(a.strides[d]!);
-      sb.push(b.strides[d]!);
-    }
-  }
-  return { sizes, sa, sb, aLen, bLen };
-}
-
-/**
- * Row length (floats) for an operand transposed into wasm memory: n, or n + 4 when rows of n floats would be a
- * multiple of 1 KiB apart (transposing with both strides multiples of 4 KiB is ~9× slower: loads falsely wait on
- * stores to the same address modulo 4 KiB).
- */
-const paddedLd = (n: number): number => ((n * 4) % 1024 === 0 ? n + 4 : n);
-
-/** Elements of v's dense data when its non-broadcast dims are row-major without gaps, else −1. */
-function denseLength(shape: readonly number[], v: View): number {
-  let expected = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d]!, s = v.strides[d]!;
-    if (n === 1 || s === 0) continue;
-    if (s !== expected) return -1;
-    expected *= n;
-  }
-  return expected;
-}
 
 function createWasmBackend(): { backend: Backend & FusedKernels; info: () => WasmInfo; setOptions: (o: Partial<WasmOptions>) => void } | { error: string } {
   const loaded = loadKernels();
@@ -213,12 +143,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       pb = t; ldb = ld; transB = false; bbs = bbs === 0 ? 0 : K * ld;
     }
     if (pc < 0) pc = ar.alloc(cLen * 4);
-    // tiles: cache-sized (the dot kernel's column block of B ≤ 256 KiB, the broadcast kernel's row block ≤ 128 rows),
-    // then cut further so that every thread gets a few; the kernel sizes blocks evenly (gemmTiles). The pool runs
-    // them with affinity (pool.ts): thread t computes the t-th run of tiles, which are ordered by row block, then
-    // column block. When C is the largest operand (a weight's gradient, Xᵀ·δ) it is cut into row blocks first, so
-    // each thread writes whole rows of it, the same rows every step, and the optimizer's step on that weight, split
-    // the same way (sgdStep, adamStep), finds them in its own core's cache.
+    // tiles (layout.ts, describeGemm), run by the pool with affinity
     const desc = describeGemm(g, pa, lda, transA, abs, pb, ldb, transB, bbs, pc, parallel ? pool!.size + 1 : 1, aLen, bLen);
     ar.i32.set(desc, DESC_OFFSET >> 2);
     if (parallel) pool!.run(JOB_GEMM, desc[G_TILES]!, true);
@@ -226,35 +151,14 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     deliver(ar, pc, cLen, g.c);
   }
 
-  /**
-   * The descriptor of a product (operands at their addresses, in the kernel's layout: transB is the dot kernel) cut
-   * into tiles for `threads` threads; slot G_TILES holds the number of tiles.
-   */
-  function describeGemm(
-    g: GemmArgs, pa: number, lda: number, transA: boolean, abs: number, pb: number, ldb: number, transB: boolean, bbs: number,
-    pc: number, threads: number, aLen: number, bLen: number,
-  ): Int32Array {
-    const { batch, M, N, K } = g, cLen = batch * M * N;
-    const dot = transB;
-    const unitRows = Math.ceil(M / 4), unitCols = Math.ceil(N / (dot ? 2 : 8));
-    let nti = dot ? 1 : Math.ceil(M / 128);
-    let ntj = dot ? Math.ceil(N / Math.max(2, Math.floor(65536 / Math.min(K, 1024)))) : 1;
-    const want = threads > 1 ? 4 * threads : 1;
-    const rowsFirst = !dot && cLen >= aLen && cLen >= bLen;
-    while (batch * nti * ntj < want) {
-      // one more block along the dimension whose blocks are longer, while it has register tiles to spare
-      if (rowsFirst && nti < unitRows) nti++;
-      else if ((N / ntj >= M / nti || nti >= unitRows) && ntj < unitCols) ntj++;
-      else if (nti < unitRows) nti++;
-      else break;
-    }
-    nti = Math.min(nti, unitRows); ntj = Math.min(ntj, unitCols);
-    const d = new Int32Array(G_SLOTS);
-    d[G_A] = pa; d[G_ARS] = transA ? 4 : lda * 4; d[G_ACS] = transA ? lda * 4 : 4; d[G_ABS] = abs * 4;
-    d[G_B] = pb; d[G_BRS] = transB ? 4 : ldb * 4; d[G_BCS] = transB ? ldb * 4 : 4; d[G_BBS] = bbs * 4;
-    d[G_C] = pc; d[G_LDC] = N * 4; d[G_CBS] = M * N * 4;
-    d[G_M] = M; d[G_N] = N; d[G_K] = K; d[G_NTI] = nti; d[G_NTJ] = ntj; d[G_TILES] = batch * nti * ntj;
-    return d;
+  /** A bound product (bind.ts): its descriptor for one thread and for the pool, chosen as the wrapper would. */
+  function runGemm(one: Int32Array, all: Int32Array, flops: number): void {
+    if (!pool && state.threads > 1) pool = makePool();
+    const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
+    const d = parallel ? all : one;
+    shArena!.i32.set(d, DESC_OFFSET >> 2);
+    if (parallel) pool!.run(JOB_GEMM, d[G_TILES]!, true);
+    else sh!.exports.gemmTiles(DESC_OFFSET, 0, d[G_TILES]!);
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -314,13 +218,6 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       }
     }
     deliver(ar, po, n, out as Float32Array);
-  }
-
-  /** Kernel mode of an operand from its strides on the (one or two) merged dims. */
-  function mode(g: number, s: readonly number[]): number {
-    if (g <= 1) return s[0] === 0 ? M_SCALAR : M_FULL;
-    const r = s[0] !== 0, c = s[1] !== 0;
-    return r && c ? M_FULL : c ? M_ROW : r ? M_COL : M_SCALAR;
   }
 
   function activationGrad(op: 'sigmoid' | 'tanh', y: View, g: View, out: TypedArray): boolean {
@@ -602,96 +499,10 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
    * into wasm instead of the wrapper's checks and arena bookkeeping. Null for any other call.
    */
   function bind(method: string, args: readonly unknown[]): (() => unknown) | null {
-    const run = sh ? prepare(sh.exports, method, args) : null;
+    const run = sh && allocateResident ? prepareCall({ kx: sh.exports, state, inMem, allocateResident, runGemm }, method, args) : null;
     if (!run) return null;
     const epoch = optionsEpoch, wrapper = (backend as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!;
     return () => (epoch === optionsEpoch ? run() : wrapper.apply(backend, args as unknown[]));
-  }
-
-  /** The in-place call of `method` on these arguments, as its wrapper would make it; null when it would not. */
-  function prepare(kx: WasmExports, method: string, args: readonly unknown[]): (() => unknown) | null {
-    const mem = (...xs: TypedArray[]): boolean => xs.every((x) => f32(x) && inMem(x) && x.length * 16 <= MAX_BYTES);
-    const dense = (...vs: View[]): boolean => vs.every((v) => isContiguousView(v));
-    switch (method) {
-      case 'unary': {
-        const [op, x, out] = args as [UnaryOp, View, TypedArray];
-        const code = UNARY[op], n = out.length;
-        if (code === undefined || n < state.minElements || !mem(x.data, out) || !dense(x)) return null;
-        const px = at(x.data, x.offset), po = at(out, 0);
-        if (clash(po, n * 4, px, n * 4, true)) return null;
-        return () => kx.unary(code, px, po, n);
-      }
-      case 'binary': {
-        const [op, a, b, out] = args as [BinaryOp, View, View, TypedArray];
-        const code = BINARY[op], n = out.length;
-        if (code === undefined || n < state.minElements || !mem(a.data, b.data, out)) return null;
-        const plan = planBinary(a.shape, a, b);
-        if (!plan || plan.sizes.length > 2) return null;
-        const pa = at(a.data, a.offset), pb = at(b.data, b.offset), po = at(out, 0);
-        if (clash(po, n * 4, pa, plan.aLen * 4, plan.aLen === n) || clash(po, n * 4, pb, plan.bLen * 4, plan.bLen === n)) return null;
-        const g = plan.sizes.length, R = g === 2 ? plan.sizes[0]! : 1, C = plan.sizes[g - 1] ?? 1;
-        const am = mode(g, plan.sa), bm = mode(g, plan.sb);
-        return () => kx.binary2d(code, pa, am, pb, bm, po, R, C);
-      }
-      case 'activationGrad': {
-        const [op, y, g, out] = args as ['sigmoid' | 'tanh', View, View, TypedArray];
-        const n = out.length;
-        if (n < state.minElements || !mem(y.data, g.data, out) || !dense(y, g)) return null;
-        const py = at(y.data, y.offset), pg = at(g.data, g.offset), po = at(out, 0);
-        if (clash(po, n * 4, py, n * 4, true) || clash(po, n * 4, pg, n * 4, true)) return null;
-        return () => (kx.activationGrad(UNARY[op]!, py, pg, po, n), true);
-      }
-      case 'bceForward': {
-        const [p, y, out] = args as [View, View, TypedArray];
-        const n = out.length;
-        if (n < state.minElements || !mem(p.data, y.data, out) || !dense(p, y)) return null;
-        const pp = at(p.data, p.offset), py = at(y.data, y.offset), po = at(out, 0);
-        if (clash(po, n * 4, pp, n * 4, false) || clash(po, n * 4, py, n * 4, false)) return null;
-        return () => kx.bceForward(pp, py, po, n);
-      }
-      case 'bceBackward': {
-        const [p, y, g, out] = args as [View, View, View, TypedArray];
-        const n = out.length, gScalar = g.strides.every((st, k) => st === 0 || g.shape[k] === 1), ng = gScalar ? 1 : n;
-        if (n < state.minElements || !mem(p.data, y.data, g.data, out) || !dense(p, y) || !(gScalar || dense(g))) return null;
-        const pp = at(p.data, p.offset), py = at(y.data, y.offset), pg = at(g.data, g.offset), po = at(out, 0);
-        if (clash(po, n * 4, pp, n * 4, true) || clash(po, n * 4, py, n * 4, true) || clash(po, n * 4, pg, ng * 4, !gScalar)) return null;
-        return () => (kx.bceBackward(pp, py, pg, gScalar ? 1 : 0, po, n), true);
-      }
-      case 'reduce': {
-        const [op, x, xOffset, outer, n, inner, out] = args as [ReduceOp, TypedArray, number, number, number, number, TypedArray];
-        const total = outer * n * inner, m = outer * inner;
-        if (op !== 'sum' || total < state.minElements || !mem(x, out)) return null;
-        const px = at(x, xOffset), po = at(out, 0);
-        if (clash(po, m * 4, px, total * 4, false)) return null;
-        if (inner === 1) return () => kx.sumRows(px, outer, n, po);
-        const scratch = allocateResident!('float32', Math.ceil(inner / 4) * 8); // the kernel's column sums, kept with the call
-        if (!scratch) return null;
-        return () => kx.sumCols(px, outer, n, inner, po, at(scratch, 0));
-      }
-      case 'gemm': {
-        const [g] = args as [GemmArgs];
-        const { batch, M, N, K, transA, transB } = g, flops = 2 * batch * M * N * K;
-        if (K === 0 || flops < state.gemmMinFlops || !mem(g.a, g.b, g.c)) return null;
-        if ((!(transB && !transA) && K >= 128 && M >= 8 && N >= 8) || (transA && transB)) return null; // operands transposed first
-        const aLen = g.aBatchStride * (batch - 1) + (transA ? (K - 1) * g.lda + M : (M - 1) * g.lda + K);
-        const bLen = g.bBatchStride * (batch - 1) + (transB ? (N - 1) * g.ldb + K : (K - 1) * g.ldb + N);
-        const cLen = batch * M * N, pa = at(g.a, g.aOffset), pb = at(g.b, g.bOffset), pc = at(g.c, 0);
-        if (cLen === 0 || clash(pc, cLen * 4, pa, aLen * 4, false) || clash(pc, cLen * 4, pb, bLen * 4, false)) return null;
-        const describe = (threads: number): Int32Array =>
-          describeGemm(g, pa, g.lda, transA, g.aBatchStride, pb, g.ldb, transB, g.bBatchStride, pc, threads, aLen, bLen);
-        const one = describe(1), all = describe(state.threads);
-        return () => {
-          if (!pool && state.threads > 1) pool = makePool();
-          const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
-          const d = parallel ? all : one;
-          shArena!.i32.set(d, DESC_OFFSET >> 2);
-          if (parallel) pool!.run(JOB_GEMM, d[G_TILES]!, true);
-          else kx.gemmTiles(DESC_OFFSET, 0, d[G_TILES]!);
-        };
-      }
-      default:
-        return null;
-    }
   }
 
   const backend: Backend & FusedKernels = {

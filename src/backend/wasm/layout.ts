@@ -1,0 +1,123 @@
+/**
+ * How the wasm kernels see their operands: op codes, the gemm descriptor (assembly/gemm.ts) and its tiling, byte
+ * addresses of arrays in wasm memory, overlap rules for computing in place, and the merged dims of broadcast binary
+ * ops. Shared by the backend's wrappers (index.ts) and its bound calls (bind.ts).
+ */
+import type { TypedArray } from '../../tensor/dtype.js';
+import type { BinaryOp, GemmArgs, UnaryOp, View } from '../backend.js';
+
+export const UNARY: Partial<Record<UnaryOp, number>> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sigmoid: 5, tanh: 6, relu: 7, reciprocal: 8, floor: 9, ceil: 10, round: 11,
+};
+export const BINARY: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
+export const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
+// gemm descriptor slots (assembly/gemm.ts)
+export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
+export const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17;
+/** Slot 14 (unused by the kernel) holds the number of tiles in a descriptor made by describeGemm. */
+export const G_TILES = 14, G_SLOTS = 18;
+/** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
+export const MAX_BYTES = 1 << 30;
+
+export const f32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
+/** Byte address of element `offset` of an array that lives in wasm memory. */
+export const at = (x: TypedArray, offset: number): number => x.byteOffset + offset * x.BYTES_PER_ELEMENT;
+/**
+ * Whether an output [po, po + ob) must not be written in place because an input [pi, pi + ib) overlaps it, unless
+ * it is exactly that input and `same` (the kernel reads that input elementwise before writing each element).
+ */
+export const clash = (po: number, ob: number, pi: number, ib: number, same: boolean): boolean =>
+  pi < po + ob && po < pi + ib && !(same && pi === po && ib === ob);
+
+/** An operand of a broadcast binary op as the kernel reads it: its dense data and, per merged dim, a stride. */
+export interface Plan { sizes: number[]; sa: number[]; sb: number[]; aLen: number; bLen: number }
+
+/**
+ * Merge the dims of a broadcast binary op into as few as possible, each operand either dense (row-major,
+ * no gaps) or broadcast (stride 0) along each merged dim. Null when an operand is neither (a transposed
+ * view, a slice with gaps): the reference handles those.
+ */
+export function planBinary(shape: readonly number[], a: View, b: View): Plan | null {
+  const aLen = denseLength(shape, a), bLen = denseLength(shape, b);
+  if (aLen < 0 || bLen < 0) return null;
+  const sizes: number[] = [], sa: number[] = [], sb: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const da = a.strides[d]! === 0 ? 0 : 1, db = b.strides[d]! === 0 ? 0 : 1;
+    const k = sizes.length - 1;
+    if (k >= 0 && (sa[k]! === 0) === (da === 0) && (sb[k]! === 0) === (db === 0)) {
+      sizes[k]! *= n;
+      sa[k] = a.strides[d]!;
+      sb[k] = b.strides[d]!;
+    } else {
+      sizes.push(n);
+      sa.push(a.strides[d]!);
+      sb.push(b.strides[d]!);
+    }
+  }
+  return { sizes, sa, sb, aLen, bLen };
+}
+
+/**
+ * Row length (floats) for an operand transposed into wasm memory: n, or n + 4 when rows of n floats would be a
+ * multiple of 1 KiB apart (transposing with both strides multiples of 4 KiB is ~9× slower: loads falsely wait on
+ * stores to the same address modulo 4 KiB).
+ */
+export const paddedLd = (n: number): number => ((n * 4) % 1024 === 0 ? n + 4 : n);
+
+/** Elements of v's dense data when its non-broadcast dims are row-major without gaps, else −1. */
+export function denseLength(shape: readonly number[], v: View): number {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d]!, s = v.strides[d]!;
+    if (n === 1 || s === 0) continue;
+    if (s !== expected) return -1;
+    expected *= n;
+  }
+  return expected;
+}
+
+/** Kernel mode of an operand from its strides on the (one or two) merged dims. */
+export function mode(g: number, s: readonly number[]): number {
+  if (g <= 1) return s[0] === 0 ? M_SCALAR : M_FULL;
+  const r = s[0] !== 0, c = s[1] !== 0;
+  return r && c ? M_FULL : c ? M_ROW : r ? M_COL : M_SCALAR;
+}
+
+/**
+ * The descriptor of a product (operands at their addresses, in the kernel's layout: transB is the dot kernel) cut
+ * into tiles for `threads` threads; slot G_TILES holds the number of tiles. Tiles are cache-sized (the dot kernel's
+ * column block of B ≤ 256 KiB, the broadcast kernel's row block ≤ 128 rows), then cut further so that every thread
+ * gets a few; the kernel sizes blocks evenly (gemmTiles). The pool runs them with affinity (pool.ts): thread t
+ * computes the t-th run of tiles, which are ordered by row block, then column block. When C is the largest operand
+ * (a weight's gradient, Xᵀ·δ) it is cut into row blocks first, so each thread writes whole rows of it, the same rows
+ * every step, and the optimizer's step on that weight, split the same way (sgdStep, adamStep), finds them in its own
+ * core's cache.
+ */
+export function describeGemm(
+  g: GemmArgs, pa: number, lda: number, transA: boolean, abs: number, pb: number, ldb: number, transB: boolean, bbs: number,
+  pc: number, threads: number, aLen: number, bLen: number,
+): Int32Array {
+  const { batch, M, N, K } = g, cLen = batch * M * N;
+  const dot = transB;
+  const unitRows = Math.ceil(M / 4), unitCols = Math.ceil(N / (dot ? 2 : 8));
+  let nti = dot ? 1 : Math.ceil(M / 128);
+  let ntj = dot ? Math.ceil(N / Math.max(2, Math.floor(65536 / Math.min(K, 1024)))) : 1;
+  const want = threads > 1 ? 4 * threads : 1;
+  const rowsFirst = !dot && cLen >= aLen && cLen >= bLen;
+  while (batch * nti * ntj < want) {
+    // one more block along the dimension whose blocks are longer, while it has register tiles to spare
+    if (rowsFirst && nti < unitRows) nti++;
+    else if ((N / ntj >= M / nti || nti >= unitRows) && ntj < unitCols) ntj++;
+    else if (nti < unitRows) nti++;
+    else break;
+  }
+  nti = Math.min(nti, unitRows); ntj = Math.min(ntj, unitCols);
+  const d = new Int32Array(G_SLOTS);
+  d[G_A] = pa; d[G_ARS] = transA ? 4 : lda * 4; d[G_ACS] = transA ? lda * 4 : 4; d[G_ABS] = abs * 4;
+  d[G_B] = pb; d[G_BRS] = transB ? 4 : ldb * 4; d[G_BCS] = transB ? ldb * 4 : 4; d[G_BBS] = bbs * 4;
+  d[G_C] = pc; d[G_LDC] = N * 4; d[G_CBS] = M * N * 4;
+  d[G_M] = M; d[G_N] = N; d[G_K] = K; d[G_NTI] = nti; d[G_NTJ] = ntj; d[G_TILES] = batch * nti * ntj;
+  return d;
+}

@@ -176,7 +176,7 @@ function trace(fn: Run, args: unknown[]): Traced {
     },
   };
   const record = (method: string, a: unknown[], ret: unknown): void => {
-    if (hostDepth === 0) steps.push({ kind: 'kernel', method, args: a.map(snapshot), ret });
+    if (hostDepth === 0) steps.push({ kind: 'kernel', method, args: a.map(snapshot), ret, bound: null, boundTo: null }); // (bound: set by bindPlans; one object shape from the start)
   };
   const recorder = recordingBackend(be, record);
   const before = new Map<Tensor, Tensor | null>(); // each .grad before the trace first set it

@@ -10,8 +10,8 @@ import type { RandomState } from '../tensor/trace.js';
 
 export interface KernelStep {
   kind: 'kernel'; method: string; args: unknown[]; ret: unknown;
-  /** The call bound by the backend for replays (Backend.bind), and the backend method it stands for. */
-  bound?: (() => unknown) | null; boundTo?: unknown;
+  /** The call bound by the backend for replays (Backend.bind), and the backend method it stands for (null until bound). */
+  bound: (() => unknown) | null; boundTo: unknown;
 }
 export interface HostStep { kind: 'host'; fn: () => void }
 export type Step = KernelStep | HostStep;

@@ -93,12 +93,13 @@ export interface LoadResult {
   path: string;
 }
 
-/** The addon's path: NABLA_NATIVE_PATH, else build/Release under the package root (three levels above
- *  this file in both src/backend/native and dist/backend/native). */
+/** The addon's path: NABLA_NATIVE_PATH, else build/Release under the package root: three levels above this file
+ *  in src/backend/native and dist/backend/native, one above the bundle dist/nabla.js (scripts/bundle.mjs). */
 export function addonPath(): string {
   const env = process.env.NABLA_NATIVE_PATH;
   if (env) return env;
-  return fileURLToPath(new URL('../../../build/Release/nabla_native.node', import.meta.url));
+  const bundled = /[\\/]dist[\\/]nabla(-cli)?\.js$/.test(fileURLToPath(import.meta.url));
+  return fileURLToPath(new URL(bundled ? '../build/Release/nabla_native.node' : '../../../build/Release/nabla_native.node', import.meta.url));
 }
 
 export function loadAddon(): LoadResult {

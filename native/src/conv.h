@@ -4,24 +4,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "aligned.h"
 #include "kernels.h"
 
 namespace nabla {
-
-/** A growable 64-byte-aligned float buffer (work space kept between calls). */
-struct Aligned {
-  float* p = nullptr;
-  size_t cap = 0;
-  float* get(size_t n) {
-    if (n > cap) {
-      free(p);
-      p = static_cast<float*>(aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63));
-      cap = p ? n : 0;
-    }
-    return p;
-  }
-  ~Aligned() { free(p); }
-};
 
 /** Sliding-window geometry, as Conv2dGeometry in src/backend/backend.ts. */
 struct Geometry {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aligned.h"
 #include "pool.h"
 
 namespace nabla {
@@ -32,21 +33,7 @@ double parallel_flops = 16 << 20; // below this a product stays on the calling t
 const double STRIP_FLOPS = 32e6;
 const long KC_SMALL = 1024; // the longest k left unblocked in a product below STRIP_FLOPS
 
-struct Buf {
-  float* p = nullptr;
-  size_t cap = 0;
-  float* get(size_t n) {
-    if (n > cap) {
-      free(p);
-      size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-      p = static_cast<float*>(aligned_alloc(64, bytes ? bytes : 64));
-      cap = p ? n : 0;
-    }
-    return p;
-  }
-  ~Buf() { free(p); }
-};
-thread_local Buf buf_a, buf_b;
+thread_local Aligned buf_a, buf_b;
 
 struct Plan {
   const Kernels* k;

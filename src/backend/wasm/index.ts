@@ -143,22 +143,25 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       pb = t; ldb = ld; transB = false; bbs = bbs === 0 ? 0 : K * ld;
     }
     if (pc < 0) pc = ar.alloc(cLen * 4);
-    // tiles (layout.ts, describeGemm), run by the pool with affinity
-    const desc = describeGemm(g, pa, lda, transA, abs, pb, ldb, transB, bbs, pc, parallel ? pool!.size + 1 : 1, aLen, bLen);
-    ar.i32.set(desc, DESC_OFFSET >> 2);
-    if (parallel) pool!.run(JOB_GEMM, desc[G_TILES]!, true);
-    else kx.gemmTiles(DESC_OFFSET, 0, desc[G_TILES]!);
+    // tiles (layout.ts, describeGemm), written straight into the descriptor slots, run by the pool with affinity
+    describeGemm(g, pa, lda, transA, abs, pb, ldb, transB, bbs, pc, parallel ? pool!.size + 1 : 1, aLen, bLen, ar.i32, DESC_OFFSET >> 2);
+    launchGemm(kx, ar.i32, parallel);
     deliver(ar, pc, cLen, g.c);
+  }
+
+  /** Run the product described at DESC_OFFSET of memory `i32`: on the pool, or on the calling thread with kx. */
+  function launchGemm(kx: WasmExports, i32: Int32Array, parallel: boolean): void {
+    const tiles = i32[(DESC_OFFSET >> 2) + G_TILES]!;
+    if (parallel) pool!.run(JOB_GEMM, tiles, true);
+    else kx.gemmTiles(DESC_OFFSET, 0, tiles);
   }
 
   /** A bound product (bind.ts): its descriptor for one thread and for the pool, chosen as the wrapper would. */
   function runGemm(one: Int32Array, all: Int32Array, flops: number): void {
     if (!pool && state.threads > 1) pool = makePool();
     const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
-    const d = parallel ? all : one;
-    shArena!.i32.set(d, DESC_OFFSET >> 2);
-    if (parallel) pool!.run(JOB_GEMM, d[G_TILES]!, true);
-    else sh!.exports.gemmTiles(DESC_OFFSET, 0, d[G_TILES]!);
+    shArena!.i32.set(parallel ? all : one, DESC_OFFSET >> 2);
+    launchGemm(sh!.exports, shArena!.i32, parallel);
   }
 
   // ---------------------------------------------------------------- elementwise

@@ -87,7 +87,8 @@ export function mode(g: number, s: readonly number[]): number {
 
 /**
  * The descriptor of a product (operands at their addresses, in the kernel's layout: transB is the dot kernel) cut
- * into tiles for `threads` threads; slot G_TILES holds the number of tiles. Tiles are cache-sized (the dot kernel's
+ * into tiles for `threads` threads, written at slot o of d (a fresh array by default); slot G_TILES holds the number of
+ * tiles. Tiles are cache-sized (the dot kernel's
  * column block of B ≤ 256 KiB, the broadcast kernel's row block ≤ 128 rows), then cut further so that every thread
  * gets a few; the kernel sizes blocks evenly (gemmTiles). The pool runs them with affinity (pool.ts): thread t
  * computes the t-th run of tiles, which are ordered by row block, then column block. When C is the largest operand
@@ -97,7 +98,7 @@ export function mode(g: number, s: readonly number[]): number {
  */
 export function describeGemm(
   g: GemmArgs, pa: number, lda: number, transA: boolean, abs: number, pb: number, ldb: number, transB: boolean, bbs: number,
-  pc: number, threads: number, aLen: number, bLen: number,
+  pc: number, threads: number, aLen: number, bLen: number, d: Int32Array = new Int32Array(G_SLOTS), o = 0,
 ): Int32Array {
   const { batch, M, N, K } = g, cLen = batch * M * N;
   const dot = transB;
@@ -114,10 +115,9 @@ export function describeGemm(
     else break;
   }
   nti = Math.min(nti, unitRows); ntj = Math.min(ntj, unitCols);
-  const d = new Int32Array(G_SLOTS);
-  d[G_A] = pa; d[G_ARS] = transA ? 4 : lda * 4; d[G_ACS] = transA ? lda * 4 : 4; d[G_ABS] = abs * 4;
-  d[G_B] = pb; d[G_BRS] = transB ? 4 : ldb * 4; d[G_BCS] = transB ? ldb * 4 : 4; d[G_BBS] = bbs * 4;
-  d[G_C] = pc; d[G_LDC] = N * 4; d[G_CBS] = M * N * 4;
-  d[G_M] = M; d[G_N] = N; d[G_K] = K; d[G_NTI] = nti; d[G_NTJ] = ntj; d[G_TILES] = batch * nti * ntj;
+  d[o + G_A] = pa; d[o + G_ARS] = transA ? 4 : lda * 4; d[o + G_ACS] = transA ? lda * 4 : 4; d[o + G_ABS] = abs * 4;
+  d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
+  d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
+  d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj; d[o + G_TILES] = batch * nti * ntj;
   return d;
 }

@@ -82,7 +82,7 @@ export function compile<F extends Fn>(fn: F, opts: CompileOptions = {}): Compile
       stats.traces++;
       const verdict = verify(run, entry.plan!, args);
       if (verdict.problem) giveUp(entry, verdict.problem);
-      else { entry.state = 'ready'; stats.plans++; residentParameters(entry.plan!); bindPlans(entry.plan!.be); }
+      else { entry.state = 'ready'; stats.plans++; entry.plan!.trusted = true; residentParameters(entry.plan!); bindPlans(entry.plan!.be); }
       return verdict.result;
     }
     const r = replay(entry.plan!, args, true);
@@ -206,7 +206,7 @@ function trace(fn: Run, args: unknown[]): Traced {
   const written = writtenArrays(steps);
   const hostSteps = steps.some((st) => st.kind === 'host');
   const aliases = inputs.map((own) => (own && !be.allocateResident && !hostSteps && !written.has(own.data) ? slotsOf(steps, own.data) : null));
-  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage };
+  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage, trusted: false };
   registerPlan(plan);
   return { result: userResult, plan, reason: null };
 }

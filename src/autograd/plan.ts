@@ -40,6 +40,8 @@ export interface Plan {
   generators: RandomState[];
   /** Every array the backend gave the plan (keeps resident memory alive while views of it are in use). */
   storage: TypedArray[];
+  /** Whether the plan passed its checking replay (compile.ts); only trusted plans are replayed, so only they are bound. */
+  trusted: boolean;
 }
 
 export const FALLBACK = Symbol('fallback');
@@ -128,6 +130,9 @@ export function registerPlan(plan: Plan): void {
   livePlans.add(new WeakRef(plan));
 }
 
+/** Whether an array lives in the backend's resident memory (wasm: the shared memory, which kernels read in place). */
+const resident = (a: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+
 const overlaps = (a: TypedArray, b: TypedArray): boolean =>
   a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 
@@ -140,7 +145,7 @@ const overlaps = (a: TypedArray, b: TypedArray): boolean =>
 export function residentParameters(plan: Plan): void {
   const be = plan.be;
   if (!be.allocateResident) return;
-  const candidates = plan.leaves.filter((p) => !(p.data.buffer instanceof SharedArrayBuffer) && p.offset === 0 &&
+  const candidates = plan.leaves.filter((p) => !resident(p.data) && p.offset === 0 &&
     p.data.length === p.size && p.isContiguous() && p.data instanceof Float32Array);
   if (!candidates.length) return;
   const plans = [...livePlans].map((r) => r.deref()).filter((q): q is Plan => q !== undefined && q.be === be);
@@ -164,16 +169,17 @@ export function residentParameters(plan: Plan): void {
 }
 
 /**
- * Let the backend bind each kernel call of the live plans on `be` (Backend.bind), once their arrays are final: after a
- * plan is trusted and parameters moved. A bound call is used while the backend's method is the one it was bound for
- * (a profiler that wraps the method sees the calls again) and while no argument is read in place.
+ * Let the backend bind each kernel call of the trusted plans on `be` (Backend.bind), once their arrays are final: after
+ * a plan is trusted and parameters moved (which may repoint the plans trusted before). A bound call is used while the
+ * backend's method is the one it was bound for (a profiler that wraps the method sees the calls again) and while no
+ * argument is read in place.
  */
 export function bindPlans(be: Backend): void {
   if (!be.bind) return;
   const methods = be as unknown as Record<string, unknown>;
   for (const r of livePlans) {
     const plan = r.deref();
-    if (!plan || plan.be !== be) continue;
+    if (!plan || plan.be !== be || !plan.trusted) continue;
     for (const s of plan.steps) {
       if (s.kind !== 'kernel') continue;
       s.bound = be.bind(s.method, s.args);
@@ -226,9 +232,6 @@ function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
     }
   }
 }
-
-/** Whether an array lives in the backend's resident memory (wasm: the shared memory, which kernels read in place). */
-const resident = (a: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
 
 /**
  * Give the replay its arguments: a contiguous argument with its own whole storage is read in place where the plan

@@ -1,7 +1,7 @@
 /**
  * nabla on the benchmark's tasks, from the built package (dist/): matmul GFLOP/s and the classic MLP epoch
  * (nn.Sequential 784-100-10 with sigmoids, nn.BCELoss, optim.SGD lr 0.1, batch 64) on one backend, with the same
- * initial weights and sample order as the peers, batches drawn by data.MNIST's getBatch. A second epoch is
+ * initial weights and sample order as the peers, batches drawn by a data.DataLoader over data.MNIST. A second epoch is
  * timed with the backend's gemm wrapped, for the split of a step between matmul and the rest.
  * The step (forward, loss, backward) runs through nb.compile, as `nabla train` runs it, or eagerly with mode 'eager'.
  * Prints one JSON line. Usage: node bench/peer-nabla.mjs backend [threads] [MxKxN,...] [steps|epoch] [rssEpochs] [compiled|eager]
@@ -65,9 +65,11 @@ let batchNs = 0n; // time spent assembling batches (MNIST rows decoded from byte
 /** One pass over nSteps batches in the given order; the last loss. */
 function epoch(order) {
   let loss = NaN;
+  // batches as a DataLoader gives them (it lets the dataset prepare the next one while a step runs), in the peers' order
+  const batches = new data.DataLoader(train, { batchSize: B, sampler: order.subarray(0, nSteps * B), dropLast: true })[Symbol.iterator]();
   for (let s = 0; s < nSteps; s++) {
     const tb = process.hrtime.bigint();
-    const [x, y] = train.getBatch(order.subarray(s * B, (s + 1) * B));
+    const [x, y] = batches.next().value;
     batchNs += process.hrtime.bigint() - tb;
     opt.zeroGrad();
     const l = step(x.reshape([B, 784]), y);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  type Tensor, Generator, autograd, getBackend, listBackends, nn, noGrad, optim, setBackend, tensor, zeros,
+  type Tensor, Generator, autograd, data, getBackend, listBackends, nn, noGrad, optim, randperm, setBackend, tensor, zeros,
 } from '../src/index.js';
 import { setWasmOptions, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
 import { cpuBackend } from '../src/backend/cpu/index.js';
@@ -167,6 +167,41 @@ test('a product on the pool is bitwise identical to one thread', () => {
     }
   };
   assert.deepEqual(run(true), run(false));
+});
+
+test('MNIST through a shuffling DataLoader on 2 threads (next batch gathered by a worker) gives the reference batches', () => {
+  const prev = getBackend();
+  setBackend('wasm');
+  setWasmOptions({ threads: 2, yieldWhenBusy: false, minElements: 64, gemmMinFlops: 8192, gemmParallelFlops: 1 << 21 });
+  try {
+    const test = new data.MNIST({ train: false }); // made on wasm: its pixels live in wasm memory
+    setBackend('cpu');
+    const reference = new data.MNIST({ train: false });
+    setBackend('wasm');
+    const order = (randperm(test.length, { generator: new Generator(4) }).dataSync() as Int32Array).subarray(0, 64 * 20 + 17);
+    const w = tensor(Float32Array.from({ length: 784 * 100 }, (_, i) => ((i * 7) % 13) / 100), { shape: [100, 784] });
+    let b = 0;
+    const x0 = tensor(new Float32Array(64 * 784), { shape: [64, 784] });
+    for (const [x, y] of new data.DataLoader(test, { batchSize: 64, sampler: order })) {
+      const idx = order.subarray(b * 64, (b + 1) * 64);
+      const [rx, ry] = reference.getBatch(idx);
+      assert.deepEqual(x!.dataSync(), rx!.dataSync(), `images of batch ${b}`);
+      assert.deepEqual(y!.dataSync(), ry!.dataSync(), `labels of batch ${b}`);
+      if (b % 2 === 0) x!.reshape([-1, 784]).matmul(w.T).sum().item(); // a parallel product: the worker gathers the next batch after it
+      b++;
+    }
+    assert.equal(b, 21);
+    // the worker's path was taken (a product gives it the chance: retried, for a machine busy enough to miss them all)
+    const delivered = wasmInfo()!.prefetchesDelivered, rows = order.subarray(0, 64);
+    for (let k = 0; k < 200 && wasmInfo()!.prefetchesDelivered === delivered; k++) {
+      test.prefetchBatch(rows);
+      x0.matmul(w.T).sum().item();
+      assert.deepEqual(test.getBatch(rows)[0]!.dataSync(), reference.getBatch(rows)[0]!.dataSync());
+    }
+    assert.ok(wasmInfo()!.prefetchesDelivered > delivered, 'no batch came from a worker');
+  } finally {
+    setBackend(prev);
+  }
 });
 
 // ---------------------------------------------------------------- elementwise

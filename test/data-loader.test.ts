@@ -95,3 +95,48 @@ test('Subset keeps the fast path and maps indices', () => {
   assert.deepEqual(batch![1]!.toArray(), [9, 0, 5]);
   assert.throws(() => new data.Subset(ds, [10]), /index 10 is out of range/);
 });
+
+test('DataLoader: a sampler gives the order of every pass; it excludes shuffle and is checked', () => {
+  const ds = new data.TensorDataset(xs, ys);
+  const order = [7, 2, 9, 0, 4, 1, 3];
+  const dl = new data.DataLoader(ds, { batchSize: 3, sampler: order });
+  assert.equal(dl.length, 3);
+  for (let pass = 0; pass < 2; pass++) assert.deepEqual([...dl].map(([, y]) => y!.toArray()), [[7, 2, 9], [0, 4, 1], [3]]);
+  const dropped = new data.DataLoader(ds, { batchSize: 3, sampler: new Set(order), dropLast: true });
+  assert.equal(dropped.length, 2);
+  assert.deepEqual([...dropped].map(([, y]) => y!.toArray()), [[7, 2, 9], [0, 4, 1]]);
+  assert.deepEqual([...new data.DataLoader(ds, { batchSize: 2, sampler: Int32Array.of(-1, 3) })].map(([, y]) => y!.toArray()), [[9, 3]]);
+  assert.throws(() => new data.DataLoader(ds, { sampler: order, shuffle: true }), /sampler and shuffle exclude each other/);
+  assert.throws(() => new data.DataLoader(ds, { sampler: 5 as unknown as number[] }), /sampler must be an iterable of indices/);
+  assert.throws(() => [...new data.DataLoader(ds, { sampler: [1, 10] })], /sampler index 10 \(position 1\) is out of range for a dataset of 10 samples/);
+});
+
+/** A dataset with the fast path that records what it is asked for. */
+class Recording implements data.Dataset<Tensor[]> {
+  readonly calls: string[] = [];
+  readonly inner = new data.TensorDataset(xs, ys);
+  get length(): number { return 10; }
+  get(i: number): Tensor[] { return this.inner.get(i); }
+  getBatch(idx: Int32Array): Tensor[] { this.calls.push(`get ${[...idx]}`); return this.inner.getBatch(idx); }
+  prefetchBatch(idx: Int32Array): void { this.calls.push(`prefetch ${[...idx]}`); }
+}
+
+test('DataLoader: hands the next batch\'s indices to prefetchBatch before giving out the current one', async () => {
+  const ds = new Recording();
+  const seen: string[] = [];
+  for (const [, y] of new data.DataLoader(ds, { batchSize: 4, sampler: [5, 1, 8, 2, 0, 9, 3, 7, 6, 4] })) seen.push(`${y!.toArray()} after ${ds.calls.at(-1)}`);
+  assert.deepEqual(ds.calls, ['get 5,1,8,2', 'prefetch 0,9,3,7', 'get 0,9,3,7', 'prefetch 6,4', 'get 6,4']);
+  assert.deepEqual(seen, ['5,1,8,2 after prefetch 0,9,3,7', '0,9,3,7 after prefetch 6,4', '6,4 after get 6,4']);
+  ds.calls.length = 0;
+  for await (const _ of new data.DataLoader(ds, { batchSize: 5 })) { /* drain */ }
+  assert.deepEqual(ds.calls, ['get 0,1,2,3,4', 'prefetch 5,6,7,8,9', 'get 5,6,7,8,9']);
+  // not with a custom collate (getBatch is not used then)
+  ds.calls.length = 0;
+  [...new data.DataLoader(ds, { batchSize: 5, collate: (s) => s })];
+  assert.deepEqual(ds.calls, []);
+  // a Subset forwards the hint with its own indices mapped
+  ds.calls.length = 0;
+  const sub = new data.Subset(ds, [9, 8, 7, 6]);
+  [...new data.DataLoader(sub, { batchSize: 2 })];
+  assert.deepEqual(ds.calls, ['get 9,8', 'prefetch 7,6', 'get 7,6']);
+});

@@ -133,6 +133,12 @@ export interface Backend {
    */
   gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void;
   /**
+   * Optional: start gathering these rows in the background, for a gatherRowsU8 of the same arguments that follows
+   * (the next batch of a DataLoader). src and table must not change until then. Returns false when the backend does
+   * not take the request; a later gatherRowsU8 of other rows just drops it.
+   */
+  prefetchRowsU8?(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array): boolean;
+  /**
    * Optional fused kernel: the gradient of an activation from its output y and the incoming gradient g (views of
    * out's shape): sigmoid g·y·(1 − y), tanh g·(1 − y²). Returns false when it does not take these operands.
    */

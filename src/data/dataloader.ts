@@ -15,6 +15,11 @@ export interface DataLoaderOptions<B> {
   shuffle?: boolean;
   /** The generator used for shuffling (default: the global one that `manualSeed` seeds). */
   generator?: Generator;
+  /**
+   * The sample order of every pass, as torch's `sampler`: indices into the dataset (an array, or any iterable, read
+   * again at each pass). Excludes `shuffle`.
+   */
+  sampler?: Iterable<number>;
   /** Drop the last batch when it is smaller than batchSize (default false). */
   dropLast?: boolean;
   /** Merge a list of samples into a batch (default: `defaultCollate`). Disables the dataset's getBatch fast path. */
@@ -55,6 +60,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly generator: Generator;
+  readonly sampler?: Iterable<number>;
   private readonly collate?: (samples: unknown[]) => B;
 
   constructor(dataset: Dataset<unknown>, opts: DataLoaderOptions<B> = {}) {
@@ -64,23 +70,34 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     const batchSize = opts.batchSize ?? 1;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
     if (opts.collate !== undefined && typeof opts.collate !== 'function') throw new Error('DataLoader: collate must be a function');
+    if (opts.sampler !== undefined) {
+      if (opts.sampler === null || typeof (opts.sampler as Iterable<number>)[Symbol.iterator] !== 'function') throw new Error('DataLoader: sampler must be an iterable of indices');
+      if (opts.shuffle) throw new Error('DataLoader: sampler and shuffle exclude each other (shuffle the sampler instead)');
+    }
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
     this.generator = opts.generator ?? defaultGenerator;
+    this.sampler = opts.sampler;
     this.collate = opts.collate;
   }
 
   /** Number of batches in one pass (len(loader)). */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler ? samplerLength(this.sampler) : this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** The sample order of one pass: 0..n-1, or a permutation drawn from the generator (randperm). */
+  /** The sample order of one pass: the sampler's, 0..n-1, or a permutation drawn from the generator (randperm). */
   private order(): Int32Array {
     const n = this.dataset.length;
+    if (this.sampler) {
+      const order = this.sampler instanceof Int32Array ? this.sampler : Int32Array.from(this.sampler);
+      const k = order.findIndex((i) => i < -n || i >= n);
+      if (k >= 0) throw new Error(`DataLoader: sampler index ${order[k]} (position ${k}) is out of range for a dataset of ${n} samples`);
+      return order;
+    }
     if (this.shuffle) return randperm(n, { generator: this.generator }).data as Int32Array;
     const arr = new Int32Array(n);
     for (let i = 0; i < n; i++) arr[i] = i;
@@ -90,7 +107,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   /** The index lists of one pass; the random order is drawn when this is called. */
   *batchIndices(): Generator_<Int32Array> {
     const order = this.order();
-    const count = this.length;
+    const count = this.dropLast ? Math.floor(order.length / this.batchSize) : Math.ceil(order.length / this.batchSize);
     for (let b = 0; b < count; b++) yield order.subarray(b * this.batchSize, Math.min(order.length, (b + 1) * this.batchSize));
   }
 
@@ -101,16 +118,47 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     return this.collate ? this.collate(samples) : (defaultCollate(samples) as B);
   }
 
+  /**
+   * The batches of one pass, each with the next one's indices handed to the dataset's `prefetchBatch` (when it has
+   * one and getBatch is used) before it is given out, so that the dataset can assemble it meanwhile.
+   */
+  private *batches(): Generator_<[Int32Array, Int32Array | undefined]> {
+    const ds = this.dataset;
+    const ahead = !this.collate && !!ds.getBatch && !!ds.prefetchBatch;
+    const it = this.batchIndices();
+    let cur = it.next();
+    while (!cur.done) {
+      const next = it.next();
+      yield [cur.value, ahead && !next.done ? next.value : undefined];
+      cur = next;
+    }
+  }
+
   *[Symbol.iterator](): Generator_<B> {
-    for (const idx of this.batchIndices()) yield this.fetch(idx);
+    for (const [idx, next] of this.batches()) {
+      const b = this.fetch(idx);
+      if (next) this.dataset.prefetchBatch!(next);
+      yield b;
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<B> {
-    for (const idx of this.batchIndices()) {
+    for (const [idx, next] of this.batches()) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      yield this.fetch(idx);
+      const b = this.fetch(idx);
+      if (next) this.dataset.prefetchBatch!(next);
+      yield b;
     }
   }
+}
+
+/** Samples a sampler gives in one pass (its length when it has one). */
+function samplerLength(sampler: Iterable<number>): number {
+  const n = (sampler as { length?: unknown }).length;
+  if (typeof n === 'number') return n;
+  let k = 0;
+  for (const _ of sampler) k++;
+  return k;
 }
 
 /** The built-in Generator type (our `Generator` class shadows its name in this file). */

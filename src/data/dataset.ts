@@ -13,6 +13,12 @@ export interface Dataset<T = unknown> {
    * instead of one tensor per sample). DataLoader uses it when no custom `collate` is given.
    */
   getBatch?(indices: Int32Array): T;
+  /**
+   * Optional hint: getBatch will soon be called with these indices, so the dataset may start assembling that batch
+   * in the background (MNIST does on the wasm backend, on a worker thread). DataLoader calls it with the next
+   * batch's indices before it hands out the current one. It must not change what getBatch returns.
+   */
+  prefetchBatch?(indices: Int32Array): void;
 }
 
 export function checkIndex(index: number, length: number, op: string): number {
@@ -79,13 +85,23 @@ function indexSelectRows(t: Tensor, indices: Int32Array, n: number): Tensor {
 export class Subset<T> implements Dataset<T> {
   readonly indices: Int32Array;
   readonly getBatch?: (indices: Int32Array) => T;
+  readonly prefetchBatch?: (indices: Int32Array) => void;
 
   constructor(readonly dataset: Dataset<T>, indices: ArrayLike<number>) {
     this.indices = Int32Array.from(indices, (i) => checkIndex(i, dataset.length, 'Subset'));
     if (dataset.getBatch) {
       const inner = dataset.getBatch.bind(dataset);
-      this.getBatch = (idx: Int32Array): T => inner(idx.map((i) => this.indices[checkIndex(i, this.indices.length, 'Subset.getBatch')]!));
+      this.getBatch = (idx: Int32Array): T => inner(this.outer(idx, 'Subset.getBatch'));
     }
+    if (dataset.getBatch && dataset.prefetchBatch) {
+      const inner = dataset.prefetchBatch.bind(dataset);
+      this.prefetchBatch = (idx: Int32Array): void => inner(this.outer(idx, 'Subset.prefetchBatch'));
+    }
+  }
+
+  /** The underlying dataset's indices of subset indices idx. */
+  private outer(idx: Int32Array, op: string): Int32Array {
+    return idx.map((i) => this.indices[checkIndex(i, this.indices.length, op)]!);
   }
 
   get length(): number {

@@ -120,16 +120,32 @@ export class MNIST implements Dataset<Tensor[]> {
 
   /** Images [B, 1, 28, 28] and labels [B] of the samples at `indices` (negative counts from the end). */
   getBatch(indices: Int32Array): Tensor[] {
+    const rows = this.rows(indices, 'MNIST.getBatch');
+    const labels = new Int32Array(rows.length), all = this.targets.data as Int32Array;
+    for (let k = 0; k < rows.length; k++) labels[k] = all[rows[k]!]!;
+    return [this.decode(rows), new Tensor(labels, [rows.length])];
+  }
+
+  /**
+   * Start decoding the images at `indices` ahead of the getBatch that will ask for them (DataLoader calls this with
+   * the next batch's indices): on the wasm backend a worker thread gathers them while the current step runs.
+   */
+  prefetchBatch(indices: Int32Array): void {
+    const be = backend();
+    if (!be.prefetchRowsU8 || indices.length === 0) return;
+    be.prefetchRowsU8(this.pixels, this.imageShape[1]! * this.imageShape[2]!, this.rows(indices, 'MNIST.prefetchBatch'), this.table);
+  }
+
+  /** indices checked against the dataset's length, negative ones counted from the end. */
+  private rows(indices: Int32Array, op: string): Int32Array {
     const n = this.length;
     let rows = indices;
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k]!;
-      if (!Number.isInteger(i) || i < -n || i >= n) checkIndex(i, n, 'MNIST.getBatch'); // throws, naming the index
+      if (!Number.isInteger(i) || i < -n || i >= n) checkIndex(i, n, op); // throws, naming the index
       if (i < 0 && rows === indices) rows = Int32Array.from(indices, (j) => (j < 0 ? j + n : j));
     }
-    const labels = new Int32Array(rows.length), all = this.targets.data as Int32Array;
-    for (let k = 0; k < rows.length; k++) labels[k] = all[rows[k]!]!;
-    return [this.decode(rows), new Tensor(labels, [rows.length])];
+    return rows;
   }
 
   /** Images at non-negative, in-range row indices, as float32 [B, 1, H, W]. */

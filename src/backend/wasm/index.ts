@@ -15,7 +15,7 @@ import { isContiguousView } from '../cpu/elementwise.js';
 import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
 import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.js';
 import { type WasmExports, loadKernels } from './load.js';
-import { JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
+import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
 import { BINARY, G_TILES, MAX_BYTES, UNARY, at, clash, describeGemm, f32, mode, paddedLd, planBinary } from './layout.js';
 import { prepareCall } from './bind.js';
@@ -96,6 +96,58 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
         else if (kind === JOB_ADAM) sh.exports.adamPart(OPT_DESC_OFFSET, c);
       }, { workers: state.threads - 1, spin: WORKER_SPIN, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy })
       : null;
+
+  // ---------------------------------------------------------------- batches gathered ahead
+
+  /**
+   * The rows a worker gathers ahead (prefetchRowsU8) and where: `staging` holds the decoded rows, then the table, then
+   * the row indices. Only one request is out at a time.
+   */
+  let prefetched: { src: Uint8Array; row: number; rows: Int32Array; table: Float32Array; pool: Pool } | null = null;
+  let staging: Float32Array | null = null;
+  let prefetchesDelivered = 0, prefetchesMissed = 0;
+
+  /**
+   * Ask a worker to gather and decode rows (as gatherRowsU8 would) while the calling thread goes on: it does so after
+   * its part of the next parallel job, in the part of a training step that runs on the calling thread alone. A later
+   * gatherRowsU8 of the same rows copies the result (10 µs for an MNIST batch, against 36–90 µs to gather it). Only
+   * for bytes in memory (MNIST's pixels) and with workers; src and table must not change until then.
+   */
+  function prefetchRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array): boolean {
+    if (prefetched) { prefetched.pool.cancel(); prefetched = null; }
+    const n = rows.length * row;
+    if (!sh || !allocateResident || state.threads < 2 || !inMem(src) || row === 0 || rows.length === 0 || table.length < 256 || n < state.minElements) return false;
+    if (!pool) pool = makePool();
+    if (!pool) return false;
+    const need = n + 256 + rows.length;
+    if (!staging || staging.length < need) {
+      staging = null; // the old one is garbage: its block is freed when it is collected
+      staging = allocateResident('float32', need) as Float32Array | null;
+      if (!staging) return false;
+    }
+    const base = at(staging, 0), ptable = base + n * 4, pidx = ptable + 1024;
+    staging.set(table.subarray(0, 256), n);
+    new Int32Array(staging.buffer, pidx, rows.length).set(rows);
+    const d = new Int32Array(staging.buffer, BG_DESC_OFFSET, 7);
+    d[0] = BG_GATHER_U8; d[1] = at(src, 0); d[2] = row; d[3] = pidx; d[4] = rows.length; d[5] = ptable; d[6] = base;
+    if (!pool.post()) return false;
+    prefetched = { src, row, rows: rows.slice(), table, pool };
+    return true;
+  }
+
+  /** Deliver the prefetched rows into out when the request is the same (true); else withdraw it (false). */
+  function takePrefetched(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): boolean {
+    const p = prefetched!;
+    prefetched = null;
+    let same = p.src === src && p.row === row && p.table === table && p.rows.length === rows.length && out.length >= rows.length * row;
+    for (let k = 0; same && k < rows.length; k++) same = p.rows[k] === rows[k];
+    if (!p.pool.collect() || !same) { prefetchesMissed++; return false; }
+    prefetchesDelivered++;
+    const n = rows.length * row;
+    if (inMem(out)) sh!.exports.copyBytes(at(out, 0), at(staging!, 0), n * 4);
+    else out.set(staging!.subarray(0, n));
+    return true;
+  }
 
   // ---------------------------------------------------------------- gemm
 
@@ -456,6 +508,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
    * small.
    */
   function gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void {
+    if (prefetched && takePrefetched(src, row, rows, table, out)) return;
     const n = rows.length * row;
     if (n < state.minElements || row === 0 || table.length < 256 || !f32(out)) {
       cpu.gatherRowsU8(src, row, rows, table, out);
@@ -513,6 +566,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     name: 'wasm',
     unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
     gatherRowsU8,
+    prefetchRowsU8,
     ...(allocateResident ? { allocateResident, bind } : {}),
   };
 
@@ -526,13 +580,14 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     residentBytes: heap?.liveBytes ?? 0,
     residentArrays: heap?.liveCount ?? 0,
     residentHeapBytes: heap?.heapBytes ?? 0,
+    prefetchesDelivered, prefetchesMissed,
   });
 
   const setOptions = (o: Partial<WasmOptions>): void => {
     optionsEpoch++;
     if (o.threads !== undefined) {
       if (!Number.isInteger(o.threads) || o.threads < 1) throw new Error(`setWasmOptions: threads must be a positive integer, got ${o.threads}`);
-      if (o.threads !== state.threads && pool) { void pool.terminate(); pool = null; }
+      if (o.threads !== state.threads && pool) { prefetched = null; void pool.terminate(); pool = null; }
       state.threads = Math.min(MAX_THREADS, o.threads);
     }
     if (o.yieldWhenBusy !== undefined) state.yieldWhenBusy = !!o.yieldWhenBusy;
@@ -567,6 +622,9 @@ export interface WasmInfo extends WasmOptions {
   residentArrays: number;
   /** Bytes of wasm memory set aside for resident arrays (alive or free). */
   residentHeapBytes: number;
+  /** Batches (gatherRowsU8 calls) so far whose rows a worker had gathered ahead (prefetchRowsU8), and those gathered on the calling thread instead, the request not taken in time or not matching. */
+  prefetchesDelivered: number;
+  prefetchesMissed: number;
 }
 
 function availableCpus(): number {

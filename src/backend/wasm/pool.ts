@@ -16,6 +16,11 @@
  * gradient half written on the other core took 60–160 µs instead of 21. A late worker only loses chunks to stealing.
  * Each range is one word (front | back << 16) changed by compare-and-swap; a chunk's job is read after claiming it,
  * and a job is only replaced once all its chunks are done, so a stale worker can never run a chunk of the wrong job.
+ *
+ * Beside the jobs there is one background task (`post`): work the calling thread will need later, such as the next
+ * batch of a dataset. A worker takes it after its part of the next job, in the stretch of a training step that
+ * runs on the calling thread alone, so it never delays the job itself. The calling thread `collect`s it: it runs it
+ * itself when no worker has started it (a program that makes no jobs meanwhile still gets its result).
  */
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -23,6 +28,11 @@ import { CTL_OFFSET, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET } from './arena.js
 
 // control block slots (Int32 at CTL_OFFSET): the job, then one range word per thread from RANGES (affinity jobs)
 const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8, POOL = 9, MODE = 10, AHI = 11, RANGES = 16;
+// the background task: its state, the job generation it was posted at (a worker takes it only after a later job),
+// and whether the calling thread sleeps waiting for it
+const BG = 12, BGGEN = 13, BGWAIT = 14;
+/** Background task states: none, posted, running on a worker, done, failed on a worker. */
+const BG_NONE = 0, BG_POSTED = 1, BG_RUNNING = 2, BG_DONE = 3, BG_FAILED = 4;
 const CTL_SLOTS = RANGES + MAX_THREADS;
 /** Chunks an affinity job may have (a range word holds two 16-bit indices). */
 export const MAX_AFFINE_CHUNKS = 0xffff;
@@ -31,6 +41,9 @@ export const MAX_AFFINE_CHUNKS = 0xffff;
 export const JOB_GEMM = 1, JOB_SGD = 2, JOB_ADAM = 3;
 /** Where the optimizer jobs' descriptor lives (the gemm's is at DESC_OFFSET). */
 export const OPT_DESC_OFFSET = DESC_OFFSET + 512;
+/** Background task kinds, and where the task's descriptor lives (int32 slots). */
+export const BG_GATHER_U8 = 1;
+export const BG_DESC_OFFSET = DESC_OFFSET + 1024;
 
 /**
  * Claim a chunk of an affinity job: from the front of thread me's range, else from the back of another's; −1 when
@@ -49,19 +62,37 @@ function claimAffine(ctl: Int32Array, me: number, threads: number): number {
   return -1;
 }
 
+/** Run the background task described by `d` (int32 slots at BG_DESC_OFFSET) with the kernels `ex`. (The workers run this text too.) */
+function runBackground(ex: { gatherLookupU8(src: number, row: number, idx: number, n: number, table: number, out: number): void }, d: Int32Array): void {
+  if (d[0] === 1 /* BG_GATHER_U8 */) ex.gatherLookupU8(d[1]!, d[2]!, d[3]!, d[4]!, d[5]!, d[6]!);
+  else throw new Error(`unknown background task ${d[0]}`);
+}
+
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctlOffset, descOffset, optDescOffset, scratch, spin, poolId, me } = workerData;
+const { module, memory, ctlOffset, descOffset, optDescOffset, bgDescOffset, scratch, spin, poolId, me } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 ex.setScratch(scratch);
 const ctl = new Int32Array(memory.buffer, ctlOffset, ${CTL_SLOTS});
 const GEN = ${GEN}, NEXT = ${NEXT}, LO = ${LO}, HI = ${HI}, DONE = ${DONE}, SLEEPERS = ${SLEEPERS}, MAINWAIT = ${MAINWAIT}, ERR = ${ERR}, KIND = ${KIND}, POOL = ${POOL}, MODE = ${MODE}, AHI = ${AHI}, RANGES = ${RANGES};
+const BG = ${BG}, BGGEN = ${BGGEN}, BGWAIT = ${BGWAIT};
+const bg = new Int32Array(memory.buffer, bgDescOffset, 8);
 function chunk(kind, c) {
   if (kind === ${JOB_GEMM}) ex.gemmTiles(descOffset, c, c + 1);
   else if (kind === ${JOB_SGD}) ex.sgdPart(optDescOffset, c);
   else if (kind === ${JOB_ADAM}) ex.adamPart(optDescOffset, c);
 }
 ${claimAffine.toString()}
+${runBackground.toString()}
+/** Take the background task when it was posted before the job just done (the calling thread runs alone now). */
+function background() {
+  if (Atomics.load(ctl, BG) !== ${BG_POSTED} || ((seen - Atomics.load(ctl, BGGEN)) | 0) <= 0) return;
+  if (Atomics.compareExchange(ctl, BG, ${BG_POSTED}, ${BG_RUNNING}) !== ${BG_POSTED}) return;
+  let state = ${BG_DONE};
+  try { runBackground(ex, bg); } catch (e) { state = ${BG_FAILED}; }
+  Atomics.store(ctl, BG, state);
+  if (Atomics.load(ctl, BGWAIT)) Atomics.notify(ctl, BG);
+}
 function finish(hi) {
   if (Atomics.add(ctl, DONE, 1) + 1 === hi && Atomics.load(ctl, MAINWAIT)) Atomics.notify(ctl, DONE);
 }
@@ -84,6 +115,7 @@ for (;;) {
       try { chunk(Atomics.load(ctl, KIND), c); } catch (e) { Atomics.store(ctl, ERR, 1); }
       finish(Atomics.load(ctl, AHI));
     }
+    background();
     continue;
   }
   const hi = Atomics.load(ctl, HI), lo = Atomics.load(ctl, LO), kind = Atomics.load(ctl, KIND);
@@ -94,6 +126,7 @@ for (;;) {
     try { chunk(kind, v - lo); } catch (e) { Atomics.store(ctl, ERR, 1); }
     finish(hi - lo);
   }
+  background();
 }
 `;
 
@@ -149,7 +182,7 @@ export class Pool {
         const w = new Worker(WORKER_SOURCE, {
           eval: true,
           workerData: {
-            module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET, optDescOffset: OPT_DESC_OFFSET,
+            module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET, optDescOffset: OPT_DESC_OFFSET, bgDescOffset: BG_DESC_OFFSET,
             scratch: SCRATCH_OFFSET + 128 * (1 + (slotsUsed++ % (MAX_THREADS - 1))), spin: this.options.spin, poolId: this.id, me: i + 1,
           },
         });
@@ -245,6 +278,49 @@ export class Pool {
     if (Atomics.load(ctl, ERR)) throw new Error('wasm backend: a kernel failed in the thread pool');
   }
 
+  /**
+   * Post the background task whose descriptor is written at BG_DESC_OFFSET (`runBackground` runs it). A task posted
+   * before must have been collected or cancelled. False when the pool cannot take it now (broken, or stepping aside
+   * on a busy machine): the caller then does the work when it needs it.
+   */
+  post(): boolean {
+    if (this.broken || (this.options.yieldWhenBusy() && (this.overloaded || this.sitOut > 0))) return false;
+    if (!this.started) this.start();
+    const ctl = this.ctl;
+    Atomics.store(ctl, BGGEN, Atomics.load(ctl, GEN));
+    Atomics.store(ctl, BG, BG_POSTED);
+    return true;
+  }
+
+  /**
+   * Wait for the posted background task: true when a worker ran it (its results are in memory), false when no worker
+   * had taken it, or one failed: the task is then withdrawn and the caller does the work itself. Either way the
+   * task is over on return.
+   */
+  collect(): boolean {
+    const ctl = this.ctl;
+    if (Atomics.compareExchange(ctl, BG, BG_POSTED, BG_NONE) === BG_POSTED) return false;
+    for (let s = 0; s < 20000 && Atomics.load(ctl, BG) === BG_RUNNING; s++);
+    const since = Date.now();
+    while (Atomics.load(ctl, BG) === BG_RUNNING) {
+      Atomics.store(ctl, BGWAIT, 1);
+      Atomics.wait(ctl, BG, BG_RUNNING, 100);
+      Atomics.store(ctl, BGWAIT, 0);
+      if (Date.now() - since > 60000) {
+        this.broken = true;
+        throw new Error('wasm backend: the thread pool stalled (a worker stopped during a background task)');
+      }
+    }
+    const state = Atomics.exchange(ctl, BG, BG_NONE);
+    return state === BG_DONE;
+  }
+
+  /** Wait for the posted background task, if any, and drop its result. */
+  cancel(): void {
+    const ctl = this.ctl;
+    if (Atomics.load(ctl, BG) !== BG_NONE) this.collect();
+  }
+
   /** Wait for chunks claimed by workers: spin a little, then sleep until the last one notifies. */
   private waitDone(n: number): void {
     const ctl = this.ctl;
@@ -266,6 +342,7 @@ export class Pool {
 
   /** Stop the workers (tests; the process exits without this since workers are unref'd). */
   async terminate(): Promise<void> {
+    if (!this.broken) this.cancel();
     const ws = this.workers;
     this.workers = [];
     this.broken = true;

@@ -109,6 +109,7 @@ test('DataLoader: a sampler gives the order of every pass; it excludes shuffle a
   assert.throws(() => new data.DataLoader(ds, { sampler: order, shuffle: true }), /sampler and shuffle exclude each other/);
   assert.throws(() => new data.DataLoader(ds, { sampler: 5 as unknown as number[] }), /sampler must be an iterable of indices/);
   assert.throws(() => [...new data.DataLoader(ds, { sampler: [1, 10] })], /sampler index 10 \(position 1\) is out of range for a dataset of 10 samples/);
+  assert.throws(() => [...new data.DataLoader(ds, { sampler: [0, 1.5] })], /sampler gave 1.5 at position 1; indices must be integers/);
 });
 
 /** A dataset with the fast path that records what it is asked for. */

@@ -93,7 +93,15 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   private order(): Int32Array {
     const n = this.dataset.length;
     if (this.sampler) {
-      const order = this.sampler instanceof Int32Array ? this.sampler : Int32Array.from(this.sampler);
+      let order: Int32Array;
+      if (this.sampler instanceof Int32Array) {
+        order = this.sampler;
+      } else {
+        const values = Array.from(this.sampler);
+        const bad = values.findIndex((v) => !Number.isInteger(v));
+        if (bad >= 0) throw new Error(`DataLoader: sampler gave ${values[bad]} at position ${bad}; indices must be integers`);
+        order = Int32Array.from(values);
+      }
       const k = order.findIndex((i) => i < -n || i >= n);
       if (k >= 0) throw new Error(`DataLoader: sampler index ${order[k]} (position ${k}) is out of range for a dataset of ${n} samples`);
       return order;

@@ -151,7 +151,7 @@ notes.push('`~` marks an epoch time extrapolated from 100–200 steps (no accura
 notes.push('matmul: C = A·B with A [M, K] and B [K, N] written MxKxN, through each library\'s public matmul (nabla: including the op layer and the copies into wasm memory), median of 5.');
 notes.push('MLP: 784-100-10, sigmoid, BCE on one-hot targets, SGD lr 0.1, batch 64, 937 steps; the same initial weights and sample order in every run (bench/mnist-raw.mjs), so the losses agree.');
 notes.push('MLP s/epoch is the first epoch of the process (JIT warm-up included); 2nd epoch: the next one, in another sample order (nabla: the epoch of the step split; PyTorch: timed the same way; others not measured).');
-notes.push('step: a second epoch with the backend\'s gemm timed (wall clock): the time inside matmul kernels and everything else (op layer, autograd, other kernels, data); of the rest, the batch column is the time spent assembling batches (MNIST.getBatch: 64 rows decoded from bytes into a fresh tensor).');
+notes.push('step: a second epoch with the backend\'s gemm timed (wall clock): the time inside matmul kernels and everything else (op layer, autograd, other kernels, data); of the rest, the batch column is the time spent getting each batch from a DataLoader over data.MNIST (64 rows decoded from bytes into a fresh tensor; on wasm with 2 threads a worker decodes the next batch during the step and this is mostly the copy).');
 if (cnnRuns.length) {
   const torchCnn = cnnRuns.find((r) => r.name === 'pytorch-2t' && !r.error) ?? cnnRuns.find((r) => r.name.startsWith('pytorch') && !r.error);
   lines.push('', `| reference CNN (issue 6) | ms/step | s/epoch (× 938 steps) | vs ${torchCnn?.name ?? 'PyTorch'} |`, '| --- | --- | --- | --- |');

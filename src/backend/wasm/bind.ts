@@ -8,7 +8,7 @@ import type { DType, TypedArray } from '../../tensor/dtype.js';
 import type { BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
 import { isContiguousView } from '../cpu/elementwise.js';
 import type { WasmExports } from './load.js';
-import { BINARY, MAX_BYTES, UNARY, at, clash, describeGemm, f32, mode, planBinary } from './layout.js';
+import { BINARY, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, mode, planBinary } from './layout.js';
 
 /** What a bound call needs from the backend. */
 export interface BindContext {
@@ -90,10 +90,8 @@ export function prepareCall(ctx: BindContext, method: string, args: readonly unk
       const [g] = args as [GemmArgs];
       const { batch, M, N, K, transA, transB } = g, flops = 2 * batch * M * N * K;
       if (K === 0 || flops < state.gemmMinFlops || !mem(g.a, g.b, g.c)) return null;
-      if ((!(transB && !transA) && K >= 128 && M >= 8 && N >= 8) || (transA && transB)) return null; // operands transposed first
-      const aLen = g.aBatchStride * (batch - 1) + (transA ? (K - 1) * g.lda + M : (M - 1) * g.lda + K);
-      const bLen = g.bBatchStride * (batch - 1) + (transB ? (N - 1) * g.ldb + K : (K - 1) * g.ldb + N);
-      const cLen = batch * M * N, pa = at(g.a, g.aOffset), pb = at(g.b, g.bOffset), pc = at(g.c, 0);
+      if (dotAfterTranspose(g) || (transA && transB)) return null; // operands transposed first
+      const aLen = aSpan(g), bLen = bSpan(g), cLen = batch * M * N, pa = at(g.a, g.aOffset), pb = at(g.b, g.bOffset), pc = at(g.c, 0);
       if (cLen === 0 || clash(pc, cLen * 4, pa, aLen * 4, false) || clash(pc, cLen * 4, pb, bLen * 4, false)) return null;
       const describe = (threads: number): Int32Array =>
         describeGemm(g, pa, g.lda, transA, g.aBatchStride, pb, g.ldb, transB, g.bBatchStride, pc, threads, aLen, bLen);

@@ -17,7 +17,7 @@ import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.
 import { type WasmExports, loadKernels } from './load.js';
 import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
-import { BINARY, G_TILES, MAX_BYTES, UNARY, at, clash, describeGemm, f32, mode, paddedLd, planBinary } from './layout.js';
+import { BINARY, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, mode, paddedLd, planBinary } from './layout.js';
 import { prepareCall } from './bind.js';
 
 const cpu = cpuBackend;
@@ -155,9 +155,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   function gemm(g: GemmArgs): void {
     const { batch, M, N, K } = g;
     const flops = 2 * batch * M * N * K;
-    const aLen = batch === 0 || M === 0 || K === 0 ? 0 : (g.aBatchStride * (batch - 1)) + (g.transA ? (K - 1) * g.lda + M : (M - 1) * g.lda + K);
-    const bLen = batch === 0 || N === 0 || K === 0 ? 0 : (g.bBatchStride * (batch - 1)) + (g.transB ? (N - 1) * g.ldb + K : (K - 1) * g.ldb + N);
-    const cLen = batch * M * N;
+    const aLen = aSpan(g), bLen = bSpan(g), cLen = batch * M * N;
     if (!(f32(g.a) && f32(g.b) && f32(g.c)) || flops < state.gemmMinFlops || 4 * (aLen + bLen + 2 * cLen) > MAX_BYTES) {
       cpu.gemm(g);
       return;
@@ -176,9 +174,8 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     // C in place when it lives in memory clear of A and B
     let pc = inMem(g.c) ? at(g.c, 0) : -1;
     if (pc >= 0 && (clash(pc, cLen * 4, pa, aLen * 4, false) || clash(pc, cLen * 4, pb, bLen * 4, false))) pc = -1;
-    if (!(transB && !transA) && K >= 128 && M >= 8 && N >= 8) {
-      // the dot kernel (NT) is the faster one once k is long: transpose the operands into its layout in wasm
-      // memory, O(MK + KN) against the product's O(MNK)
+    if (dotAfterTranspose(g)) {
+      // the operands into the dot kernel's layout in wasm memory
       if (!transB) {
         const nb = bbs === 0 ? 1 : batch, ld = paddedLd(K), t = ar.alloc(nb * N * ld * 4);
         for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, K, N, ldb * 4, t + i * N * ld * 4, ld * 4);

@@ -85,6 +85,18 @@ export function mode(g: number, s: readonly number[]): number {
   return r && c ? M_FULL : c ? M_ROW : r ? M_COL : M_SCALAR;
 }
 
+/** Elements of A a product reads from its offset (batches, rows and the last row's columns); 0 when it reads none. */
+export const aSpan = (g: GemmArgs): number => (g.batch === 0 || g.M === 0 || g.K === 0 ? 0
+  : g.aBatchStride * (g.batch - 1) + (g.transA ? (g.K - 1) * g.lda + g.M : (g.M - 1) * g.lda + g.K));
+/** Elements of B a product reads from its offset; 0 when it reads none. */
+export const bSpan = (g: GemmArgs): number => (g.batch === 0 || g.N === 0 || g.K === 0 ? 0
+  : g.bBatchStride * (g.batch - 1) + (g.transB ? (g.N - 1) * g.ldb + g.K : (g.K - 1) * g.ldb + g.N));
+/**
+ * Whether the gemm wrapper first transposes operands into the dot kernel's layout (NT), the faster kernel once k is
+ * long: O(MK + KN) against the product's O(MNK).
+ */
+export const dotAfterTranspose = (g: GemmArgs): boolean => !(g.transB && !g.transA) && g.K >= 128 && g.M >= 8 && g.N >= 8;
+
 /**
  * The descriptor of a product (operands at their addresses, in the kernel's layout: transB is the dot kernel) cut
  * into tiles for `threads` threads, written at slot o of d (a fresh array by default); slot G_TILES holds the number of

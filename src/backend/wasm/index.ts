@@ -88,6 +88,8 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     else if (at(out, outOffset) !== po) sh!.exports.copyBytes(at(out, outOffset), po, n * 4);
   };
   let pool: Pool | null = null;
+  /** The pool, made on first use; null on one thread or without the shared build. */
+  const workers = (): Pool | null => (pool ??= makePool());
   const makePool = (): Pool | null =>
     sh && state.threads > 1
       ? new Pool(sh.memory, sh.module, (kind, c) => {
@@ -103,8 +105,9 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
    * The rows a worker gathers ahead (prefetchRowsU8) and where: `staging` holds the decoded rows, then the table, then
    * the row indices. Only one request is out at a time.
    */
-  let prefetched: { src: Uint8Array; row: number; rows: Int32Array; table: Float32Array; pool: Pool } | null = null;
-  let staging: Float32Array | null = null;
+  let prefetched: { src: Uint8Array; row: number; count: number; table: Float32Array; pool: Pool } | null = null;
+  /** The staging block, as floats and as ints, and the task's descriptor (views made once, with the block). */
+  let staging: { f32: Float32Array; i32: Int32Array; desc: Int32Array } | null = null;
   let prefetchesDelivered = 0, prefetchesMissed = 0;
 
   /**
@@ -118,35 +121,36 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     if (prefetched) { prefetched.pool.cancel(); prefetched = null; }
     const n = rows.length * row;
     if (!sh || !allocateResident || state.threads < 2 || !inMem(src) || row === 0 || rows.length === 0 || table.length < 256 || n < state.minElements) return false;
-    if (!pool) pool = makePool();
+    const pool = workers();
     if (!pool) return false;
     const need = n + 256 + rows.length;
-    if (!staging || staging.length < need) {
-      staging = null; // the old one is garbage: its block is freed when it is collected
-      staging = allocateResident('float32', need) as Float32Array | null;
-      if (!staging) return false;
+    if (!staging || staging.f32.length < need) {
+      staging = null; // the old block is garbage: it is freed when collected
+      const f = allocateResident('float32', need) as Float32Array | null;
+      if (!f) return false;
+      staging = { f32: f, i32: new Int32Array(f.buffer, f.byteOffset, f.length), desc: new Int32Array(f.buffer, BG_DESC_OFFSET, 7) };
     }
-    const base = at(staging, 0), ptable = base + n * 4, pidx = ptable + 1024;
-    staging.set(table.subarray(0, 256), n);
-    new Int32Array(staging.buffer, pidx, rows.length).set(rows);
-    const d = new Int32Array(staging.buffer, BG_DESC_OFFSET, 7);
-    d[0] = BG_GATHER_U8; d[1] = at(src, 0); d[2] = row; d[3] = pidx; d[4] = rows.length; d[5] = ptable; d[6] = base;
+    // the decoded rows at 0, the table at n, the row indices at n + 256 (elements of the block)
+    const { f32: f, i32, desc: d } = staging, base = at(f, 0);
+    f.set(table.subarray(0, 256), n);
+    i32.set(rows, n + 256);
+    d[0] = BG_GATHER_U8; d[1] = at(src, 0); d[2] = row; d[3] = base + (n + 256) * 4; d[4] = rows.length; d[5] = base + n * 4; d[6] = base;
     if (!pool.post()) return false;
-    prefetched = { src, row, rows: rows.slice(), table, pool };
+    prefetched = { src, row, count: rows.length, table, pool };
     return true;
   }
 
   /** Deliver the prefetched rows into out when the request is the same (true); else withdraw it (false). */
   function takePrefetched(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): boolean {
-    const p = prefetched!;
+    const p = prefetched!, n = rows.length * row, { f32: f, i32 } = staging!;
     prefetched = null;
-    let same = p.src === src && p.row === row && p.table === table && p.rows.length === rows.length && out.length >= rows.length * row;
-    for (let k = 0; same && k < rows.length; k++) same = p.rows[k] === rows[k];
+    // the same request: the row indices compared with those staged (which the worker only reads)
+    let same = p.src === src && p.row === row && p.table === table && p.count === rows.length && out.length >= n;
+    for (let k = 0; same && k < rows.length; k++) same = i32[n + 256 + k] === rows[k];
     if (!p.pool.collect() || !same) { prefetchesMissed++; return false; }
     prefetchesDelivered++;
-    const n = rows.length * row;
-    if (inMem(out)) sh!.exports.copyBytes(at(out, 0), at(staging!, 0), n * 4);
-    else out.set(staging!.subarray(0, n));
+    if (inMem(out)) sh!.exports.copyBytes(at(out, 0), at(f, 0), n * 4);
+    else out.set(f.subarray(0, n));
     return true;
   }
 
@@ -164,8 +168,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       g.c.fill(0, 0, cLen);
       return;
     }
-    if (!pool && state.threads > 1) pool = makePool();
-    const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
+    const pool = workers(), parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
     const shared = parallel || inMem(g.a) || inMem(g.b) || inMem(g.c);
     const ar = shared ? shArena! : arena, kx = shared ? sh!.exports : ex;
     ar.reset();
@@ -208,8 +211,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
 
   /** A bound product (bind.ts): its descriptor for one thread and for the pool, chosen as the wrapper would. */
   function runGemm(one: Int32Array, all: Int32Array, flops: number): void {
-    if (!pool && state.threads > 1) pool = makePool();
-    const parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
+    const pool = workers(), parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
     shArena!.i32.set(parallel ? all : one, DESC_OFFSET >> 2);
     launchGemm(sh!.exports, shArena!.i32, parallel);
   }
@@ -393,7 +395,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
    */
   function onPool(n: number): boolean {
     if (n < state.optimizerParallelElements) return false;
-    if (!pool && state.threads > 1) pool = makePool();
+    const pool = workers();
     return pool !== null && pool.useful();
   }
 

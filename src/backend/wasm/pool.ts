@@ -300,17 +300,7 @@ export class Pool {
   collect(): boolean {
     const ctl = this.ctl;
     if (Atomics.compareExchange(ctl, BG, BG_POSTED, BG_NONE) === BG_POSTED) return false;
-    for (let s = 0; s < 20000 && Atomics.load(ctl, BG) === BG_RUNNING; s++);
-    const since = Date.now();
-    while (Atomics.load(ctl, BG) === BG_RUNNING) {
-      Atomics.store(ctl, BGWAIT, 1);
-      Atomics.wait(ctl, BG, BG_RUNNING, 100);
-      Atomics.store(ctl, BGWAIT, 0);
-      if (Date.now() - since > 60000) {
-        this.broken = true;
-        throw new Error('wasm backend: the thread pool stalled (a worker stopped during a background task)');
-      }
-    }
+    this.block(BG, BGWAIT, BG_RUNNING, false, 'a background task');
     const state = Atomics.exchange(ctl, BG, BG_NONE);
     return state === BG_DONE;
   }
@@ -323,19 +313,30 @@ export class Pool {
 
   /** Wait for chunks claimed by workers: spin a little, then sleep until the last one notifies. */
   private waitDone(n: number): void {
+    this.block(DONE, MAINWAIT, n, true, 'a job');
+  }
+
+  /**
+   * Block until control slot `slot` reaches `target` (`reach`: its value ≥ target) or leaves it (its value ≠
+   * target): spin a little, then sleep with `flag` set, so that the worker that changes the slot notifies. A worker
+   * that makes no progress for a minute has stopped: the pool is not used again.
+   */
+  private block(slot: number, flag: number, target: number, reach: boolean, what: string): void {
     const ctl = this.ctl;
-    for (let s = 0; s < 20000; s++) if (Atomics.load(ctl, DONE) >= n) return;
-    let last = Atomics.load(ctl, DONE), since = Date.now();
-    while (last < n) {
-      Atomics.store(ctl, MAINWAIT, 1);
-      Atomics.wait(ctl, DONE, last, 100);
-      Atomics.store(ctl, MAINWAIT, 0);
-      const d = Atomics.load(ctl, DONE);
-      if (d !== last) { last = d; since = Date.now(); continue; }
+    for (let s = 0; s < 20000; s++) {
+      const v = Atomics.load(ctl, slot);
+      if (reach ? v >= target : v !== target) return;
+    }
+    let last = Atomics.load(ctl, slot), since = Date.now();
+    while (reach ? last < target : last === target) {
+      Atomics.store(ctl, flag, 1);
+      Atomics.wait(ctl, slot, last, 100);
+      Atomics.store(ctl, flag, 0);
+      const v = Atomics.load(ctl, slot);
+      if (v !== last) { last = v; since = Date.now(); continue; }
       if (Date.now() - since > 60000) {
-        // a worker holds a chunk and makes no progress for a minute: stop using the pool
         this.broken = true;
-        throw new Error('wasm backend: the thread pool stalled (a worker stopped during a job)');
+        throw new Error(`wasm backend: the thread pool stalled (a worker stopped during ${what})`);
       }
     }
   }

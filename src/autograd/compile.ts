@@ -313,4 +313,3 @@ function verify(fn: Run, plan: Plan, args: unknown[]): { result: unknown; proble
   if (!problem) Object.assign(plan, externalWritesOf(plan.steps, (a) => plan.externalWrites.includes(a) && written2.has(a)));
   return { result: second.result, problem: problem && `${problem}; the function probably computes on tensor values in JavaScript` };
 }
-

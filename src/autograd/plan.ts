@@ -235,16 +235,17 @@ function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
 
 /**
  * Give the replay its arguments: a contiguous argument with its own whole storage is read in place where the plan
- * allows (see Plan.aliases), the others are copied into the plan's input buffers. An ordinary array is copied into
- * a resident input buffer rather than read in place: every kernel would otherwise copy it into memory again (the
- * MLP's batch is read by two products, 200 KB each time). True when some were aliased.
+ * allows (see Plan.aliases: never on a backend with resident memory, where an ordinary array is copied once into the
+ * plan's resident input buffer, since every kernel would otherwise copy it into memory again: the MLP's batch is read
+ * by two products, 200 KB each time), the others are copied into the plan's input buffers. True when some were
+ * aliased.
  */
 function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
   let aliased = false;
   plan.inputs.forEach((own, i) => {
     if (!own) return;
     const a = args[i] as Tensor, slots = plan.aliases[i];
-    if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous() && (resident(a.data) || !resident(own.data))) {
+    if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous()) {
       for (const s of slots) s.container[s.key] = a.data;
       aliased = true;
     } else if (a.isContiguous() && a.dtype === own.dtype) own.data.set(a.data.subarray(a.offset, a.offset + a.size));

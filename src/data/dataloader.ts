@@ -85,7 +85,11 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
 
   /** Number of batches in one pass (len(loader)). */
   get length(): number {
-    const n = this.sampler ? samplerLength(this.sampler) : this.dataset.length;
+    return this.batchCount(this.sampler ? samplerLength(this.sampler) : this.dataset.length);
+  }
+
+  /** Batches of a pass over n samples. */
+  private batchCount(n: number): number {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -115,7 +119,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   /** The index lists of one pass; the random order is drawn when this is called. */
   *batchIndices(): Generator_<Int32Array> {
     const order = this.order();
-    const count = this.dropLast ? Math.floor(order.length / this.batchSize) : Math.ceil(order.length / this.batchSize);
+    const count = this.batchCount(order.length);
     for (let b = 0; b < count; b++) yield order.subarray(b * this.batchSize, Math.min(order.length, (b + 1) * this.batchSize));
   }
 

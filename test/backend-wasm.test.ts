@@ -492,6 +492,25 @@ test('the worker pool never keeps the process alive', () => {
   assert.match(r.out, /done 200x100 true/);
 });
 
+test('the workers start when the wasm backend becomes the current one, not on first use', () => {
+  const r = runScript(`
+    import { setBackend } from './src/index.ts';
+    import { setWasmOptions, wasmInfo } from './src/backend/wasm/index.ts';
+    setBackend('cpu');
+    setWasmOptions({ threads: 2 });
+    const before = wasmInfo().workersStarted;
+    setBackend('wasm');
+    const active = wasmInfo().workersStarted;
+    setWasmOptions({ threads: 3 }); // a new pool, started at once while wasm is current
+    const changed = wasmInfo().workersStarted;
+    setBackend('cpu');
+    setWasmOptions({ threads: 2 }); // not current: made on first use
+    console.log('started', before, active, changed, wasmInfo().workersStarted);
+  `);
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.out, /started false true true false/);
+});
+
 test('the relaxed-SIMD builds (fused multiply-add) load where the engine has relaxed SIMD, and agree with the reference', () => {
   const code = `
     import { Generator, matmul, tensor, setBackend } from './src/index.ts';

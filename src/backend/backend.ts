@@ -177,6 +177,12 @@ export interface Backend {
    * in its memory, addresses worked out once). Null when the call cannot be bound; the plan then calls the method.
    */
   bind?(method: string, args: readonly unknown[]): (() => unknown) | null;
+  /**
+   * Optional: called when the backend becomes the current one (`setBackend`, or the default chosen at import). A
+   * backend with worker threads starts them here, so that they are up by the time its first large op needs them
+   * (a Node worker takes 55–70 ms to boot on the 2-core development VM, on its own core).
+   */
+  activate?(): void;
 }
 
 let current: Backend | null = null;
@@ -207,12 +213,18 @@ export function activeBackend(): Backend {
   return current;
 }
 
+/** Whether b is the backend in use (false while none is chosen). */
+export function isCurrentBackend(b: Backend): boolean {
+  return current === b;
+}
+
 /** Choose the backend by name ('cpu' is the plain-TypeScript reference). */
 export function setBackend(name: string): void {
   const b = registry.get(name);
   if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...registry.keys()].join(', ')})`);
   noteUnsupported('setBackend()');
   current = b;
+  b.activate?.();
 }
 
 export function getBackend(): string {

@@ -9,7 +9,7 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import type { TypedArray } from '../../tensor/dtype.js';
-import type { Backend, BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
+import { type Backend, type BinaryOp, type GemmArgs, type ReduceOp, type UnaryOp, type View, isCurrentBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { isContiguousView } from '../cpu/elementwise.js';
 import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
@@ -568,6 +568,8 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     gatherRowsU8,
     prefetchRowsU8,
     ...(allocateResident ? { allocateResident, bind } : {}),
+    // the workers boot while the program loads its data, rather than during its first products
+    activate: () => workers()?.start(),
   };
 
   const info = (): WasmInfo => ({
@@ -575,7 +577,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     cpus: ncpu,
     shared: sh !== null,
     relaxedSimd: loaded.relaxed,
-    workersStarted: pool !== null,
+    workersStarted: pool?.started ?? false,
     arenaBytes: arena.size + (shArena?.size ?? 0),
     residentBytes: heap?.liveBytes ?? 0,
     residentArrays: heap?.liveCount ?? 0,
@@ -587,8 +589,10 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     optionsEpoch++;
     if (o.threads !== undefined) {
       if (!Number.isInteger(o.threads) || o.threads < 1) throw new Error(`setWasmOptions: threads must be a positive integer, got ${o.threads}`);
-      if (o.threads !== state.threads && pool) { prefetched = null; void pool.terminate(); pool = null; }
+      const changed = o.threads !== state.threads;
+      if (changed && pool) { prefetched = null; void pool.terminate(); pool = null; }
       state.threads = Math.min(MAX_THREADS, o.threads);
+      if (changed && isCurrentBackend(backend)) workers()?.start(); // the new workers boot now, as at activation
     }
     if (o.yieldWhenBusy !== undefined) state.yieldWhenBusy = !!o.yieldWhenBusy;
     for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops', 'optimizerParallelElements', 'residentBudget'] as const) {
@@ -614,6 +618,7 @@ export interface WasmInfo extends WasmOptions {
   shared: boolean;
   /** Whether the relaxed-SIMD builds (fused multiply-add in matmul) are in use; NABLA_WASM_RELAXED=0 turns them off. */
   relaxedSimd: boolean;
+  /** Whether the worker threads were started: when the backend became the current one, else at its first parallel job. */
   workersStarted: boolean;
   /** Bytes of wasm memory held by the scratch arenas. */
   arenaBytes: number;

@@ -148,7 +148,7 @@ export class Pool {
   private readonly ctl: Int32Array;
   private readonly id = ++pools;
   private workers: Worker[] = [];
-  private started = false;
+  private running = false;
   /** Set when a worker failed to start or died: jobs then run on the calling thread only. */
   broken = false;
   /**
@@ -174,9 +174,18 @@ export class Pool {
     return this.options.workers;
   }
 
-  /** Start the workers (once, on the first parallel job); they join jobs as soon as they are up. */
-  private start(): void {
-    this.started = true;
+  /** Whether the workers were started (they may still be booting). */
+  get started(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Start the workers (once: when the backend becomes the current one, else on the first parallel job or background
+   * task); they join jobs as soon as they are up.
+   */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
     for (let i = 0; i < this.options.workers; i++) {
       try {
         const w = new Worker(WORKER_SOURCE, {
@@ -222,7 +231,7 @@ export class Pool {
    * (and n ≤ MAX_AFFINE_CHUNKS) thread t owns the t-th contiguous range of chunks (see the file comment).
    */
   run(kind: number, n: number, affine = false): void {
-    if (!this.started) this.start();
+    this.start();
     const t0 = performance.now();
     const ctl = this.ctl, threads = this.options.workers + 1;
     affine &&= n <= MAX_AFFINE_CHUNKS;
@@ -285,7 +294,7 @@ export class Pool {
    */
   post(): boolean {
     if (this.broken || (this.options.yieldWhenBusy() && (this.overloaded || this.sitOut > 0))) return false;
-    if (!this.started) this.start();
+    this.start();
     const ctl = this.ctl;
     Atomics.store(ctl, BGGEN, Atomics.load(ctl, GEN));
     Atomics.store(ctl, BG, BG_POSTED);

@@ -203,8 +203,8 @@ export function replay(plan: Plan, args: readonly unknown[], setGrads: boolean):
     if (aliased) unbindInputs(plan);
   }
   if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
-  const copies = plan.outputs.map((o) => copyOf(be, o));
-  return plan.shape === 'one' ? copies[0] : plan.shape === 'list' ? copies : undefined;
+  if (plan.shape === 'one') return copyOf(be, plan.outputs[0]!);
+  return plan.shape === 'list' ? plan.outputs.map((o) => copyOf(be, o)) : undefined;
 }
 
 /**

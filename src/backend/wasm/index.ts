@@ -405,17 +405,21 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
    * contents, else only room). Afterwards `deliver` copies results back where they were not computed in place.
    */
   function operands(ar: Arena, xs: readonly (Float32Array | null)[], load: readonly boolean[], n: number): number[] {
-    const home = xs.map((x) => (x !== null && inMem(x) ? at(x, 0) : -1));
-    return xs.map((x, i) => {
-      if (x === null) return 0;
-      const h = home[i]!;
-      if (h >= 0 && home.every((o, j) => j === i || o < 0 || !clash(h, n * 4, o, n * 4, false))) return h;
+    // plain loops: this runs for every parameter of every optimizer step
+    const k = xs.length, home: number[] = [], out: number[] = [];
+    for (let i = 0; i < k; i++) { const x = xs[i]!; home.push(x !== null && inMem(x) ? at(x, 0) : -1); }
+    for (let i = 0; i < k; i++) {
+      const x = xs[i]!, h = home[i]!;
+      if (x === null) { out.push(0); continue; }
+      let inPlace = h >= 0;
+      for (let j = 0; inPlace && j < k; j++) if (j !== i && home[j]! >= 0 && clash(h, n * 4, home[j]!, n * 4, false)) inPlace = false;
+      if (inPlace) { out.push(h); continue; }
       const p = ar.alloc(n * 4);
-      if (!load[i]) return p;
-      if (h >= 0) sh!.exports.copyBytes(p, h, n * 4);
-      else ar.f32.set(x.length === n ? x : x.subarray(0, n), p >>> 2);
-      return p;
-    });
+      if (load[i] && h >= 0) sh!.exports.copyBytes(p, h, n * 4);
+      else if (load[i]) ar.f32.set(x.length === n ? x : x.subarray(0, n), p >>> 2);
+      out.push(p);
+    }
+    return out;
   }
 
   function adamStep(s: AdamStepArgs): void {

@@ -130,6 +130,15 @@ for (;;) {
 }
 `;
 
+/**
+ * The first value of a field that later holds fractions. V8 gives an object's fields a representation from the first
+ * value stored (a small integer, here 0) and replaces the object's map when a fraction arrives; every optimized
+ * function that had seen the pool then deoptimized and was compiled again. That happened a second into a run, when
+ * the load check first stored a time: the first MLP epoch deoptimized the pool, the products, the optimizer step and
+ * the replay at once, and spent about 100 ms more compiling them again. −0 is a fraction to V8 and 0 to arithmetic.
+ */
+const DOUBLE_ZERO = -0;
+
 export interface PoolOptions {
   /** Worker threads (the calling thread works too). */
   workers: number;
@@ -156,7 +165,7 @@ export class Pool {
    * with other work a worker holding a chunk may be descheduled for milliseconds; when waiting dominates, the
    * pool sits out a number of jobs (they run on the calling thread) and then tries again.
    */
-  private waitShare = 0;
+  private waitShare = DOUBLE_ZERO;
   private sitOut = 0;
 
   constructor(
@@ -205,7 +214,7 @@ export class Pool {
     }
   }
 
-  private loadCheckedAt = 0;
+  private loadCheckedAt = -Infinity;
   private overloaded = false;
 
   /**

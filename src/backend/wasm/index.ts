@@ -407,9 +407,9 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   function operands(ar: Arena, xs: readonly (Float32Array | null)[], load: readonly boolean[], n: number): number[] {
     // plain loops: this runs for every parameter of every optimizer step
     const k = xs.length, home: number[] = [], out: number[] = [];
-    for (let i = 0; i < k; i++) { const x = xs[i]!; home.push(x !== null && inMem(x) ? at(x, 0) : -1); }
+    for (let i = 0; i < k; i++) { const x = xs[i] ?? null; home.push(x !== null && inMem(x) ? at(x, 0) : -1); }
     for (let i = 0; i < k; i++) {
-      const x = xs[i]!, h = home[i]!;
+      const x = xs[i] ?? null, h = home[i]!;
       if (x === null) { out.push(0); continue; }
       let inPlace = h >= 0;
       for (let j = 0; inPlace && j < k; j++) if (j !== i && home[j]! >= 0 && clash(h, n * 4, home[j]!, n * 4, false)) inPlace = false;

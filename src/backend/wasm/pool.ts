@@ -135,7 +135,7 @@ for (;;) {
  * value stored (a small integer, here 0) and replaces the object's map when a fraction arrives; every optimized
  * function that had seen the pool then deoptimized and was compiled again. That happened a second into a run, when
  * the load check first stored a time: the first MLP epoch deoptimized the pool, the products, the optimizer step and
- * the replay at once, and spent about 100 ms more compiling them again. −0 is a fraction to V8 and 0 to arithmetic.
+ * the replay at once, and V8 spent tens of milliseconds compiling them again. −0 is a fraction to V8 and 0 to arithmetic.
  */
 const DOUBLE_ZERO = -0;
 

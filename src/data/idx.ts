@@ -109,16 +109,16 @@ export interface IdxReadOptions extends IdxExpect {
 
 /** Read and validate an IDX file (plain or .gz). */
 export function readIdx(file: string, opts: IdxReadOptions = {}): IdxArray {
-  const fail = (e: unknown): never => {
-    throw new Error(`IDX file ${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  /** f(), a failure to open or read the file reported as this IDX file's. */
+  const io = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new Error(`IDX file ${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
   };
   if (opts.allocateBytes) {
-    let fd = -1;
-    try {
-      fd = openSync(file, 'r');
-    } catch (e) {
-      fail(e);
-    }
+    const fd = io(() => openSync(file, 'r'));
     try {
       const into = readBytesInto(fd, file, opts, opts.allocateBytes);
       if (into) return into;
@@ -126,13 +126,7 @@ export function readIdx(file: string, opts: IdxReadOptions = {}): IdxArray {
       closeSync(fd);
     }
   }
-  let bytes: Uint8Array = new Uint8Array(0);
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    fail(e);
-  }
-  return parseIdx(bytes, file, opts);
+  return parseIdx(io(() => readFileSync(file)), file, opts);
 }
 
 /** The header, then the elements of a byte file straight into allocate(count)'s array; null when that does not apply. */

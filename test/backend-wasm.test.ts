@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 import { setWasmOptions, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
 import { cpuBackend } from '../src/backend/cpu/index.js';
+import { G_NTI, G_NTJ, G_TILES, describeGemm } from '../src/backend/wasm/layout.js';
 import { runOpCasesAgainstReference } from './op-cases.js';
 import { assertClose } from './helpers/assert.js';
 
@@ -150,6 +151,23 @@ for (const parallel of [false, true]) {
     });
   });
 }
+
+test("a layer's weight is split by rows the same way in its forward product, its gradient and the optimizer step", () => {
+  // x·Wᵀ (dot kernel, W the largest operand): 2 threads each own a contiguous run of tiles (pool.ts, affinity), so
+  // the weight must be cut into column blocks only (one row block of x): thread t then reads W's rows of half t
+  const g = { batch: 1, M: 64, N: 100, K: 784, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0 } as Parameters<typeof describeGemm>[0];
+  const fwd = describeGemm(g, 0, 784, false, 0, 0, 784, true, 0, 0, 2, 64 * 784, 100 * 784);
+  assert.equal(fwd[G_NTI], 1);
+  assert.ok(fwd[G_NTJ]! >= 4 && fwd[G_TILES] === fwd[G_NTJ]);
+  // gᵀ·x (the weight's gradient, the largest operand C): cut into row blocks only, thread t writes W's rows of half t
+  const wg = { ...g, M: 100, N: 784, K: 64, transA: true, transB: false };
+  const grad = describeGemm(wg, 0, 100, true, 0, 0, 784, false, 0, 0, 2, 64 * 100, 64 * 784);
+  assert.equal(grad[G_NTJ], 1);
+  assert.ok(grad[G_NTI]! >= 4);
+  // an A too large to stay in a core's cache (128×784 floats) keeps the rule of the longer blocks
+  const big = describeGemm({ ...g, M: 128, N: 200 }, 0, 784, false, 0, 0, 784, true, 0, 0, 2, 128 * 784, 200 * 784);
+  assert.ok(big[G_NTI]! > 1);
+});
 
 test('a product on the pool is bitwise identical to one thread', () => {
   const run = (parallel: boolean): Float32Array => {

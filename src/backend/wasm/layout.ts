@@ -106,7 +106,11 @@ export const dotAfterTranspose = (g: GemmArgs): boolean => !(g.transB && !g.tran
  * computes the t-th run of tiles, which are ordered by row block, then column block. When C is the largest operand
  * (a weight's gradient, Xᵀ·δ) it is cut into row blocks first, so each thread writes whole rows of it, the same rows
  * every step, and the optimizer's step on that weight, split the same way (sgdStep, adamStep), finds them in its own
- * core's cache.
+ * core's cache. Likewise when B is the largest operand of a dot-kernel product and A is small enough to stay in each
+ * core's L2 (a layer's forward product X·Wᵀ, X a batch of activations), B is cut into column blocks first: each
+ * thread reads only its own rows of the weight, the rows it later writes in the gradient and updates in the step, so
+ * they stay in its core's cache through the whole training step. (The MLP's first layer: 8 of 8 paired runs faster,
+ * the step 26 µs shorter, mostly in the optimizer step, which no longer fetches half the weight from the other core.)
  */
 export function describeGemm(
   g: GemmArgs, pa: number, lda: number, transA: boolean, abs: number, pb: number, ldb: number, transB: boolean, bbs: number,
@@ -119,9 +123,11 @@ export function describeGemm(
   let ntj = dot ? Math.ceil(N / Math.max(2, Math.floor(65536 / Math.min(K, 1024)))) : 1;
   const want = threads > 1 ? 4 * threads : 1;
   const rowsFirst = !dot && cLen >= aLen && cLen >= bLen;
+  const colsFirst = dot && batch === 1 && bLen > aLen && bLen >= cLen && aLen * 4 <= 256 * 1024;
   while (batch * nti * ntj < want) {
     // one more block along the dimension whose blocks are longer, while it has register tiles to spare
     if (rowsFirst && nti < unitRows) nti++;
+    else if (colsFirst && ntj < unitCols) ntj++;
     else if ((N / ntj >= M / nti || nti >= unitRows) && ntj < unitCols) ntj++;
     else if (nti < unitRows) nti++;
     else break;

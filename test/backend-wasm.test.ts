@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  type Tensor, Generator, autograd, data, getBackend, listBackends, nn, noGrad, optim, randperm, setBackend, tensor, zeros,
+  type Tensor, Generator, autograd, compile, data, getBackend, listBackends, nn, noGrad, optim, randperm, setBackend, tensor, zeros,
 } from '../src/index.js';
 import { setWasmOptions, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
 import { cpuBackend } from '../src/backend/cpu/index.js';
@@ -375,6 +375,49 @@ describe('fused optimizer steps agree with the reference update', () => {
         setBackend(prev);
       }
     });
+  }
+});
+
+test('SGD steps bound to a compiled step\'s arrays (bindSgdStep) equal the wrapper\'s, through a learning-rate and an options change', () => {
+  const run = (bound: boolean, parallel: boolean, momentum: number): { params: Float32Array[]; wrapperCalls: number } => {
+    forceWasm(parallel);
+    setWasmOptions({ optimizerParallelElements: parallel ? 0 : Infinity });
+    const prev = getBackend();
+    setBackend('wasm');
+    const be = wasmBackend as unknown as { sgdStep: (a: unknown) => void; bindSgdStep?: unknown };
+    const { sgdStep, bindSgdStep } = be;
+    let wrapperCalls = 0;
+    be.sgdStep = (a) => { wrapperCalls++; sgdStep(a); };
+    if (!bound) delete be.bindSgdStep;
+    try {
+      const g = new Generator(5);
+      const model = new nn.Sequential(new nn.Linear(30, 12), new nn.Sigmoid(), new nn.Linear(12, 3));
+      noGrad(() => { for (const p of model.parameters()) p.copy_(randnT(g, [...p.shape])); });
+      const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum, weightDecay: 0.01 });
+      const step = compile((x: Tensor) => { const l = model.call(x).pow(2).mean(); l.backward(); return l; }, { warn: false });
+      for (let s = 0; s < 12; s++) {
+        if (s === 6) opt.paramGroups[0]!.lr = 0.03; // a schedule: the bound step takes the rate of each call
+        if (s === 8) setWasmOptions({ minElements: 0 }); // the binding is dropped, the wrapper runs, then it binds again
+        opt.zeroGrad();
+        step(randnT(g, [8, 30]));
+        opt.step();
+      }
+      return { params: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)), wrapperCalls };
+    } finally {
+      be.sgdStep = sgdStep;
+      be.bindSgdStep = bindSgdStep;
+      setBackend(prev);
+      setWasmOptions({ optimizerParallelElements: 1 << 15 });
+    }
+  };
+  for (const parallel of [false, true]) {
+    for (const momentum of [0, 0.9]) {
+      const what = `${parallel ? '2 threads' : '1 thread'}, momentum ${momentum}`;
+      const b = run(true, parallel, momentum), w = run(false, parallel, momentum);
+      b.params.forEach((p, i) => assert.deepEqual(p, w.params[i], `${what}: parameter ${i}`));
+      assert.equal(w.wrapperCalls, 12 * 4, what);
+      assert.ok(b.wrapperCalls < 12 * 4 - 8, `${what}: ${b.wrapperCalls} steps went through the wrapper`);
+    }
   }
 });
 

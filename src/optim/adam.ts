@@ -1,9 +1,8 @@
 /** optim.Adam and optim.AdamW. */
 import { add, div, maximum, mul, neg, sqrt, sub } from '../ops/elementwise.js';
 import { copy_ } from '../ops/shape.js';
-import { zerosLike } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { fusedKernels, rawArrays } from './fused.js';
+import { fusedKernels, rawArrays, stateBeside, stateZerosLike } from './fused.js';
 import { Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdamOptions {
@@ -68,16 +67,19 @@ export class AdamW extends Optimizer<AdamOptions> {
 export function adamUpdate(p: Tensor, grad: Tensor, state: ParamState, o: AdamOptions, decoupled: boolean): void {
   if (state.step === undefined) {
     state.step = 0;
-    state.exp_avg = zerosLike(p);
-    state.exp_avg_sq = zerosLike(p);
-    if (o.amsgrad) state.max_exp_avg_sq = zerosLike(p);
+    state.exp_avg = stateZerosLike(p);
+    state.exp_avg_sq = stateZerosLike(p);
+    if (o.amsgrad) state.max_exp_avg_sq = stateZerosLike(p);
   }
-  if (o.amsgrad && state.max_exp_avg_sq === undefined) state.max_exp_avg_sq = zerosLike(p);
+  if (o.amsgrad && state.max_exp_avg_sq === undefined) state.max_exp_avg_sq = stateZerosLike(p);
   const step = (state.step as number) + 1;
   state.step = step;
   const [beta1, beta2] = o.betas;
   const fused = fusedKernels().adamStep;
   if (fused) {
+    state.exp_avg = stateBeside(p, state.exp_avg as Tensor);
+    state.exp_avg_sq = stateBeside(p, state.exp_avg_sq as Tensor);
+    if (o.amsgrad) state.max_exp_avg_sq = stateBeside(p, state.max_exp_avg_sq as Tensor);
     const ts = [p, grad, state.exp_avg as Tensor, state.exp_avg_sq as Tensor, ...(o.amsgrad ? [state.max_exp_avg_sq as Tensor] : [])];
     const raw = rawArrays(...ts);
     if (raw) {

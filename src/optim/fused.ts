@@ -5,8 +5,9 @@
  * A fused kernel must give the same result as the reference update (the optimizer tests check it).
  */
 import { backend } from '../backend/backend.js';
+import { zerosLike } from '../tensor/create.js';
 import type { TypedArray } from '../tensor/dtype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /**
  * One SGD step over n elements, in place: d = g (−g if maximize) + wd·p; with momentum,
@@ -36,6 +37,14 @@ export interface AdamStepArgs {
 export interface FusedOptimizerKernels {
   sgdStep?(args: SgdStepArgs): void;
   adamStep?(args: AdamStepArgs): void;
+  /**
+   * The SGD step of `args` bound to its arrays, for a parameter stepped with the same gradient storage every time (a
+   * compiled training step refills its .grad tensors in place): the returned function runs sgdStep on those arrays
+   * with that learning rate and returns true, or does nothing and returns false once it no longer can (the backend's
+   * options changed). Null when the backend has nothing faster than sgdStep for these arrays. The caller keeps every
+   * other field of `args` unchanged while it uses the binding.
+   */
+  bindSgdStep?(args: SgdStepArgs): ((lr: number) => boolean) | null;
 }
 
 /** The current backend's fused optimizer kernels (each may be undefined). */
@@ -46,4 +55,29 @@ export function rawArrays(...ts: readonly Tensor[]): TypedArray[] | null {
   const dtype = ts[0]!.dtype;
   for (const t of ts) if (t.dtype !== dtype || !t.isContiguous()) return null;
   return ts.map((t) => t.data.subarray(t.offset, t.offset + t.size));
+}
+
+const resident = (a: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+
+/**
+ * Zeros shaped like parameter p, for an optimizer's state: in the backend's resident memory when p's storage is there
+ * (wasm, once a compiled step moved its parameters: see autograd/plan.ts), so that a fused step reads and writes every
+ * array in place instead of copying the state in and out on each step; elsewhere an ordinary tensor.
+ */
+export function stateZerosLike(p: Tensor): Tensor {
+  const be = backend();
+  const data = resident(p.data) && be.allocateResident ? be.allocateResident(p.dtype, p.size) : null;
+  return data ? new Tensor(data, p.shape) : zerosLike(p);
+}
+
+/**
+ * State tensor t of parameter p where p now lives: a resident copy when p moved into resident memory after t was made
+ * (a compiled step moves its parameters after its second call, when the optimizer has already stepped once), else t.
+ */
+export function stateBeside(p: Tensor, t: Tensor): Tensor {
+  if (!resident(p.data) || resident(t.data) || t.dtype !== p.dtype || t.size !== p.size || !t.isContiguous()) return t;
+  const z = stateZerosLike(p);
+  if (!resident(z.data)) return t;
+  z.data.set(t.data.subarray(t.offset, t.offset + t.size));
+  return z;
 }

@@ -390,6 +390,34 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
   }
 
   /**
+   * The SGD step of s bound to its arrays (optim's seam, FusedOptimizerKernels.bindSgdStep) when they all live in
+   * memory apart from each other, as sgdStep would then run it in place: each later step is the kernel call alone
+   * (on the pool past optimizerParallelElements, as sgdStep), without the wrapper's checks and operand bookkeeping.
+   */
+  function bindSgdStep(s: SgdStepArgs): ((lr: number) => boolean) | null {
+    const { n } = s, buf = s.momentumBuffer;
+    if (!sh || !f32(s.param) || !f32(s.grad) || (buf && !f32(buf)) || n * 12 > MAX_BYTES) return null;
+    if (!inMem(s.param) || !inMem(s.grad) || (buf && !inMem(buf))) return null;
+    const pp = at(s.param, 0), pg = at(s.grad, 0), pb = buf ? at(buf, 0) : 0, bytes = n * 4;
+    if (clash(pp, bytes, pg, bytes, false) || (buf && (clash(pb, bytes, pp, bytes, false) || clash(pb, bytes, pg, bytes, false)))) return null;
+    const { momentum, weightDecay } = s, keep = 1 - s.dampening, nesterov = +s.nesterov, maximize = +s.maximize, first = +s.firstStep;
+    const kx = sh.exports, epoch = optionsEpoch;
+    return (lr) => {
+      if (epoch !== optionsEpoch) return false;
+      if (onPool(n)) {
+        const i = shArena!.i32, f = shArena!.f32, o = OPT_DESC_OFFSET >> 2;
+        i[o] = pp; i[o + 1] = pg; i[o + 2] = pb; i[o + 5] = n; i[o + 6] = pool!.size + 1;
+        i[o + 7] = nesterov; i[o + 8] = maximize; i[o + 9] = first;
+        f[o + 10] = lr; f[o + 11] = momentum; f[o + 12] = keep; f[o + 13] = weightDecay;
+        pool!.run(JOB_SGD, pool!.size + 1, true);
+      } else {
+        kx.sgd(pp, pg, pb, n, lr, momentum, keep, weightDecay, nesterov, maximize, first);
+      }
+      return true;
+    };
+  }
+
+  /**
    * Whether an optimizer step on n elements (operands in the shared memory) is shared with the pool: one part per
    * thread, split as the products that made the gradient were (see gemm), so that each core updates what it wrote.
    */
@@ -569,7 +597,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     ...cpu,
     name: 'wasm',
     unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
-    gatherRowsU8,
+    gatherRowsU8, bindSgdStep,
     prefetchRowsU8,
     ...(allocateResident ? { allocateResident, bind } : {}),
     // the workers boot while the program loads its data, rather than during its first products
@@ -613,6 +641,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
 interface FusedKernels {
   sgdStep(args: SgdStepArgs): void;
   adamStep(args: AdamStepArgs): void;
+  bindSgdStep(args: SgdStepArgs): ((lr: number) => boolean) | null;
 }
 
 /** What the wasm backend reports about itself. */

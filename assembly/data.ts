@@ -32,3 +32,26 @@ export function gatherLookupU8(src: usize, row: i32, idx: usize, n: i32, table: 
     lookup(src + r * <usize>row, row, table, out + <usize>k * <usize>row * 4);
   }
 }
+
+/**
+ * Whole rows picked by an index (indexSelect, one-hot rows from an identity): for o < outer and j < J,
+ * out[(o·J + j)·inner …] = x[(o·size + k)·inner …] with k = idx[j·is] (int32, negative counted from the end), inner
+ * floats each. The indices are checked first: returns −1 when all are in [−size, size), else the first j that is not
+ * (nothing is written then).
+ */
+export function gatherRows(x: usize, idx: usize, is: i32, J: i32, size: i32, outer: i32, inner: i32, out: usize): i32 {
+  const step = <usize>is << 2;
+  for (let j = 0; j < J; j++) {
+    const k = load<i32>(idx + <usize>j * step);
+    if (k < -size || k >= size) return j;
+  }
+  const rowBytes = <usize>inner << 2;
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < J; j++) {
+      let k = load<i32>(idx + <usize>j * step);
+      if (k < 0) k += size;
+      memory.copy(out + <usize>(o * J + j) * rowBytes, x + <usize>(o * size + k) * rowBytes, rowBytes);
+    }
+  }
+  return -1;
+}

@@ -8,7 +8,7 @@ export { setScratch, copyBytes, zeroBytes } from './scratch';
 export { unary, binary2d, activationGrad } from './elementwise';
 export { sumRows, sumCols } from './reduce';
 export { sgd, adam, sgdPart, adamPart, softmaxRows, bceForward, bceBackward } from './fused';
-export { lookupU8, gatherLookupU8 } from './data';
+export { lookupU8, gatherLookupU8, gatherRows } from './data';
 
 /** First free byte after the module's static data. */
 export function heapBase(): usize { return __heap_base; }

@@ -440,6 +440,29 @@ test('gather: indexSelect rows and columns, negative indices, general indices', 
   }
 });
 
+test('gather bound for a compiled plan (Backend.bind): rows of x in or out of memory, read afresh on every call', () => {
+  forceWasm(false);
+  const be = wasmBackend!;
+  const view = (data: Float32Array | Int32Array, shape: number[], strides?: number[]) =>
+    ({ data, shape, strides: strides ?? (shape.length === 2 ? [shape[1]!, 1] : [1]), offset: 0 });
+  const idx = be.allocateResident!('int32', 6) as Int32Array, out = be.allocateResident!('float32', 6 * 4) as Float32Array;
+  idx.set([3, 0, -1, 2, 2, 1]);
+  const xs = Float32Array.from({ length: 20 }, (_, i) => i); // an ordinary array, as eye(10) a user made
+  const index = { data: idx, shape: [6, 4], strides: [1, 0], offset: 0 }; // as indexSelect passes it: expanded along the row
+  const run = be.bind!('gather', [view(xs, [5, 4]), 0, index, out]);
+  assert.ok(run, 'bound');
+  const expect = (x: Float32Array) => Array.from(idx).flatMap((k) => Array.from(x.subarray(((k + 5) % 5) * 4, ((k + 5) % 5) * 4 + 4)));
+  assert.equal(run!(), undefined);
+  assert.deepEqual(Array.from(out), expect(xs));
+  xs[13] = -7; // x changed between replays: the call reads it again
+  run!();
+  assert.deepEqual(Array.from(out), expect(xs));
+  idx[4] = 5;
+  assert.throws(() => run!(), /gather: index 5 is out of range for dim 0 of size 5/);
+  // a large x outside memory is not copied for a few rows: the wrapper's TypeScript path runs instead
+  assert.equal(be.bind!('gather', [view(new Float32Array(4000), [1000, 4]), 0, index, out]), null);
+});
+
 /** Gradients of f's output sum w.r.t. each input on wasm and on the reference; with `second`, also a double backward. */
 function agreeGrad(f: (xs: Tensor[]) => Tensor, make: (g: Generator) => Tensor[], what: string, second = false): void {
   const run = (name: string) => {

@@ -500,6 +500,27 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     for (let k = 0; k < dim; k++) outer *= x.shape[k]!;
     for (let k = dim + 1; k < nd; k++) inner *= x.shape[k]!;
     const J = index.shape[dim]!, size = x.shape[dim]!, xd = x.data, idx = index.data, is = index.strides[dim]!;
+    const n = outer * J * inner, xLen = outer * size * inner;
+    // in wasm when x is in memory or not much larger than out (a table it would be a waste to copy for a few rows)
+    if (f32(xd) && f32(out) && idx instanceof Int32Array && n >= state.minElements && (inMem(xd) || xLen <= 4 * n) && 4 * (xLen + J + n) <= MAX_BYTES) {
+      const shared = inMem(xd) || inMem(idx) || inMem(out);
+      const ar = shared ? shArena! : arena;
+      ar.reset();
+      const px = input(ar, xd, x.offset, xLen);
+      let pi: number;
+      if (inMem(idx)) pi = at(idx, index.offset);
+      else {
+        pi = ar.alloc(J * 4);
+        for (let j = 0; j < J; j++) ar.i32[(pi >>> 2) + j] = idx[index.offset + j * is]!;
+      }
+      let po = inMem(out) ? at(out, 0) : -1;
+      if (po >= 0 && clash(po, n * 4, px, xLen * 4, false)) po = -1;
+      if (po < 0) po = ar.alloc(n * 4);
+      const bad = (shared ? sh!.exports : ex).gatherRows(px, pi, inMem(idx) ? is : 1, J, size, outer, inner, po);
+      if (bad >= 0) throw new Error(`gather: index ${idx[index.offset + bad * is]} is out of range for dim ${dim} of size ${size}`);
+      deliver(ar, po, n, out);
+      return;
+    }
     for (let j = 0; j < J; j++) {
       const v = idx[index.offset + j * is]!;
       if (!Number.isInteger(v) || v < -size || v >= size) throw new Error(`gather: index ${v} is out of range for dim ${dim} of size ${size}`);

@@ -37,6 +37,8 @@ export interface WasmExports {
   lookupU8(src: number, n: number, table: number, out: number): void;
   /** Rows idx[0 … n−1] (int32 at idx) of row bytes each at src, decoded through table into n rows of floats at out. */
   gatherLookupU8(src: number, row: number, idx: number, n: number, table: number, out: number): void;
+  /** Rows of x picked by int32 indices at idx (stride is elements) into out; −1, or the first j whose index is out of range. */
+  gatherRows(x: number, idx: number, is: number, J: number, size: number, outer: number, inner: number, out: number): number;
 }
 
 export interface Loaded {

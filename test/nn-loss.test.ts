@@ -94,6 +94,8 @@ test('one-hot int32 targets work directly with BCE and MSE (converted to the inp
   assert.ok(Math.abs(F.binaryCrossEntropy(p, oh).item() - Math.LN2) < 1e-6);
   assert.ok(Math.abs(F.mseLoss(p, oh).item() - 0.25) < 1e-7);
   assert.throws(() => F.oneHot(idx([1, 5]), 4), /class value 5 is out of range for numClasses 4/);
+  assert.throws(() => F.oneHot(idx([2, -3, 1]), 4), /class values must be non-negative, got -3/);
+  assert.throws(() => F.oneHot(idx([0, 3, 7, 1]), 4), /class value 7 is out of range for numClasses 4/);
   assert.throws(() => F.oneHot(nb.tensor([1, 2])), /expected int32 class indices/);
 });
 

@@ -75,3 +75,16 @@ test('the *Like forms keep shape and dtype and use the generator', () => {
   assert.equal(i.dtype, 'int32');
   assert.equal(nb.rand([2], { requiresGrad: true }).requiresGrad, true);
 });
+
+test('randperm draws as n − 1 randint calls would (Fisher–Yates from the end), leaving the generator in the same state', () => {
+  for (const [seed, n] of [[0, 1], [1, 2], [7, 10], [123, 1000], [2 ** 33 + 9, 60000]] as const) {
+    const g = new nb.Generator(seed), ref = new nb.Generator(seed);
+    const expect = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = ref.randint(0, i + 1);
+      const t = expect[i]!; expect[i] = expect[j]!; expect[j] = t;
+    }
+    assert.deepEqual(nb.randperm(n, { generator: g }).dataSync(), expect, `seed ${seed}, n ${n}`);
+    assert.deepEqual(g.getState(), ref.getState());
+  }
+});

@@ -153,10 +153,7 @@ export function randperm(n: number, opts?: RandomOptions): Tensor {
   const g = opts?.generator ?? defaultGenerator;
   const arr = new Int32Array(n);
   for (let i = 0; i < n; i++) arr[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = g.randint(0, i + 1);
-    const t = arr[i]!; arr[i] = arr[j]!; arr[j] = t;
-  }
+  g.shuffle(arr);
   return new Tensor(arr, [n]);
 }
 

@@ -9,7 +9,7 @@ import { uninitialized } from '../../ops/util.js';
 import {
   abs, add, clamp, div, eq, exp, ge, log, logicalAnd, logicalNot, logicalOr, lt, gt, maximum, mul, ne, neg, rsub, sigmoid, sub, where,
 } from '../../ops/elementwise.js';
-import { argmax, max, min, sum, mean } from '../../ops/reduce.js';
+import { argmax, max, sum, mean } from '../../ops/reduce.js';
 import { logSoftmax } from '../../ops/softmax.js';
 import { dataSync } from '../../ops/format.js';
 import { expand, flatten, gather, indexSelect, reshape, scatterAdd, squeeze, to, unsqueeze } from '../../ops/shape.js';
@@ -300,9 +300,11 @@ export function oneHot(t: Tensor, numClasses = -1): Tensor {
   if (t.dtype !== 'int32') throw new Error(`oneHot: expected int32 class indices, got ${t.dtype} ${fmt(t.shape)}`);
   if (numClasses !== -1 && !(Number.isInteger(numClasses) && numClasses >= 0)) throw new Error(`oneHot: numClasses must be a non-negative integer or -1, got ${numClasses}`);
   const check = (n: number): void => {
-    const lo = t.size ? min(t).item() : 0;
+    // one pass over the values rather than min and max ops: this runs again on every replay of a compiled step
+    const v = t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : dataSync(t);
+    let lo = v.length ? v[0]! : 0, hi = v.length ? v[0]! : -1;
+    for (let i = 1; i < v.length; i++) { const c = v[i]!; if (c < lo) lo = c; else if (c > hi) hi = c; }
     if (lo < 0) throw new Error(`oneHot: class values must be non-negative, got ${lo}`);
-    const hi = t.size ? max(t).item() : -1;
     if (hi >= n) throw new Error(`oneHot: class value ${hi} is out of range for numClasses ${n}`);
   };
   // with numClasses given the values are only checked (again on every replay of a compiled step); with −1 they set the shape

@@ -62,9 +62,10 @@ export function compile<F extends Fn>(fn: F, opts: CompileOptions = {}): Compile
     }
   };
 
+  const keyOf = lastKey();
   const compiled = (...args: unknown[]): unknown => {
     if (traceHooks()) return run(...args); // inside another trace: record through
-    const key = signature(args);
+    const key = keyOf(args);
     if (key === null) return eager(args);
     let entry = entries.get(key);
     if (entry) { entries.delete(key); entries.set(key, entry); } // most recently used last
@@ -103,6 +104,39 @@ function signature(args: readonly unknown[]): string | null {
     else return null;
   }
   return parts.join('|');
+}
+
+/**
+ * signature(args), kept from the last call and made again only when something it is made of changed: a training loop
+ * calls with the same shapes every time, and the key's string need not be built for each step.
+ */
+function lastKey(): (args: readonly unknown[]) => string | null {
+  let key: string | null = null, be: Backend | null = null, grad = false, state = '';
+  // per argument: 't', dtype, requiresGrad, rank and sizes for a tensor; 'p' and the value for anything else
+  const seen: unknown[] = [];
+  const same = (args: readonly unknown[]): boolean => {
+    let k = 0;
+    for (const a of args) {
+      if (a instanceof Tensor) {
+        const shape = a.shape;
+        if (seen[k++] !== 't' || seen[k++] !== a.dtype || seen[k++] !== a.requiresGrad || seen[k++] !== shape.length) return false;
+        for (let d = 0; d < shape.length; d++) if (seen[k++] !== shape[d]) return false;
+      } else if (seen[k++] !== 'p' || seen[k++] !== a) return false;
+    }
+    return k === seen.length;
+  };
+  return (args) => {
+    const b = activeBackend(), g = isGradEnabled(), st = traceStateKey();
+    if (key !== null && b === be && g === grad && st === state && same(args)) return key;
+    key = signature(args);
+    be = b; grad = g; state = st;
+    seen.length = 0;
+    for (const a of args) {
+      if (a instanceof Tensor) seen.push('t', a.dtype, a.requiresGrad, a.shape.length, ...a.shape);
+      else seen.push('p', a);
+    }
+    return key;
+  };
 }
 
 /** Byte ranges of storage the plan owns (allocated while tracing), by buffer. */

@@ -52,6 +52,14 @@ export function copyOf(be: Backend, t: Tensor): Tensor {
   return out;
 }
 
+/** A replay's fresh copy of an output: its elements copied as they are when contiguous (a loss: one number), else copyOf. */
+function outputCopy(be: Backend, t: Tensor): Tensor {
+  if (!t.isContiguous()) return copyOf(be, t);
+  const data = allocateUninitialized(t.dtype, t.size);
+  data.set(t.data.subarray(t.offset, t.offset + t.size) as never);
+  return new Tensor(data, t.shape);
+}
+
 /** A place in the recorded arguments holding a TypedArray: container[key]. */
 export interface Slot { container: Record<string | number, unknown>; key: string | number }
 
@@ -203,8 +211,8 @@ export function replay(plan: Plan, args: readonly unknown[], setGrads: boolean):
     if (aliased) unbindInputs(plan);
   }
   if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
-  if (plan.shape === 'one') return copyOf(be, plan.outputs[0]!);
-  return plan.shape === 'list' ? plan.outputs.map((o) => copyOf(be, o)) : undefined;
+  if (plan.shape === 'one') return outputCopy(be, plan.outputs[0]!);
+  return plan.shape === 'list' ? plan.outputs.map((o) => outputCopy(be, o)) : undefined;
 }
 
 /**

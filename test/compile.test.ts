@@ -100,6 +100,17 @@ test('a new input shape records a new plan; the old one is kept', () => {
   assert.deepEqual(step.stats, { traces: 4, replays: 3, eagerCalls: 0, fallbacks: 0, plans: 2 });
 });
 
+test('the cache key follows every argument and the grad mode from one call to the next', () => {
+  const f = nb.compile((x: nb.Tensor, k: number) => x.mul(k).sum(), { warn: false });
+  const a = nb.ones([4]), d = nb.ones([4], { dtype: 'float64' });
+  for (let i = 0; i < 3; i++) assert.equal(f(a, 2).item(), 8);
+  assert.equal(f(a, 3).item(), 12); // another number: not the last call's plan
+  assert.equal(f(d, 3).dtype, 'float64');
+  assert.equal(f(nb.ones([5]), 3).item(), 15);
+  assert.equal(nb.noGrad(() => f(a, 3)).item(), 12);
+  assert.equal(f(a, 2).item(), 8);
+});
+
 test('outputs are fresh copies and .grad is set as backward() sets it after zeroGrad', () => {
   const model = mlp();
   const step = nb.compile((x: nb.Tensor, y: nb.Tensor) => { const l = bce(model.call(x), y); l.backward(); return [l, model.call(x)]; });

@@ -91,6 +91,22 @@ for (const backend of nb.listBackends()) {
       assert.equal(comp.stats!.replays, 3);
     } finally { nb.setBackend(prev); }
   });
+
+  test(`${backend}: two convolutions with biases (the reference CNN's shape) replay: the ones that carry a bias are written by a kernel`, () => {
+    const prev = nb.getBackend();
+    nb.setBackend(backend);
+    try {
+      // the second convolution's im2col reuses the work buffer where the first one's row of ones lies
+      const twoConvs = (): nb.nn.Module => new nn.Sequential(new nn.Conv2d(1, 4, 3), new nn.ReLU(), new nn.Conv2d(4, 6, 3), new nn.ReLU(),
+        new nn.Flatten(), new nn.Linear(6 * 4 * 4, 5));
+      const data = batches(5, [3, 1, 8, 8], 5, 12);
+      const adam = (p: nb.Tensor[]): nb.optim.Optimizer => new optim.Adam(p, { lr: 1e-2 });
+      const eager = train(twoConvs, data, ce, false, adam), comp = train(twoConvs, data, ce, true, adam);
+      assert.deepEqual(comp.losses, eager.losses);
+      comp.params.forEach((p, i) => assert.deepEqual(p, eager.params[i]));
+      assert.deepEqual(comp.stats, { traces: 2, replays: 3, eagerCalls: 0, fallbacks: 0, plans: 1 });
+    } finally { nb.setBackend(prev); }
+  });
 }
 
 test('a new input shape records a new plan; the old one is kept', () => {

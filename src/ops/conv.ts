@@ -67,6 +67,17 @@ function work(slot: 'cols' | 'rows' | 'part' | 'wb' | 'acc', dtype: DType, size:
   return b.subarray(0, size);
 }
 
+/**
+ * Set cols[from … to) to 1 (the row of ones that carries the bias through a product) with the backend's copy kernel,
+ * not a JavaScript fill: a compiled step replays only kernel calls, and another convolution's im2col may have used
+ * the same work buffer in between.
+ */
+function fillOnes(cols: TypedArray, from: number, to: number): void {
+  const one = cols instanceof Float64Array ? ONE_F64 : ONE_F32;
+  backend().copy({ data: one, shape: [to - from], strides: [0], offset: 0 }, { data: cols, shape: [to - from], strides: [1], offset: from });
+}
+const ONE_F32 = Float32Array.of(1), ONE_F64 = Float64Array.of(1);
+
 /** The contiguous storage of t (t itself, or a copy). */
 function dense(t: Tensor): View {
   if (t.isContiguous()) return t;
@@ -119,7 +130,7 @@ function convRaw(x: Tensor, w: Tensor, bias: Tensor | null, geo: Conv2dGeometry,
     const nb = Math.min(chunk, N - n0), ld = nb * L;
     const cols = work('cols', x.dtype, geo.C * geo.kh * geo.kw * ld + (folded ? ld : 0));
     be.im2col(x, geo, n0, nb, cols);
-    if (folded) cols.fill(1, Kg * ld, Ka * ld);
+    if (folded) fillOnes(cols, Kg * ld, Ka * ld);
     // out[n] = W · cols[:, n·L … (n+1)·L], written straight into NCHW: one batched product over the images
     // (W shared, batch stride 0), or with groups one product per image batched over the groups
     const perImage = groups > 1;
@@ -181,7 +192,7 @@ function weightGradRaw(x: Tensor, g: Tensor, geo: Conv2dGeometry, groups: number
     const nb = Math.min(chunk, N - n0), ld = nb * L;
     const cols = work('cols', x.dtype, C * geo.kh * geo.kw * ld + (folded ? ld : 0));
     be.im2col(x, geo, n0, nb, cols);
-    if (folded) cols.fill(1, Kg * ld, Kc * ld);
+    if (folded) fillOnes(cols, Kg * ld, Kc * ld);
     const g2 = gradAsRows(g, n0, nb, O, L);
     const part = n0 === 0 ? null : work('part', x.dtype, O * Kc);
     be.gemm({

@@ -378,22 +378,24 @@ describe('fused optimizer steps agree with the reference update', () => {
   }
 });
 
-test('SGD steps bound to a compiled step\'s arrays (bindSgdStep) equal the wrapper\'s, through a learning-rate and an options change', () => {
-  const run = (bound: boolean, parallel: boolean, momentum: number): { params: Float32Array[]; wrapperCalls: number } => {
+test('optimizer steps bound to a compiled step\'s arrays (bindSgdStep, bindAdamStep) equal the wrapper\'s, through a learning-rate and an options change', () => {
+  type Make = (ps: Tensor[]) => optim.Optimizer;
+  const run = (bound: boolean, parallel: boolean, make: Make, kind: 'sgd' | 'adam'): { params: Float32Array[]; wrapperCalls: number } => {
     forceWasm(parallel);
     setWasmOptions({ optimizerParallelElements: parallel ? 0 : Infinity });
     const prev = getBackend();
     setBackend('wasm');
-    const be = wasmBackend as unknown as { sgdStep: (a: unknown) => void; bindSgdStep?: unknown };
-    const { sgdStep, bindSgdStep } = be;
+    const be = wasmBackend as unknown as Record<string, unknown>;
+    const stepName = kind === 'sgd' ? 'sgdStep' : 'adamStep', bindName = kind === 'sgd' ? 'bindSgdStep' : 'bindAdamStep';
+    const wrapper = be[stepName] as (a: unknown) => void, binder = be[bindName];
     let wrapperCalls = 0;
-    be.sgdStep = (a) => { wrapperCalls++; sgdStep(a); };
-    if (!bound) delete be.bindSgdStep;
+    be[stepName] = (a: unknown) => { wrapperCalls++; wrapper(a); };
+    if (!bound) delete be[bindName];
     try {
       const g = new Generator(5);
       const model = new nn.Sequential(new nn.Linear(30, 12), new nn.Sigmoid(), new nn.Linear(12, 3));
       noGrad(() => { for (const p of model.parameters()) p.copy_(randnT(g, [...p.shape])); });
-      const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum, weightDecay: 0.01 });
+      const opt = make(model.parameters());
       const step = compile((x: Tensor) => { const l = model.call(x).pow(2).mean(); l.backward(); return l; }, { warn: false });
       for (let s = 0; s < 12; s++) {
         if (s === 6) opt.paramGroups[0]!.lr = 0.03; // a schedule: the bound step takes the rate of each call
@@ -404,16 +406,22 @@ test('SGD steps bound to a compiled step\'s arrays (bindSgdStep) equal the wrapp
       }
       return { params: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)), wrapperCalls };
     } finally {
-      be.sgdStep = sgdStep;
-      be.bindSgdStep = bindSgdStep;
+      be[stepName] = wrapper;
+      be[bindName] = binder;
       setBackend(prev);
       setWasmOptions({ optimizerParallelElements: 1 << 15 });
     }
   };
+  const configs: [string, Make, 'sgd' | 'adam'][] = [
+    ['SGD', (ps) => new optim.SGD(ps, { lr: 0.1, weightDecay: 0.01 }), 'sgd'],
+    ['SGD momentum', (ps) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 }), 'sgd'],
+    ['Adam', (ps) => new optim.Adam(ps, { lr: 0.1, weightDecay: 0.01 }), 'adam'],
+    ['AdamW amsgrad', (ps) => new optim.AdamW(ps, { lr: 0.1, amsgrad: true }), 'adam'],
+  ];
   for (const parallel of [false, true]) {
-    for (const momentum of [0, 0.9]) {
-      const what = `${parallel ? '2 threads' : '1 thread'}, momentum ${momentum}`;
-      const b = run(true, parallel, momentum), w = run(false, parallel, momentum);
+    for (const [name, make, kind] of configs) {
+      const what = `${name}, ${parallel ? '2 threads' : '1 thread'}`;
+      const b = run(true, parallel, make, kind), w = run(false, parallel, make, kind);
       b.params.forEach((p, i) => assert.deepEqual(p, w.params[i], `${what}: parameter ${i}`));
       assert.equal(w.wrapperCalls, 12 * 4, what);
       assert.ok(b.wrapperCalls < 12 * 4 - 8, `${what}: ${b.wrapperCalls} steps went through the wrapper`);

@@ -45,6 +45,8 @@ export interface FusedOptimizerKernels {
    * other field of `args` unchanged while it uses the binding.
    */
   bindSgdStep?(args: SgdStepArgs): ((lr: number) => boolean) | null;
+  /** As bindSgdStep, for Adam: the returned function takes the learning rate and the step count (≥ 1). */
+  bindAdamStep?(args: AdamStepArgs): ((lr: number, step: number) => boolean) | null;
 }
 
 /** The current backend's fused optimizer kernels (each may be undefined). */

@@ -480,6 +480,37 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     if (xs[4]) deliver(ar, pmax!, n, xs[4]);
   }
 
+  /**
+   * The Adam step of s bound to its arrays (optim's seam, FusedOptimizerKernels.bindAdamStep) when they all live in
+   * memory apart from each other: as bindSgdStep, with the learning rate and the step count given at each call.
+   */
+  function bindAdamStep(s: AdamStepArgs): ((lr: number, step: number) => boolean) | null {
+    const { n } = s, max = s.maxExpAvgSq;
+    const xs = [s.param, s.grad, s.expAvg, s.expAvgSq, ...(max ? [max] : [])];
+    if (!sh || !xs.every((x) => f32(x) && inMem(x)) || n * 20 > MAX_BYTES) return null;
+    const ps = xs.map((x) => at(x, 0)), bytes = n * 4;
+    for (let i = 0; i < ps.length; i++) for (let j = i + 1; j < ps.length; j++) if (clash(ps[i]!, bytes, ps[j]!, bytes, false)) return null;
+    const [pp, pg, pm, pv] = ps as [number, number, number, number], pmax = max ? ps[4]! : 0;
+    const { beta1, beta2, eps, weightDecay } = s, decoupled = +s.decoupled, maximize = +s.maximize;
+    const kx = sh.exports, epoch = optionsEpoch;
+    return (lr, step) => {
+      if (epoch !== optionsEpoch) return false;
+      const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
+      if (onPool(n)) {
+        const i = shArena!.i32, f = shArena!.f32, o = OPT_DESC_OFFSET >> 2;
+        i[o] = pp; i[o + 1] = pg; i[o + 2] = pm; i[o + 3] = pv; i[o + 4] = pmax; i[o + 5] = n; i[o + 6] = pool!.size + 1;
+        i[o + 7] = decoupled; i[o + 8] = maximize;
+        f[o + 9] = beta1; f[o + 10] = 1 - beta1; f[o + 11] = beta2; f[o + 12] = 1 - beta2; f[o + 13] = eps;
+        f[o + 14] = weightDecay; f[o + 15] = 1 - lr * weightDecay; f[o + 16] = lr / bc1; f[o + 17] = Math.sqrt(bc2);
+        pool!.run(JOB_ADAM, pool!.size + 1, true);
+      } else {
+        kx.adam(pp, pg, pm, pv, pmax, n, beta1, 1 - beta1, beta2, 1 - beta2, eps, weightDecay, 1 - lr * weightDecay, decoupled, maximize,
+          lr / bc1, Math.sqrt(bc2));
+      }
+      return true;
+    };
+  }
+
   // ---------------------------------------------------------------- gather (indexSelect's pattern, in TypeScript)
 
   /**
@@ -618,7 +649,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     ...cpu,
     name: 'wasm',
     unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
-    gatherRowsU8, bindSgdStep,
+    gatherRowsU8, bindSgdStep, bindAdamStep,
     prefetchRowsU8,
     ...(allocateResident ? { allocateResident, bind } : {}),
     // the workers boot while the program loads its data, rather than during its first products
@@ -663,6 +694,7 @@ interface FusedKernels {
   sgdStep(args: SgdStepArgs): void;
   adamStep(args: AdamStepArgs): void;
   bindSgdStep(args: SgdStepArgs): ((lr: number) => boolean) | null;
+  bindAdamStep(args: AdamStepArgs): ((lr: number, step: number) => boolean) | null;
 }
 
 /** What the wasm backend reports about itself. */

@@ -3,7 +3,7 @@
  * replay does — bind the arguments, run the steps, put the gradients back — plus moving trained parameters into a
  * backend's resident memory once a plan is trusted.
  */
-import type { Backend } from '../backend/backend.js';
+import { type Backend, isResident } from '../backend/backend.js';
 import { type TypedArray, allocateUninitialized } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { RandomState } from '../tensor/trace.js';
@@ -138,9 +138,6 @@ export function registerPlan(plan: Plan): void {
   livePlans.add(new WeakRef(plan));
 }
 
-/** Whether an array lives in the backend's resident memory (wasm: the shared memory, which kernels read in place). */
-const resident = (a: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
-
 const overlaps = (a: TypedArray, b: TypedArray): boolean =>
   a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 
@@ -153,7 +150,7 @@ const overlaps = (a: TypedArray, b: TypedArray): boolean =>
 export function residentParameters(plan: Plan): void {
   const be = plan.be;
   if (!be.allocateResident) return;
-  const candidates = plan.leaves.filter((p) => !resident(p.data) && p.offset === 0 &&
+  const candidates = plan.leaves.filter((p) => !isResident(p.data) && p.offset === 0 &&
     p.data.length === p.size && p.isContiguous() && p.data instanceof Float32Array);
   if (!candidates.length) return;
   const plans = [...livePlans].map((r) => r.deref()).filter((q): q is Plan => q !== undefined && q.be === be);

@@ -213,6 +213,12 @@ export function activeBackend(): Backend {
   return current;
 }
 
+/**
+ * Whether an array lives in a backend's resident memory (`allocateResident`: on wasm the shared memory, which its
+ * kernels read in place).
+ */
+export const isResident = (a: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+
 /** Whether b is the backend in use (false while none is chosen). */
 export function isCurrentBackend(b: Backend): boolean {
   return current === b;

@@ -2,8 +2,7 @@
 import { add, div, maximum, mul, neg, sqrt, sub } from '../ops/elementwise.js';
 import { copy_ } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { TypedArray } from '../tensor/dtype.js';
-import { type AdamStepArgs, type FusedOptimizerKernels, fusedKernels, rawArrays, stateBeside, stateZerosLike } from './fused.js';
+import { type AdamStepArgs, BoundSteps, type FusedOptimizerKernels, fusedKernels, rawArrays, stateBeside, stateZerosLike } from './fused.js';
 import { Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdamOptions {
@@ -64,6 +63,12 @@ export class AdamW extends Optimizer<AdamOptions> {
   }
 }
 
+/** Adam steps bound by the backend, and what each binding holds for (the rate and step count are per call). */
+const boundSteps = new BoundSteps<(lr: number, step: number) => boolean>();
+const stepKeys = (kernels: FusedOptimizerKernels, p: Tensor, grad: Tensor, state: ParamState, o: AdamOptions, decoupled: boolean): unknown[] =>
+  [kernels, p.data, grad, grad.data, state.exp_avg, state.exp_avg_sq, o.amsgrad ? state.max_exp_avg_sq : undefined,
+    o.betas[0], o.betas[1], o.eps, o.weightDecay, decoupled, o.amsgrad, o.maximize];
+
 /** One Adam (decoupled: AdamW) step of p in place; the fused backend kernel when there is one, else tensor ops. */
 export function adamUpdate(p: Tensor, grad: Tensor, state: ParamState, o: AdamOptions, decoupled: boolean): void {
   if (state.step === undefined) {
@@ -77,11 +82,7 @@ export function adamUpdate(p: Tensor, grad: Tensor, state: ParamState, o: AdamOp
   state.step = step;
   const [beta1, beta2] = o.betas;
   const kernels = fusedKernels(), fused = kernels.adamStep;
-  const b = boundSteps.get(p);
-  if (b && b.run && b.kernels === kernels && b.data === p.data && b.grad === grad && b.gradData === grad.data &&
-    b.m === state.exp_avg && b.v === state.exp_avg_sq && b.vmax === (o.amsgrad ? state.max_exp_avg_sq : undefined) &&
-    b.beta1 === beta1 && b.beta2 === beta2 && b.eps === o.eps && b.weightDecay === o.weightDecay && b.decoupled === decoupled &&
-    b.amsgrad === o.amsgrad && b.maximize === o.maximize && b.run(o.lr, step)) return;
+  if (kernels.bindAdamStep && boundSteps.get(p, stepKeys(kernels, p, grad, state, o, decoupled))?.(o.lr, step)) return;
   if (fused) {
     state.exp_avg = stateBeside(p, state.exp_avg as Tensor);
     state.exp_avg_sq = stateBeside(p, state.exp_avg_sq as Tensor);
@@ -94,11 +95,11 @@ export function adamUpdate(p: Tensor, grad: Tensor, state: ParamState, o: AdamOp
         step, lr: o.lr, beta1, beta2, eps: o.eps, weightDecay: o.weightDecay, decoupled, amsgrad: o.amsgrad, maximize: o.maximize,
       };
       fused(args);
-      if (kernels.bindAdamStep) bindNext(p, grad, state, o, decoupled, kernels, args);
+      if (kernels.bindAdamStep) boundSteps.note(p, stepKeys(kernels, p, grad, state, o, decoupled), () => kernels.bindAdamStep!(args));
       return;
     }
   }
-  boundSteps.delete(p);
+  boundSteps.drop(p);
   let g = o.maximize ? neg(grad) : grad;
   let param: Tensor = p;
   if (o.weightDecay !== 0) {
@@ -117,28 +118,4 @@ export function adamUpdate(p: Tensor, grad: Tensor, state: ParamState, o: AdamOp
   const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
   const denom = add(div(sqrt(vHat), Math.sqrt(bc2)), o.eps);
   copy_(p, sub(param, mul(div(m, denom), o.lr / bc1)));
-}
-
-/**
- * A parameter's Adam step bound by the backend (FusedOptimizerKernels.bindAdamStep), with everything the binding took
- * as fixed: used while all of it is unchanged (the learning rate and the step count are given at each call).
- */
-interface BoundStep {
-  kernels: FusedOptimizerKernels; data: TypedArray; grad: Tensor; gradData: TypedArray; m: unknown; v: unknown; vmax: unknown;
-  beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; amsgrad: boolean; maximize: boolean;
-  /** Null until the same gradient storage was seen twice (an eager loop makes a new gradient every step). */
-  run: ((lr: number, step: number) => boolean) | null;
-}
-const boundSteps = new WeakMap<Tensor, BoundStep>();
-
-/** After a fused step: note the arrays, and bind the next steps once the same gradient storage comes a second time. */
-function bindNext(p: Tensor, grad: Tensor, state: ParamState, o: AdamOptions, decoupled: boolean, kernels: FusedOptimizerKernels, args: AdamStepArgs): void {
-  const b = boundSteps.get(p);
-  const again = b !== undefined && b.kernels === kernels && b.data === p.data && b.grad === grad && b.gradData === grad.data;
-  const [beta1, beta2] = o.betas;
-  boundSteps.set(p, {
-    kernels, data: p.data, grad, gradData: grad.data, m: state.exp_avg, v: state.exp_avg_sq, vmax: o.amsgrad ? state.max_exp_avg_sq : undefined,
-    beta1, beta2, eps: o.eps, weightDecay: o.weightDecay, decoupled, amsgrad: o.amsgrad, maximize: o.maximize,
-    run: again ? kernels.bindAdamStep!(args) : null,
-  });
 }

@@ -4,7 +4,7 @@
  * contiguous and of one dtype) and otherwise run their reference update, written with tensor ops.
  * A fused kernel must give the same result as the reference update (the optimizer tests check it).
  */
-import { backend } from '../backend/backend.js';
+import { backend, isResident } from '../backend/backend.js';
 import { zerosLike } from '../tensor/create.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -59,8 +59,6 @@ export function rawArrays(...ts: readonly Tensor[]): TypedArray[] | null {
   return ts.map((t) => t.data.subarray(t.offset, t.offset + t.size));
 }
 
-const resident = (a: TypedArray): boolean => typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
-
 /**
  * Zeros shaped like parameter p, for an optimizer's state: in the backend's resident memory when p's storage is there
  * (wasm, once a compiled step moved its parameters: see autograd/plan.ts), so that a fused step reads and writes every
@@ -68,7 +66,7 @@ const resident = (a: TypedArray): boolean => typeof SharedArrayBuffer !== 'undef
  */
 export function stateZerosLike(p: Tensor): Tensor {
   const be = backend();
-  const data = resident(p.data) && be.allocateResident ? be.allocateResident(p.dtype, p.size) : null;
+  const data = isResident(p.data) && be.allocateResident ? be.allocateResident(p.dtype, p.size) : null;
   return data ? new Tensor(data, p.shape) : zerosLike(p);
 }
 
@@ -77,9 +75,42 @@ export function stateZerosLike(p: Tensor): Tensor {
  * (a compiled step moves its parameters after its second call, when the optimizer has already stepped once), else t.
  */
 export function stateBeside(p: Tensor, t: Tensor): Tensor {
-  if (!resident(p.data) || resident(t.data) || t.dtype !== p.dtype || t.size !== p.size || !t.isContiguous()) return t;
+  if (!isResident(p.data) || isResident(t.data) || t.dtype !== p.dtype || t.size !== p.size || !t.isContiguous()) return t;
   const z = stateZerosLike(p);
-  if (!resident(z.data)) return t;
+  if (!isResident(z.data)) return t;
   z.data.set(t.data.subarray(t.offset, t.offset + t.size));
   return z;
+}
+
+/**
+ * Optimizer steps bound by the backend (bindSgdStep, bindAdamStep), per parameter. A binding holds for one list of
+ * keys, compared by identity: the backend's kernels, the parameter's and gradient's storage, the state tensors and
+ * every option the binding fixed. It is made once the same keys come at two steps in a row (an eager loop makes a new
+ * gradient every step, a compiled step refills the same one), and used while they stay the same.
+ */
+export class BoundSteps<F> {
+  private readonly byParam = new WeakMap<Tensor, { keys: readonly unknown[]; run: F | null }>();
+
+  /** The bound step of p for these keys, or null. */
+  get(p: Tensor, keys: readonly unknown[]): F | null {
+    const b = this.byParam.get(p);
+    return b && b.run && sameKeys(b.keys, keys) ? b.run : null;
+  }
+
+  /** After an unbound fused step with these keys: bind (`bind()`) when the previous step had the same ones. */
+  note(p: Tensor, keys: readonly unknown[], bind: () => F | null): void {
+    const b = this.byParam.get(p);
+    this.byParam.set(p, { keys, run: b && sameKeys(b.keys, keys) ? bind() : null });
+  }
+
+  /** p stepped without a fused kernel: forget its binding. */
+  drop(p: Tensor): void {
+    this.byParam.delete(p);
+  }
+}
+
+function sameKeys(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -2,8 +2,7 @@
 import { add, mul, neg, sub } from '../ops/elementwise.js';
 import { clone, copy_ } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { TypedArray } from '../tensor/dtype.js';
-import { type FusedOptimizerKernels, type SgdStepArgs, fusedKernels, rawArrays, stateBeside, stateZerosLike } from './fused.js';
+import { BoundSteps, type FusedOptimizerKernels, type SgdStepArgs, fusedKernels, rawArrays, stateBeside, stateZerosLike } from './fused.js';
 import { Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface SGDOptions {
@@ -47,25 +46,15 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 }
 
-/**
- * A parameter's SGD step bound by the backend (FusedOptimizerKernels.bindSgdStep), with everything the binding took
- * as fixed: used while all of it is unchanged, so a bound step computes exactly what the fused kernel would.
- */
-interface BoundStep {
-  kernels: FusedOptimizerKernels; data: TypedArray; grad: Tensor; gradData: TypedArray; buf: unknown;
-  momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean;
-  /** Null until the same gradient storage was seen twice (an eager loop makes a new gradient every step). */
-  run: ((lr: number) => boolean) | null;
-}
-const boundSteps = new WeakMap<Tensor, BoundStep>();
+/** SGD steps bound by the backend, and what each binding holds for (the options it fixed; the rate is per call). */
+const boundSteps = new BoundSteps<(lr: number) => boolean>();
+const stepKeys = (kernels: FusedOptimizerKernels, p: Tensor, grad: Tensor, buf: unknown, o: SGDOptions): unknown[] =>
+  [kernels, p.data, grad, grad.data, buf, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize];
 
 /** One SGD step of p in place; the fused backend kernel when there is one, else tensor ops. */
 export function sgdUpdate(p: Tensor, grad: Tensor, state: ParamState, o: SGDOptions): void {
   const kernels = fusedKernels(), fused = kernels.sgdStep;
-  const b = boundSteps.get(p);
-  if (b && b.run && b.kernels === kernels && b.data === p.data && b.grad === grad && b.gradData === grad.data && b.buf === state.momentum_buffer &&
-    b.momentum === o.momentum && b.dampening === o.dampening && b.weightDecay === o.weightDecay && b.nesterov === o.nesterov &&
-    b.maximize === o.maximize && b.run(o.lr)) return;
+  if (kernels.bindSgdStep && boundSteps.get(p, stepKeys(kernels, p, grad, state.momentum_buffer, o))?.(o.lr)) return;
   const firstStep = state.momentum_buffer == null;
   if (fused) {
     const buf = o.momentum === 0 ? null : firstStep ? stateZerosLike(p) : stateBeside(p, state.momentum_buffer as Tensor);
@@ -77,11 +66,12 @@ export function sgdUpdate(p: Tensor, grad: Tensor, state: ParamState, o: SGDOpti
         lr: o.lr, momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov, maximize: o.maximize,
       };
       fused(args);
-      if (kernels.bindSgdStep) bindNext(p, grad, buf, o, kernels, { ...args, firstStep: buf === null });
+      // the next steps see the momentum buffer this one made, so they have firstStep only without momentum
+      if (kernels.bindSgdStep) boundSteps.note(p, stepKeys(kernels, p, grad, buf, o), () => kernels.bindSgdStep!({ ...args, firstStep: buf === null }));
       return;
     }
   }
-  boundSteps.delete(p);
+  boundSteps.drop(p);
   let d = o.maximize ? neg(grad) : grad;
   if (o.weightDecay !== 0) d = add(d, mul(p, o.weightDecay));
   if (o.momentum === 0) state.momentum_buffer = null; // as PyTorch: the key exists, holding None
@@ -91,18 +81,4 @@ export function sgdUpdate(p: Tensor, grad: Tensor, state: ParamState, o: SGDOpti
     d = o.nesterov ? add(d, mul(buf, o.momentum)) : buf;
   }
   copy_(p, sub(p, mul(d, o.lr)));
-}
-
-/**
- * After a fused step: note the arrays, and bind the next steps once the same gradient storage comes a second time
- * (the following steps then see the momentum buffer this one made, so `next` has firstStep only without momentum).
- */
-function bindNext(p: Tensor, grad: Tensor, buf: Tensor | null, o: SGDOptions, kernels: FusedOptimizerKernels, next: SgdStepArgs): void {
-  const b = boundSteps.get(p);
-  const again = b !== undefined && b.kernels === kernels && b.data === p.data && b.grad === grad && b.gradData === grad.data;
-  boundSteps.set(p, {
-    kernels, data: p.data, grad, gradData: grad.data, buf,
-    momentum: o.momentum, dampening: o.dampening, weightDecay: o.weightDecay, nesterov: o.nesterov, maximize: o.maximize,
-    run: again ? kernels.bindSgdStep!(next) : null,
-  });
 }

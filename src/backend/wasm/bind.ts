@@ -8,7 +8,9 @@ import type { DType, TypedArray } from '../../tensor/dtype.js';
 import type { BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
 import { isContiguousView } from '../cpu/elementwise.js';
 import type { WasmExports } from './load.js';
-import { BINARY, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, mode, planBinary } from './layout.js';
+import {
+  BINARY, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, planBinary, rowGather, rowGatherInWasm,
+} from './layout.js';
 
 /** What a bound call needs from the backend. */
 export interface BindContext {
@@ -102,16 +104,10 @@ export function prepareCall(ctx: BindContext, method: string, args: readonly unk
       // the wrapper's wasm path (rows picked along dim of a contiguous x), with index and out in memory; x is read in
       // place when it is in memory, else copied on each call into memory kept with the call (it is small: see index.ts)
       const [x, dim, index, out] = args as [View, number, View, TypedArray];
-      const nd = x.shape.length, idx = index.data;
-      if (!(idx instanceof Int32Array) || !inMem(idx) || !mem(out) || !f32(x.data) || !dense(x) || index.shape.length !== nd) return null;
-      let outer = 1, inner = 1;
-      for (let k = 0; k < nd; k++) {
-        if (k !== dim && (index.shape[k] !== x.shape[k] || (index.strides[k] !== 0 && index.shape[k] !== 1))) return null;
-        if (k < dim) outer *= x.shape[k]!;
-        if (k > dim) inner *= x.shape[k]!;
-      }
-      const J = index.shape[dim]!, size = x.shape[dim]!, is = index.strides[dim]!, n = outer * J * inner, xLen = outer * size * inner;
-      if (n === 0 || n !== out.length || n < state.minElements || !(inMem(x.data) || xLen <= 4 * n) || 4 * (xLen + J + n) > MAX_BYTES) return null;
+      const idx = index.data, r = rowGather(x, dim, index);
+      if (!r || !(idx instanceof Int32Array) || !inMem(idx) || !mem(out) || !f32(x.data)) return null;
+      const { outer, inner, J, size, is, n, xLen } = r;
+      if (n === 0 || n !== out.length || !rowGatherInWasm(r, inMem(x.data), state.minElements)) return null;
       const copy = inMem(x.data) ? null : ctx.allocateResident('float32', xLen);
       if (!inMem(x.data) && !copy) return null;
       const px = copy ? at(copy, 0) : at(x.data, x.offset), pi = at(idx, index.offset), po = at(out, 0);
@@ -120,7 +116,7 @@ export function prepareCall(ctx: BindContext, method: string, args: readonly unk
       return () => {
         if (copy) copy.set(xd.subarray(x0, x0 + xLen));
         const bad = kx.gatherRows(px, pi, is, J, size, outer, inner, po);
-        if (bad >= 0) throw new Error(`gather: index ${idx[index.offset + bad * is]} is out of range for dim ${dim} of size ${size}`);
+        if (bad >= 0) throw gatherIndexError(idx[index.offset + bad * is]!, dim, size);
       };
     }
     default:

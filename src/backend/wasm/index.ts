@@ -17,7 +17,10 @@ import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.
 import { type WasmExports, loadKernels } from './load.js';
 import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
-import { BINARY, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, mode, paddedLd, planBinary } from './layout.js';
+import {
+  BINARY, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, paddedLd, planBinary,
+  rowGather, rowGatherInWasm,
+} from './layout.js';
 import { prepareCall } from './bind.js';
 
 const cpu = cpuBackend;
@@ -376,15 +379,8 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const ar = shared ? shArena! : arena;
     ar.reset();
     const [pp, pg, pbuf] = operands(ar, xs, [true, true, !s.firstStep], n);
-    if (shared && onPool(n)) {
-      const i = ar.i32, f = ar.f32, o = OPT_DESC_OFFSET >> 2;
-      i[o] = pp!; i[o + 1] = pg!; i[o + 2] = pbuf!; i[o + 5] = n; i[o + 6] = pool!.size + 1;
-      i[o + 7] = +s.nesterov; i[o + 8] = +s.maximize; i[o + 9] = +s.firstStep;
-      f[o + 10] = s.lr; f[o + 11] = s.momentum; f[o + 12] = 1 - s.dampening; f[o + 13] = s.weightDecay;
-      pool!.run(JOB_SGD, pool!.size + 1, true);
-    } else {
-      (shared ? sh!.exports : ex).sgd(pp!, pg!, pbuf!, n, s.lr, s.momentum, 1 - s.dampening, s.weightDecay, +s.nesterov, +s.maximize, +s.firstStep);
-    }
+    runSgd(shared ? sh!.exports : ex, shared && onPool(n), pp!, pg!, pbuf!, n, s.lr, s.momentum, 1 - s.dampening, s.weightDecay,
+      +s.nesterov, +s.maximize, +s.firstStep);
     deliver(ar, pp!, n, s.param);
     if (buf) deliver(ar, pbuf!, n, buf);
   }
@@ -404,17 +400,26 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const kx = sh.exports, epoch = optionsEpoch;
     return (lr) => {
       if (epoch !== optionsEpoch) return false;
-      if (onPool(n)) {
-        const i = shArena!.i32, f = shArena!.f32, o = OPT_DESC_OFFSET >> 2;
-        i[o] = pp; i[o + 1] = pg; i[o + 2] = pb; i[o + 5] = n; i[o + 6] = pool!.size + 1;
-        i[o + 7] = nesterov; i[o + 8] = maximize; i[o + 9] = first;
-        f[o + 10] = lr; f[o + 11] = momentum; f[o + 12] = keep; f[o + 13] = weightDecay;
-        pool!.run(JOB_SGD, pool!.size + 1, true);
-      } else {
-        kx.sgd(pp, pg, pb, n, lr, momentum, keep, weightDecay, nesterov, maximize, first);
-      }
+      runSgd(kx, onPool(n), pp, pg, pb, n, lr, momentum, keep, weightDecay, nesterov, maximize, first);
       return true;
     };
+  }
+
+  /**
+   * The SGD kernel on operands at these addresses: shared with the pool (descriptor at OPT_DESC_OFFSET of the shared
+   * memory, operands there) or on the calling thread with kx. Flags are 0/1.
+   */
+  function runSgd(kx: WasmExports, parallel: boolean, pp: number, pg: number, pb: number, n: number, lr: number, momentum: number,
+    keep: number, weightDecay: number, nesterov: number, maximize: number, first: number): void {
+    if (!parallel) {
+      kx.sgd(pp, pg, pb, n, lr, momentum, keep, weightDecay, nesterov, maximize, first);
+      return;
+    }
+    const i = shArena!.i32, f = shArena!.f32, o = OPT_DESC_OFFSET >> 2;
+    i[o] = pp; i[o + 1] = pg; i[o + 2] = pb; i[o + 5] = n; i[o + 6] = pool!.size + 1;
+    i[o + 7] = nesterov; i[o + 8] = maximize; i[o + 9] = first;
+    f[o + 10] = lr; f[o + 11] = momentum; f[o + 12] = keep; f[o + 13] = weightDecay;
+    pool!.run(JOB_SGD, pool!.size + 1, true);
   }
 
   /**
@@ -462,18 +467,8 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const ar = shared ? shArena! : arena;
     ar.reset();
     const [pp, pg, pm, pv, pmax] = operands(ar, xs, [true, true, true, true, true], n);
-    const bc1 = 1 - s.beta1 ** s.step, bc2 = 1 - s.beta2 ** s.step;
-    if (shared && onPool(n)) {
-      const i = ar.i32, f = ar.f32, o = OPT_DESC_OFFSET >> 2;
-      i[o] = pp!; i[o + 1] = pg!; i[o + 2] = pm!; i[o + 3] = pv!; i[o + 4] = pmax!; i[o + 5] = n; i[o + 6] = pool!.size + 1;
-      i[o + 7] = +s.decoupled; i[o + 8] = +s.maximize;
-      f[o + 9] = s.beta1; f[o + 10] = 1 - s.beta1; f[o + 11] = s.beta2; f[o + 12] = 1 - s.beta2; f[o + 13] = s.eps;
-      f[o + 14] = s.weightDecay; f[o + 15] = 1 - s.lr * s.weightDecay; f[o + 16] = s.lr / bc1; f[o + 17] = Math.sqrt(bc2);
-      pool!.run(JOB_ADAM, pool!.size + 1, true);
-    } else {
-      (shared ? sh!.exports : ex).adam(pp!, pg!, pm!, pv!, pmax!, n, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.eps, s.weightDecay,
-        1 - s.lr * s.weightDecay, +s.decoupled, +s.maximize, s.lr / bc1, Math.sqrt(bc2));
-    }
+    runAdam(shared ? sh!.exports : ex, shared && onPool(n), pp!, pg!, pm!, pv!, pmax!, n, s.lr, s.step, s.beta1, s.beta2, s.eps,
+      s.weightDecay, +s.decoupled, +s.maximize);
     deliver(ar, pp!, n, xs[0]!);
     deliver(ar, pm!, n, xs[2]!);
     deliver(ar, pv!, n, xs[3]!);
@@ -495,20 +490,26 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     const kx = sh.exports, epoch = optionsEpoch;
     return (lr, step) => {
       if (epoch !== optionsEpoch) return false;
-      const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
-      if (onPool(n)) {
-        const i = shArena!.i32, f = shArena!.f32, o = OPT_DESC_OFFSET >> 2;
-        i[o] = pp; i[o + 1] = pg; i[o + 2] = pm; i[o + 3] = pv; i[o + 4] = pmax; i[o + 5] = n; i[o + 6] = pool!.size + 1;
-        i[o + 7] = decoupled; i[o + 8] = maximize;
-        f[o + 9] = beta1; f[o + 10] = 1 - beta1; f[o + 11] = beta2; f[o + 12] = 1 - beta2; f[o + 13] = eps;
-        f[o + 14] = weightDecay; f[o + 15] = 1 - lr * weightDecay; f[o + 16] = lr / bc1; f[o + 17] = Math.sqrt(bc2);
-        pool!.run(JOB_ADAM, pool!.size + 1, true);
-      } else {
-        kx.adam(pp, pg, pm, pv, pmax, n, beta1, 1 - beta1, beta2, 1 - beta2, eps, weightDecay, 1 - lr * weightDecay, decoupled, maximize,
-          lr / bc1, Math.sqrt(bc2));
-      }
+      runAdam(kx, onPool(n), pp, pg, pm, pv, pmax, n, lr, step, beta1, beta2, eps, weightDecay, decoupled, maximize);
       return true;
     };
+  }
+
+  /** The Adam kernel on operands at these addresses (step ≥ 1), as runSgd: on the pool or on the calling thread. */
+  function runAdam(kx: WasmExports, parallel: boolean, pp: number, pg: number, pm: number, pv: number, pmax: number, n: number,
+    lr: number, step: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, maximize: number): void {
+    const bc1 = 1 - beta1 ** step, bc2 = 1 - beta2 ** step;
+    if (!parallel) {
+      kx.adam(pp, pg, pm, pv, pmax, n, beta1, 1 - beta1, beta2, 1 - beta2, eps, weightDecay, 1 - lr * weightDecay, decoupled, maximize,
+        lr / bc1, Math.sqrt(bc2));
+      return;
+    }
+    const i = shArena!.i32, f = shArena!.f32, o = OPT_DESC_OFFSET >> 2;
+    i[o] = pp; i[o + 1] = pg; i[o + 2] = pm; i[o + 3] = pv; i[o + 4] = pmax; i[o + 5] = n; i[o + 6] = pool!.size + 1;
+    i[o + 7] = decoupled; i[o + 8] = maximize;
+    f[o + 9] = beta1; f[o + 10] = 1 - beta1; f[o + 11] = beta2; f[o + 12] = 1 - beta2; f[o + 13] = eps;
+    f[o + 14] = weightDecay; f[o + 15] = 1 - lr * weightDecay; f[o + 16] = lr / bc1; f[o + 17] = Math.sqrt(bc2);
+    pool!.run(JOB_ADAM, pool!.size + 1, true);
   }
 
   // ---------------------------------------------------------------- gather (indexSelect's pattern, in TypeScript)
@@ -518,22 +519,13 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
    * whole rows are copied. Other patterns go to the reference.
    */
   function gather(x: View, dim: number, index: View, out: TypedArray): void {
-    const nd = x.shape.length;
-    let ok = isContiguousView(x) && index.shape.length === nd;
-    for (let k = 0; ok && k < nd; k++) {
-      if (k !== dim && (index.shape[k] !== x.shape[k] || (index.strides[k] !== 0 && index.shape[k] !== 1))) ok = false;
-    }
-    if (!ok) {
+    const r = rowGather(x, dim, index);
+    if (!r) {
       cpu.gather(x, dim, index, out);
       return;
     }
-    let outer = 1, inner = 1;
-    for (let k = 0; k < dim; k++) outer *= x.shape[k]!;
-    for (let k = dim + 1; k < nd; k++) inner *= x.shape[k]!;
-    const J = index.shape[dim]!, size = x.shape[dim]!, xd = x.data, idx = index.data, is = index.strides[dim]!;
-    const n = outer * J * inner, xLen = outer * size * inner;
-    // in wasm when x is in memory or not much larger than out (a table it would be a waste to copy for a few rows)
-    if (f32(xd) && f32(out) && idx instanceof Int32Array && n >= state.minElements && (inMem(xd) || xLen <= 4 * n) && 4 * (xLen + J + n) <= MAX_BYTES) {
+    const { outer, inner, J, size, is, n, xLen } = r, xd = x.data, idx = index.data;
+    if (f32(xd) && f32(out) && idx instanceof Int32Array && rowGatherInWasm(r, inMem(xd), state.minElements)) {
       const shared = inMem(xd) || inMem(idx) || inMem(out);
       const ar = shared ? shArena! : arena;
       ar.reset();
@@ -548,13 +540,13 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       if (po >= 0 && clash(po, n * 4, px, xLen * 4, false)) po = -1;
       if (po < 0) po = ar.alloc(n * 4);
       const bad = (shared ? sh!.exports : ex).gatherRows(px, pi, inMem(idx) ? is : 1, J, size, outer, inner, po);
-      if (bad >= 0) throw new Error(`gather: index ${idx[index.offset + bad * is]} is out of range for dim ${dim} of size ${size}`);
+      if (bad >= 0) throw gatherIndexError(idx[index.offset + bad * is]!, dim, size);
       deliver(ar, po, n, out);
       return;
     }
     for (let j = 0; j < J; j++) {
       const v = idx[index.offset + j * is]!;
-      if (!Number.isInteger(v) || v < -size || v >= size) throw new Error(`gather: index ${v} is out of range for dim ${dim} of size ${size}`);
+      if (!Number.isInteger(v) || v < -size || v >= size) throw gatherIndexError(v, dim, size);
     }
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < J; j++) {

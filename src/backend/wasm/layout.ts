@@ -5,6 +5,7 @@
  */
 import type { TypedArray } from '../../tensor/dtype.js';
 import type { BinaryOp, GemmArgs, UnaryOp, View } from '../backend.js';
+import { isContiguousView } from '../cpu/elementwise.js';
 
 export const UNARY: Partial<Record<UnaryOp, number>> = {
   neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sigmoid: 5, tanh: 6, relu: 7, reciprocal: 8, floor: 9, ceil: 10, round: 11,
@@ -139,3 +140,31 @@ export function describeGemm(
   d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj; d[o + G_TILES] = batch * nti * ntj;
   return d;
 }
+
+/**
+ * A gather that picks whole rows along dim of contiguous x (indexSelect's pattern, one-hot rows of an identity: the
+ * index varies along dim only): its loop sizes (n elements out, xLen read from x, J indices is apart), or null.
+ */
+export function rowGather(x: View, dim: number, index: View): { outer: number; inner: number; J: number; size: number; is: number; n: number; xLen: number } | null {
+  const nd = x.shape.length;
+  if (!isContiguousView(x) || index.shape.length !== nd) return null;
+  let outer = 1, inner = 1;
+  for (let k = 0; k < nd; k++) {
+    if (k !== dim && (index.shape[k] !== x.shape[k] || (index.strides[k] !== 0 && index.shape[k] !== 1))) return null;
+    if (k < dim) outer *= x.shape[k]!;
+    if (k > dim) inner *= x.shape[k]!;
+  }
+  const J = index.shape[dim]!, size = x.shape[dim]!;
+  return { outer, inner, J, size, is: index.strides[dim]!, n: outer * J * inner, xLen: outer * size * inner };
+}
+
+/**
+ * Whether a row gather runs in wasm: enough elements, and x in memory or not much larger than out (a table it would
+ * be a waste to copy into memory for a few rows).
+ */
+export const rowGatherInWasm = (r: { J: number; n: number; xLen: number }, xInMemory: boolean, minElements: number): boolean =>
+  r.n >= minElements && (xInMemory || r.xLen <= 4 * r.n) && 4 * (r.xLen + r.J + r.n) <= MAX_BYTES;
+
+/** The error of a gather index out of range (the same from every path). */
+export const gatherIndexError = (v: number, dim: number, size: number): Error =>
+  new Error(`gather: index ${v} is out of range for dim ${dim} of size ${size}`);

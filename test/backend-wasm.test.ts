@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import {
   type Tensor, Generator, autograd, compile, data, getBackend, listBackends, nn, noGrad, optim, randperm, setBackend, tensor, zeros,
 } from '../src/index.js';
-import { setWasmOptions, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
+import { setWasmOptions, timeWasmProducts, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
 import { cpuBackend } from '../src/backend/cpu/index.js';
 import { G_NTI, G_NTJ, G_TILES, describeGemm } from '../src/backend/wasm/layout.js';
 import { runOpCasesAgainstReference } from './op-cases.js';
@@ -185,6 +185,36 @@ test('a product on the pool is bitwise identical to one thread', () => {
     }
   };
   assert.deepEqual(run(true), run(false));
+});
+
+test('timeWasmProducts counts the products made while it is on, bound products of a compiled step included', () => {
+  forceWasm(true);
+  const prev = getBackend();
+  setBackend('wasm');
+  try {
+    const g = new Generator(5);
+    const a = randnT(g, [40, 30]), b = randnT(g, [30, 20]);
+    timeWasmProducts(true);
+    a.matmul(b);
+    timeWasmProducts(false);
+    a.matmul(b); // not counted
+    const once = wasmInfo()!;
+    assert.equal(once.productCalls, 1);
+    assert.ok(once.productSeconds > 0);
+    // a compiled MLP step: its products are bound calls once the plan is trusted (third call on), and timed as such
+    const model = new nn.Sequential(new nn.Linear(30, 16), new nn.Sigmoid(), new nn.Linear(16, 4));
+    const step = compile((x: Tensor) => { const l = model.call(x).sum(); l.backward(); return l; });
+    const opt = new optim.SGD(model.parameters(), { lr: 0.01 });
+    for (let i = 0; i < 3; i++) { opt.zeroGrad(); step(a); }
+    timeWasmProducts(true); // restarts from zero
+    for (let i = 0; i < 2; i++) { opt.zeroGrad(); step(a); }
+    timeWasmProducts(false);
+    assert.equal(step.stats.replays, 3);
+    // forward 2 products, backward 3 (x needs no gradient): 5 per replay
+    assert.equal(wasmInfo()!.productCalls, 10);
+  } finally {
+    setBackend(prev);
+  }
 });
 
 test('MNIST through a shuffling DataLoader on 2 threads (next batch gathered by a worker) gives the reference batches', () => {

@@ -53,7 +53,9 @@ export interface WasmOptions {
  */
 const WORKER_SPIN = 20000;
 
-function createWasmBackend(): { backend: Backend & FusedKernels; info: () => WasmInfo; setOptions: (o: Partial<WasmOptions>) => void } | { error: string } {
+function createWasmBackend(): {
+  backend: Backend & FusedKernels; info: () => WasmInfo; setOptions: (o: Partial<WasmOptions>) => void; timeProducts: (on: boolean) => void;
+} | { error: string } {
   const loaded = loadKernels();
   if (!loaded.plain) return { error: loaded.error ?? 'unknown error' };
   const ex: WasmExports = loaded.plain.exports;
@@ -159,7 +161,21 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
 
   // ---------------------------------------------------------------- gemm
 
+  /**
+   * Products timed while `timeProducts` is on (benchmarks' split of a step): calls and milliseconds (−0: a field that
+   * will hold fractions starts as one, or V8 changes the object's map mid-run and deoptimizes its readers; see pool.ts).
+   */
+  const timing = { on: false, calls: 0, ms: -0 };
+
   function gemm(g: GemmArgs): void {
+    if (!timing.on) { gemmUntimed(g); return; }
+    const t = performance.now();
+    gemmUntimed(g);
+    timing.ms += performance.now() - t;
+    timing.calls++;
+  }
+
+  function gemmUntimed(g: GemmArgs): void {
     const { batch, M, N, K } = g;
     const flops = 2 * batch * M * N * K;
     const aLen = aSpan(g), bLen = bSpan(g), cLen = batch * M * N;
@@ -214,9 +230,11 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
 
   /** A bound product (bind.ts): its descriptor for one thread and for the pool, chosen as the wrapper would. */
   function runGemm(one: Int32Array, all: Int32Array, flops: number): void {
+    const t = timing.on ? performance.now() : 0;
     const pool = workers(), parallel = pool !== null && flops >= state.gemmParallelFlops && pool.useful();
     shArena!.i32.set(parallel ? all : one, DESC_OFFSET >> 2);
     launchGemm(sh!.exports, shArena!.i32, parallel);
+    if (timing.on) { timing.ms += performance.now() - t; timing.calls++; }
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -659,7 +677,14 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
     residentArrays: heap?.liveCount ?? 0,
     residentHeapBytes: heap?.heapBytes ?? 0,
     prefetchesDelivered, prefetchesMissed,
+    productCalls: timing.calls, productSeconds: timing.ms / 1000,
   });
+
+  /** Start (from zero) or stop timing products; unlike setOptions this leaves bound calls bound. */
+  const timeProducts = (on: boolean): void => {
+    if (on) { timing.calls = 0; timing.ms = -0; }
+    timing.on = on;
+  };
 
   const setOptions = (o: Partial<WasmOptions>): void => {
     optionsEpoch++;
@@ -678,7 +703,7 @@ function createWasmBackend(): { backend: Backend & FusedKernels; info: () => Was
       state[k] = v;
     }
   };
-  return { backend, info, setOptions };
+  return { backend, info, setOptions, timeProducts };
 }
 
 /** The fused kernels this backend adds (optim's seam, src/optim/fused.ts). */
@@ -708,6 +733,13 @@ export interface WasmInfo extends WasmOptions {
   /** Batches (gatherRowsU8 calls) so far whose rows a worker had gathered ahead (prefetchRowsU8), and those gathered on the calling thread instead, the request not taken in time or not matching. */
   prefetchesDelivered: number;
   prefetchesMissed: number;
+  /**
+   * Matrix products made while `timeWasmProducts(true)` was on, and the seconds they took: the whole call on the
+   * calling thread (the wrapper's copies, or a compiled plan's bound call with the bias and activation it applies to
+   * each tile), waiting for the pool included.
+   */
+  productCalls: number;
+  productSeconds: number;
 }
 
 function availableCpus(): number {
@@ -756,6 +788,15 @@ export const wasmUnavailableReason: string | null = 'error' in created ? created
 /** The wasm backend's settings and state, or null without it. */
 export function wasmInfo(): WasmInfo | null {
   return 'info' in created ? created.info() : null;
+}
+
+/**
+ * Time the wasm backend's matrix products from now on (counters reset; see WasmInfo.productSeconds), or stop. Bound
+ * calls of compiled plans stay bound, so a benchmark sees the same step it would run untimed.
+ */
+export function timeWasmProducts(on: boolean): void {
+  if (!('timeProducts' in created)) throw new Error(`timeWasmProducts: the wasm backend is not available (${wasmUnavailableReason})`);
+  created.timeProducts(on);
 }
 
 /** Change the wasm backend's settings (threads, size thresholds). */

@@ -66,8 +66,9 @@ let batchNs = 0n; // time spent assembling batches (MNIST rows decoded from byte
 /** One pass over nSteps batches in the given order; the last loss. */
 function epoch(order) {
   let loss = NaN;
-  // batches as a DataLoader gives them (it lets the dataset prepare the next one while a step runs), in the peers' order
-  const batches = new data.DataLoader(train, { batchSize: B, sampler: order.subarray(0, nSteps * B), dropLast: true })[Symbol.iterator]();
+  // batches as a DataLoader gives them (it lets the dataset prepare the next one while a step runs), in the peers' order,
+  // decoded into reused buffers as `nabla train` has them (each batch is used within its step)
+  const batches = new data.DataLoader(train, { batchSize: B, sampler: order.subarray(0, nSteps * B), dropLast: true, reuseBuffers: true })[Symbol.iterator]();
   for (let s = 0; s < nSteps; s++) {
     const tb = process.hrtime.bigint();
     const [x, y] = batches.next().value;
@@ -92,7 +93,7 @@ if (nSteps === perEpoch) {
   const test = new data.MNIST({ train: false });
   let correct = 0;
   nb.noGrad(() => {
-    for (const [x, y] of new data.DataLoader(test, { batchSize: 1000 })) {
+    for (const [x, y] of new data.DataLoader(test, { batchSize: 1000, reuseBuffers: true })) {
       correct += model.call(x.reshape([-1, 784])).argmax(1).eq(y).sum().item();
     }
   });

@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 import { setWasmOptions, timeWasmProducts, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
 import { cpuBackend } from '../src/backend/cpu/index.js';
+import { isResident } from '../src/backend/backend.js';
 import { G_NTI, G_NTJ, G_TILES, describeGemm } from '../src/backend/wasm/layout.js';
 import { runOpCasesAgainstReference } from './op-cases.js';
 import { assertClose } from './helpers/assert.js';
@@ -250,6 +251,53 @@ test('MNIST through a shuffling DataLoader on 2 threads (next batch gathered by 
   } finally {
     setBackend(prev);
   }
+});
+
+test('MNIST with reuseBuffers on 2 threads: three resident buffers in turn, each batch intact while the next two are drawn', () => {
+  const prev = getBackend();
+  setBackend('wasm');
+  setWasmOptions({ threads: 2, yieldWhenBusy: false, minElements: 64, gemmMinFlops: 8192, gemmParallelFlops: 1 << 21 });
+  try {
+    const test = new data.MNIST({ train: false });
+    setBackend('cpu');
+    const reference = new data.MNIST({ train: false });
+    setBackend('wasm');
+    const order = (randperm(test.length, { generator: new Generator(6) }).dataSync() as Int32Array).subarray(0, 64 * 9 + 5);
+    const w = tensor(Float32Array.from({ length: 784 * 100 }, (_, i) => ((i * 5) % 11) / 100), { shape: [100, 784] });
+    const seen: { x: Tensor; want: Float32Array }[] = [];
+    let b = 0;
+    for (const [x, y] of new data.DataLoader(test, { batchSize: 64, sampler: order, reuseBuffers: true })) {
+      const [rx, ry] = reference.getBatch(order.subarray(b * 64, (b + 1) * 64));
+      assert.deepEqual(x!.dataSync(), rx!.dataSync(), `images of batch ${b}`);
+      assert.deepEqual(y!.dataSync(), ry!.dataSync(), `labels of batch ${b}`);
+      assert.ok(isResident(x!.data), 'the buffer lives in wasm memory');
+      seen.push({ x: x!, want: rx!.dataSync() as Float32Array });
+      // the two batches before this one are still intact
+      for (const s of seen.slice(-3)) assert.deepEqual(s.x.dataSync(), s.want);
+      if (b >= 3 && x!.shape[0] === seen[b - 3]!.x.shape[0]) assert.equal(x!.data, seen[b - 3]!.x.data, 'the buffer of three batches before');
+      if (b >= 1) assert.notEqual(x!.data, seen[b - 1]!.x.data);
+      if (b >= 2) assert.notEqual(x!.data, seen[b - 2]!.x.data);
+      x!.reshape([-1, 784]).matmul(w.T).sum().item(); // a parallel product: the worker gathers the next batch after it
+      b++;
+    }
+    assert.equal(b, 10); // the last batch (5 samples) has a buffer of its own size
+  } finally {
+    setBackend(prev);
+  }
+});
+
+test('copy between arrays in wasm memory is one memmove, equal to the reference (and the reference for other views)', () => {
+  const be = wasmBackend!;
+  const a = be.allocateResident!('float32', 1000) as Float32Array, b = be.allocateResident!('float32', 1000) as Float32Array;
+  for (let i = 0; i < 1000; i++) a[i] = Math.sin(i);
+  const view = (data: Float32Array, shape: number[], strides: number[], offset = 0) => ({ data, shape, strides, offset });
+  be.copy(view(a, [10, 30], [30, 1], 7), view(b, [10, 30], [30, 1], 100));
+  assert.deepEqual(b.subarray(100, 400), a.subarray(7, 307));
+  // a transposed source goes through the reference
+  const c = new Float32Array(1000);
+  be.copy(view(a, [30, 10], [1, 30]), view(b, [30, 10], [10, 1]));
+  cpuBackend.copy(view(a, [30, 10], [1, 30]), view(c, [30, 10], [10, 1]));
+  assert.deepEqual(b.subarray(0, 300), c.subarray(0, 300));
 });
 
 // ---------------------------------------------------------------- elementwise

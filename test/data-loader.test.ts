@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { data, tensor, arange, Generator, Tensor } from '../src/index.js';
+import { data, tensor, arange, Generator, Tensor, getBackend, listBackends, setBackend } from '../src/index.js';
 
 const xs = arange(0, 20).reshape(10, 2);
 const ys = tensor(Int32Array.from({ length: 10 }, (_, i) => i));
@@ -141,3 +141,41 @@ test('DataLoader: hands the next batch\'s indices to prefetchBatch before giving
   [...new data.DataLoader(sub, { batchSize: 2 })];
   assert.deepEqual(ds.calls, ['get 9,8', 'prefetch 7,6', 'get 7,6']);
 });
+
+test('DataLoader: reuseBuffers is passed on to getBatch (through a Subset too), not without it', () => {
+  const opts: unknown[] = [];
+  const ds: data.Dataset<Tensor[]> = {
+    length: 10,
+    get: (i) => [xs.select(0, i), ys.select(0, i)],
+    getBatch: (idx, o) => { opts.push(o?.reuseBuffers ?? false); return [xs.indexSelect(0, tensor(idx)), ys.indexSelect(0, tensor(idx))]; },
+  };
+  [...new data.DataLoader(ds, { batchSize: 5, reuseBuffers: true })];
+  [...new data.DataLoader(new data.Subset(ds, [1, 2, 3]), { batchSize: 5, reuseBuffers: true })];
+  [...new data.DataLoader(ds, { batchSize: 5 })];
+  assert.deepEqual(opts, [true, true, true, false, false]);
+});
+
+for (const backend of listBackends()) {
+  test(`${backend}: MNIST batches with reuseBuffers equal fresh ones, in three buffers taken in turn`, () => {
+    const prev = getBackend();
+    setBackend(backend);
+    try {
+      const mnist = new data.MNIST({ train: false });
+      const order = Int32Array.from({ length: 64 * 7 }, (_, i) => (i * 7919) % mnist.length);
+      const fresh = [...new data.DataLoader(mnist, { batchSize: 64, sampler: order })];
+      const kept: Tensor[] = [];
+      let b = 0;
+      for (const [x, y] of new data.DataLoader(mnist, { batchSize: 64, sampler: order, reuseBuffers: true })) {
+        assert.deepEqual(x!.dataSync(), fresh[b]![0]!.dataSync(), `images of batch ${b}`);
+        assert.deepEqual(y!.dataSync(), fresh[b]![1]!.dataSync(), `labels of batch ${b}`);
+        if (b >= 2) assert.deepEqual(kept[b - 2]!.dataSync(), fresh[b - 2]![0]!.dataSync(), 'the batch before last is intact');
+        if (b >= 3) assert.equal(x!.data, kept[b - 3]!.data);
+        kept.push(x!);
+        b++;
+      }
+      assert.equal(new Set(kept.map((x) => x.data)).size, 3);
+    } finally {
+      setBackend(prev);
+    }
+  });
+}

@@ -32,8 +32,9 @@ export async function trainWithAutograd(ctx: EngineContext): Promise<void> {
     log(`resumed from ${o.resume} after epoch ${startEpoch}`);
   }
   const lossFn = buildLossFn(c.loss);
-  const trainLoader = new DataLoader(ctx.trainSet, { batchSize: c.batchSize, shuffle: true, generator: loaderGenerator });
-  const testLoader = new DataLoader(ctx.testSet, { batchSize: o.testBatchSize });
+  // each batch is used within its step, so the loaders may decode into reused buffers (DataLoader's reuseBuffers)
+  const trainLoader = new DataLoader(ctx.trainSet, { batchSize: c.batchSize, shuffle: true, generator: loaderGenerator, reuseBuffers: true });
+  const testLoader = new DataLoader(ctx.testSet, { batchSize: o.testBatchSize, reuseBuffers: true });
 
   const callbacks: Callback[] = [];
   // the schedule advances after each epoch, before the checkpoint is written (as in PyTorch's loops)

@@ -65,8 +65,9 @@ export async function trainWithClassic(ctx: EngineContext): Promise<void> {
     log(`resumed from ${o.resume} after epoch ${startEpoch}`);
   }
   const net = fromModule(model, { loss: CLASSIC_LOSS[c.loss] });
-  const trainLoader = new DataLoader(ctx.trainSet, { batchSize: c.batchSize, shuffle: true, generator: loaderGenerator });
-  const testLoader = new DataLoader(ctx.testSet, { batchSize: o.testBatchSize });
+  // each batch is used within its step, so the loaders may decode into reused buffers (DataLoader's reuseBuffers)
+  const trainLoader = new DataLoader(ctx.trainSet, { batchSize: c.batchSize, shuffle: true, generator: loaderGenerator, reuseBuffers: true });
+  const testLoader = new DataLoader(ctx.testSet, { batchSize: o.testBatchSize, reuseBuffers: true });
   const progress = createProgress(o.progress, log);
   if (startEpoch >= c.epochs) log(`nothing to train: the checkpoint has ${startEpoch} epochs done and --epochs is ${c.epochs}`);
 

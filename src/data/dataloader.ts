@@ -6,7 +6,9 @@ import { stack } from '../ops/shape.js';
 import { randperm, tensor } from '../tensor/create.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Dataset } from './dataset.js';
+import type { BatchOptions, Dataset } from './dataset.js';
+
+const REUSE: BatchOptions = Object.freeze({ reuseBuffers: true });
 
 export interface DataLoaderOptions<B> {
   /** Samples per batch (default 1). */
@@ -24,6 +26,13 @@ export interface DataLoaderOptions<B> {
   dropLast?: boolean;
   /** Merge a list of samples into a batch (default: `defaultCollate`). Disables the dataset's getBatch fast path. */
   collate?: (samples: unknown[]) => B;
+  /**
+   * Let the dataset write batches into storage it reuses (default false): faster, and no fresh arrays per batch, but a
+   * batch's tensors are only valid while the next two batches are drawn; clone() what you keep longer. MNIST decodes
+   * its images into three buffers in turn (on wasm in the backend's memory, so a compiled step takes them without a
+   * copy out of that memory and back); other datasets ignore it. `nabla train` uses it.
+   */
+  reuseBuffers?: boolean;
 }
 
 /**
@@ -61,6 +70,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   readonly dropLast: boolean;
   readonly generator: Generator;
   readonly sampler?: Iterable<number>;
+  readonly reuseBuffers: boolean;
   private readonly collate?: (samples: unknown[]) => B;
 
   constructor(dataset: Dataset<unknown>, opts: DataLoaderOptions<B> = {}) {
@@ -81,6 +91,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     this.generator = opts.generator ?? defaultGenerator;
     this.sampler = opts.sampler;
     this.collate = opts.collate;
+    this.reuseBuffers = opts.reuseBuffers ?? false;
   }
 
   /** Number of batches in one pass (len(loader)). */
@@ -125,7 +136,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
 
   private fetch(indices: Int32Array): B {
     const ds = this.dataset;
-    if (!this.collate && ds.getBatch) return ds.getBatch(indices) as B;
+    if (!this.collate && ds.getBatch) return (this.reuseBuffers ? ds.getBatch(indices, REUSE) : ds.getBatch(indices)) as B;
     const samples = Array.from(indices, (i) => ds.get(i));
     return this.collate ? this.collate(samples) : (defaultCollate(samples) as B);
   }

@@ -10,15 +10,26 @@ export interface Dataset<T = unknown> {
   get(index: number): T;
   /**
    * Optional fast path: the already collated batch for these indices (one gather per stored tensor
-   * instead of one tensor per sample). DataLoader uses it when no custom `collate` is given.
+   * instead of one tensor per sample). DataLoader uses it when no custom `collate` is given, with its
+   * `reuseBuffers` option passed on (see BatchOptions).
    */
-  getBatch?(indices: Int32Array): T;
+  getBatch?(indices: Int32Array, opts?: BatchOptions): T;
   /**
    * Optional hint: getBatch will soon be called with these indices, so the dataset may start assembling that batch
    * in the background (MNIST does on the wasm backend, on a worker thread). DataLoader calls it with the next
    * batch's indices before it hands out the current one. It must not change what getBatch returns.
    */
   prefetchBatch?(indices: Int32Array): void;
+}
+
+/** How a dataset may assemble a batch (DataLoader's options, passed on to getBatch). */
+export interface BatchOptions {
+  /**
+   * The batch may be written into storage the dataset reuses for later batches (MNIST: three buffers in turn, which on
+   * the wasm backend live in its memory), instead of fresh arrays: it stays valid while the next two batches are
+   * drawn from the dataset. Datasets without such buffers ignore it.
+   */
+  reuseBuffers?: boolean;
 }
 
 export function checkIndex(index: number, length: number, op: string): number {
@@ -84,14 +95,14 @@ function indexSelectRows(t: Tensor, indices: Int32Array, n: number): Tensor {
 /** The samples of `dataset` at `indices`, as torch.utils.data.Subset. */
 export class Subset<T> implements Dataset<T> {
   readonly indices: Int32Array;
-  readonly getBatch?: (indices: Int32Array) => T;
+  readonly getBatch?: (indices: Int32Array, opts?: BatchOptions) => T;
   readonly prefetchBatch?: (indices: Int32Array) => void;
 
   constructor(readonly dataset: Dataset<T>, indices: ArrayLike<number>) {
     this.indices = Int32Array.from(indices, (i) => checkIndex(i, dataset.length, 'Subset'));
     if (dataset.getBatch) {
       const inner = dataset.getBatch.bind(dataset);
-      this.getBatch = (idx: Int32Array): T => inner(this.outer(idx, 'Subset.getBatch'));
+      this.getBatch = (idx: Int32Array, opts?: BatchOptions): T => inner(this.outer(idx, 'Subset.getBatch'), opts);
     }
     if (dataset.getBatch && dataset.prefetchBatch) {
       const inner = dataset.prefetchBatch.bind(dataset);

@@ -8,11 +8,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
-import { backend } from '../backend/backend.js';
+import { type Backend, backend } from '../backend/backend.js';
 import { reshape, select } from '../ops/shape.js';
 import { allocateUninitialized } from '../tensor/dtype.js';
-import { checkIndex, type Dataset } from './dataset.js';
+import { type BatchOptions, checkIndex, type Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
+
+/** Buffers getBatch decodes into with reuseBuffers, in turn: a batch stays valid while the next two are drawn. */
+const REUSED_BUFFERS = 3;
 
 /** The usual MNIST normalisation constants (mean and std of the training pixels). */
 export const MNIST_MEAN = 0.1307;
@@ -57,8 +60,9 @@ function findFile(dirs: readonly string[], base: string): string {
  * MNIST as a map-style dataset: sample i is [image [1, 28, 28] float32, label int32 scalar], and the
  * DataLoader's batches come from getBatch. The pixels stay in memory as the file's bytes (47 MB for the
  * training set instead of 188 MB as float32; in the wasm backend's memory when that is the backend at
- * construction) and each batch is decoded by one backend kernel (`gatherRowsU8`); `images` gives all of them as
- * one float32 tensor, made on first use.
+ * construction) and each batch is decoded by one backend kernel (`gatherRowsU8`), into a fresh tensor or, with the
+ * DataLoader's `reuseBuffers`, into one of three buffers used in turn; `images` gives all of them as one float32
+ * tensor, made on first use.
  */
 export class MNIST implements Dataset<Tensor[]> {
   /** Labels 0..9, int32 [N]. */
@@ -72,6 +76,8 @@ export class MNIST implements Dataset<Tensor[]> {
   /** Byte value → float32 pixel: (p / 255 − mean) / std. */
   private readonly table = new Float32Array(256);
   private imagesCache: Tensor | null = null;
+  /** The buffers of getBatch with reuseBuffers, the next one to use, and the backend they were made for. */
+  private ring: { be: Backend; buffers: Float32Array[]; next: number } | null = null;
 
   constructor(opts: MNISTOptions = {}) {
     const train = opts.train ?? true;
@@ -118,12 +124,16 @@ export class MNIST implements Dataset<Tensor[]> {
     return [reshape(this.decode(Int32Array.of(i)), this.imageShape), select(this.targets, 0, i)];
   }
 
-  /** Images [B, 1, 28, 28] and labels [B] of the samples at `indices` (negative counts from the end). */
-  getBatch(indices: Int32Array): Tensor[] {
+  /**
+   * Images [B, 1, 28, 28] and labels [B] of the samples at `indices` (negative counts from the end). With
+   * `reuseBuffers` the images are decoded into the next of three buffers kept for that (on wasm in the backend's
+   * memory): valid while the next two batches are drawn with it.
+   */
+  getBatch(indices: Int32Array, opts?: BatchOptions): Tensor[] {
     const rows = this.rows(indices, 'MNIST.getBatch');
     const labels = new Int32Array(rows.length), all = this.targets.data as Int32Array;
     for (let k = 0; k < rows.length; k++) labels[k] = all[rows[k]!]!;
-    return [this.decode(rows), new Tensor(labels, [rows.length])];
+    return [this.decode(rows, opts?.reuseBuffers === true), new Tensor(labels, [rows.length])];
   }
 
   /**
@@ -148,11 +158,26 @@ export class MNIST implements Dataset<Tensor[]> {
     return rows;
   }
 
-  /** Images at non-negative, in-range row indices, as float32 [B, 1, H, W]. */
-  private decode(rows: Int32Array): Tensor {
-    const row = this.imageShape[1]! * this.imageShape[2]!;
-    const out = allocateUninitialized('float32', rows.length * row) as Float32Array;
+  /** Images at non-negative, in-range row indices, as float32 [B, 1, H, W], in fresh storage or a reused buffer. */
+  private decode(rows: Int32Array, reuse = false): Tensor {
+    const row = this.imageShape[1]! * this.imageShape[2]!, n = rows.length * row;
+    const out = reuse ? this.reusedBuffer(n) : allocateUninitialized('float32', n) as Float32Array;
     backend().gatherRowsU8(this.pixels, row, rows, this.table, out);
     return new Tensor(out, [rows.length, ...this.imageShape]);
+  }
+
+  /**
+   * The next of the buffers batches are decoded into with reuseBuffers, taken in turn: made once per size and
+   * backend, in the backend's memory when it has some (wasm), so that kernels and a compiled step's input copy read
+   * it in place.
+   */
+  private reusedBuffer(n: number): Float32Array {
+    const be = backend();
+    if (!this.ring || this.ring.be !== be) this.ring = { be, buffers: [], next: 0 };
+    const r = this.ring, k = r.next;
+    r.next = (k + 1) % REUSED_BUFFERS;
+    let b = r.buffers[k];
+    if (!b || b.length !== n) r.buffers[k] = b = (be.allocateResident?.('float32', n) as Float32Array | null) ?? new Float32Array(n);
+    return b;
   }
 }

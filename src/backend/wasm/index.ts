@@ -239,6 +239,22 @@ function createWasmBackend(): {
 
   // ---------------------------------------------------------------- elementwise
 
+  /**
+   * Backend.copy: between two contiguous arrays of one type that both live in memory (a batch in a dataset's recycled
+   * buffer, copied into a compiled plan's input), one memmove in wasm: V8 copies shared memory a word at a time, at
+   * about a quarter of memcpy's speed (9 µs for 200 KB against 2). Anything else: the reference.
+   */
+  function copy(src: View, dst: View): void {
+    const s = src.data, d = dst.data;
+    if (sh && inMem(s) && inMem(d) && s.constructor === d.constructor && isContiguousView(src) && isContiguousView(dst)) {
+      let n = 1;
+      for (const k of src.shape) n *= k;
+      if (n > 0) sh.exports.copyBytes(at(d, dst.offset), at(s, src.offset), n * s.BYTES_PER_ELEMENT);
+      return;
+    }
+    cpu.copy(src, dst);
+  }
+
   function unary(op: UnaryOp, x: View, out: TypedArray): void {
     const code = UNARY[op], n = out.length;
     if (code === undefined || n < state.minElements || !f32(x.data) || !f32(out) || n * 4 > MAX_BYTES || !isContiguousView(x)) {
@@ -658,7 +674,7 @@ function createWasmBackend(): {
   const backend: Backend & FusedKernels = {
     ...cpu,
     name: 'wasm',
-    unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
+    copy, unary, binary, reduce, gemm, gather, sgdStep, adamStep, activationGrad, bceForward, bceBackward, softmaxLastDim,
     gatherRowsU8, bindSgdStep, bindAdamStep,
     prefetchRowsU8,
     ...(allocateResident ? { allocateResident, bind } : {}),

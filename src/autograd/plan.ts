@@ -243,7 +243,7 @@ function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
  * allows (see Plan.aliases: never on a backend with resident memory, where an ordinary array is copied once into the
  * plan's resident input buffer, since every kernel would otherwise copy it into memory again: the MLP's batch is read
  * by two products, 200 KB each time), the others are copied into the plan's input buffers (by the backend when both
- * live in its memory: a batch in MNIST's recycled buffers). True when some were aliased.
+ * live in its memory: a batch in one of MNIST's reused buffers). True when some were aliased.
  */
 function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
   let aliased = false;

@@ -240,8 +240,8 @@ function createWasmBackend(): {
   // ---------------------------------------------------------------- elementwise
 
   /**
-   * Backend.copy: between two contiguous arrays of one type that both live in memory (a batch in a dataset's recycled
-   * buffer, copied into a compiled plan's input), one memmove in wasm: V8 copies shared memory a word at a time, at
+   * Backend.copy: between two contiguous arrays of one type that both live in memory (a batch in one of MNIST's reused
+   * buffers, copied into a compiled plan's input), one memmove in wasm: V8 copies shared memory a word at a time, at
    * about a quarter of memcpy's speed (9 µs for 200 KB against 2). Anything else: the reference.
    */
   function copy(src: View, dst: View): void {
@@ -751,8 +751,7 @@ export interface WasmInfo extends WasmOptions {
   prefetchesMissed: number;
   /**
    * Matrix products made while `timeWasmProducts(true)` was on, and the seconds they took: the whole call on the
-   * calling thread (the wrapper's copies, or a compiled plan's bound call with the bias and activation it applies to
-   * each tile), waiting for the pool included.
+   * calling thread (the wrapper with its copies, or a compiled plan's bound call), waiting for the pool included.
    */
   productCalls: number;
   productSeconds: number;

@@ -28,7 +28,8 @@ export interface DataLoaderOptions<B> {
   collate?: (samples: unknown[]) => B;
   /**
    * Let the dataset write batches into storage it reuses (default false): faster, and no fresh arrays per batch, but a
-   * batch's tensors are only valid while the next two batches are drawn; clone() what you keep longer. MNIST decodes
+   * batch's tensors are only valid while the next two batches are drawn from the same dataset (by any loader); clone()
+   * what you keep longer. MNIST decodes
    * its images into three buffers in turn (on wasm in the backend's memory, so a compiled step takes them without a
    * copy out of that memory and back); other datasets ignore it. `nabla train` uses it.
    */

@@ -242,8 +242,8 @@ function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
  * Give the replay its arguments: a contiguous argument with its own whole storage is read in place where the plan
  * allows (see Plan.aliases: never on a backend with resident memory, where an ordinary array is copied once into the
  * plan's resident input buffer, since every kernel would otherwise copy it into memory again: the MLP's batch is read
- * by two products, 200 KB each time), the others are copied into the plan's input buffers (by the backend when both
- * live in its memory: a batch in one of MNIST's reused buffers). True when some were aliased.
+ * by two products, 200 KB each time), the others are copied into the plan's input buffers by the backend's copy.
+ * True when some were aliased.
  */
 function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
   let aliased = false;
@@ -253,9 +253,7 @@ function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
     if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous()) {
       for (const s of slots) s.container[s.key] = a.data;
       aliased = true;
-    } else if (a.isContiguous() && a.dtype === own.dtype && !(isResident(a.data) && isResident(own.data))) {
-      own.data.set(a.data.subarray(a.offset, a.offset + a.size));
-    } else plan.be.copy(a, own); // (between arrays in the backend's memory: its own copy, on wasm one memmove)
+    } else plan.be.copy(a, own); // the backend's copy: contiguous data in one move (on wasm a memmove when both live in its memory)
   });
   return aliased;
 }

@@ -9,6 +9,7 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import type { TypedArray } from '../../tensor/dtype.js';
+import { numel } from '../../tensor/shape.js';
 import { type Backend, type BinaryOp, type GemmArgs, type ReduceOp, type UnaryOp, type View, isCurrentBackend } from '../backend.js';
 import { cpuBackend } from '../cpu/index.js';
 import { isContiguousView } from '../cpu/elementwise.js';
@@ -247,8 +248,7 @@ function createWasmBackend(): {
   function copy(src: View, dst: View): void {
     const s = src.data, d = dst.data;
     if (sh && inMem(s) && inMem(d) && s.constructor === d.constructor && isContiguousView(src) && isContiguousView(dst)) {
-      let n = 1;
-      for (const k of src.shape) n *= k;
+      const n = numel(src.shape);
       if (n > 0) sh.exports.copyBytes(at(d, dst.offset), at(s, src.offset), n * s.BYTES_PER_ELEMENT);
       return;
     }

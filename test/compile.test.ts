@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nb from '../src/index.js';
 import { wasmInfo } from '../src/backend/wasm/index.js';
+import { backend } from '../src/backend/backend.js';
 
 const { nn, optim } = nb;
 
@@ -286,6 +287,79 @@ test('an argument written in place by the step is never aliased: the caller\'s t
     assert.deepEqual([...w.grad!.data], [2, 4, 6, 8]);
   }
   assert.equal(step.stats.replays, 2);
+});
+
+/** Run f with each available backend in turn (the previous one restored after). */
+function onEveryBackend(f: (name: string) => void): void {
+  const prev = nb.getBackend();
+  try {
+    for (const name of nb.listBackends()) { nb.setBackend(name); f(name); }
+  } finally {
+    nb.setBackend(prev);
+  }
+}
+
+test('an argument that is storage the step writes (a .grad it set) is copied, not read in place: the same gradients as eager mode', () => {
+  onEveryBackend((name) => {
+    const w = nb.tensor([0.5, -1, 2, 3]).requiresGrad_(), v = nb.tensor([1, 2, -1, 0.5]).requiresGrad_();
+    // d/dw = 2·w·x and d/dv = x²: the step writes w.grad while x is still to be read for v's
+    const f = (x: nb.Tensor): nb.Tensor => { const l = v.mul(x).mul(x).sum().add(w.mul(w).mul(x).sum()); l.backward(); return l; };
+    const step = nb.compile(f);
+    const clear = (): void => { w.grad = null; v.grad = null; };
+    for (const x of [[1, 2, 3, 4], [2, 1, 0, 1], [1, 1, 1, 1]]) { clear(); step(nb.tensor(x)); }
+    for (const p of [w, v]) {
+      const g = p.grad!; // the plan's own gradient buffer
+      const x = [...g.data];
+      clear();
+      const l = step(g), got = [[...w.grad!.data], [...v.grad!.data]];
+      clear();
+      const le = f(nb.tensor(x)), want = [[...w.grad!.data], [...v.grad!.data]];
+      assert.equal(l.item(), le.item(), name);
+      assert.deepEqual(got, want, name);
+    }
+    assert.equal(step.stats.fallbacks, 0, name);
+  });
+});
+
+test('a step that returns its argument, or a view of it, is compiled and returns the argument of each call', () => {
+  onEveryBackend((name) => {
+    const same = nb.compile((x: nb.Tensor) => x.reshape([4]));
+    const pair = nb.compile((x: nb.Tensor) => [x.mul(2), x]);
+    const [r, warnings] = captureWarnings(() => [0, 1, 2, 3].map((k) => {
+      const x = nb.tensor([[k, k + 1], [k + 2, k + 3]]);
+      return [[...same(x).data], ...pair(x).map((t) => [...t.data])];
+    }));
+    assert.deepEqual(warnings, [], name);
+    r.forEach((got, k) => assert.deepEqual(got, [[k, k + 1, k + 2, k + 3], [2 * k, 2 * k + 2, 2 * k + 4, 2 * k + 6], [k, k + 1, k + 2, k + 3]], name));
+    assert.equal(same.stats.replays, 2, name);
+    assert.equal(pair.stats.replays, 2, name);
+  });
+});
+
+test('an index check (a host step that names the labels it reads) leaves the batch to be read in place where the backend allows', () => {
+  onEveryBackend((name) => {
+    if (backend().allocateResident) return; // wasm copies into its resident input buffer by design (see bindInputs)
+    nb.manualSeed(5);
+    const model = mlp(), eye = nb.eye(5);
+    const step = nb.compile((x: nb.Tensor, y: nb.Tensor) => { const l = bce(model.call(x), eye.indexSelect(0, y)); l.backward(); return l; });
+    const be = backend(), copy = be.copy, copied: unknown[] = [];
+    be.copy = (src, dst) => { copied.push(src.data); copy.call(be, src, dst); };
+    try {
+      for (let i = 0; i < 4; i++) {
+        const x = nb.randn([8, 20]), y = nb.randint(0, 5, [8]);
+        for (const p of model.parameters()) p.grad = null;
+        copied.length = 0;
+        step(x, y);
+        if (i >= 2) { // replays: the labels are copied (the check reads the plan's copy), the batch is not
+          assert.ok(copied.includes(y.data), name);
+          assert.ok(!copied.includes(x.data), name);
+        }
+      }
+    } finally {
+      be.copy = copy;
+    }
+    assert.equal(step.stats.replays, 2, name);
+  });
 });
 
 test('wasm: a trusted plan moves the parameters it trains into resident memory, and training goes on exactly', () => {

@@ -176,6 +176,8 @@ function trace(fn: Run, args: unknown[]): Traced {
   const grads = new Map<Tensor, Tensor>();
   const generators = new Set<RandomState>();
   let reason: string | null = null, hostDepth = 0;
+  /** The storage host steps read (as they declared it), or 'any' once one did not say. */
+  let hostReads: Set<TypedArray> | 'any' = new Set();
   const unsupported = (what: string): void => { if (hostDepth === 0 && reason === null) reason = what; };
   // storage of the plan: in the backend's memory when it offers that (wasm: kernels then copy nothing), else plain
   // arrays; the plan keeps every resident array it was given, since views of one do not keep it alive
@@ -203,10 +205,13 @@ function trace(fn: Run, args: unknown[]): Traced {
       if (hostDepth === 0) unsupported('random numbers drawn outside a host step');
       else generators.add(g);
     },
-    hostStep: (f) => {
+    hostStep: (f, reads) => {
       hostDepth++;
       try { f(); } finally { hostDepth--; }
-      if (hostDepth === 0) steps.push({ kind: 'host', fn: f });
+      if (hostDepth > 0) return;
+      steps.push({ kind: 'host', fn: f });
+      if (!reads) hostReads = 'any';
+      else if (hostReads !== 'any') for (const r of reads) hostReads.add(r);
     },
   };
   const record = (method: string, a: unknown[], ret: unknown): void => {
@@ -236,11 +241,13 @@ function trace(fn: Run, args: unknown[]): Traced {
   if (reason !== null || !outs) return { result: userResult, plan: null, reason };
   const { firstExternalWrite, externalWrites } = externalWritesOf(steps, (a) => !owned.has(a));
   const leaves = [...grads.keys()].filter((x) => !owned.has(x.data));
-  // arguments that no kernel writes and that no host step reads can be read in place from the caller's tensor
+  // arguments that no kernel writes, no host step reads and the step does not return (its output is copied after the
+  // replay) can be read in place from the caller's tensor, except on a backend with resident memory (see bindInputs)
   const written = writtenArrays(steps);
-  const hostSteps = steps.some((st) => st.kind === 'host');
-  const aliases = inputs.map((own) => (own && !be.allocateResident && !hostSteps && !written.has(own.data) ? slotsOf(steps, own.data) : null));
-  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, externalWrites, generators: [...generators], storage, trusted: false };
+  const returned = new Set(outs.list.map((o) => o.data));
+  const inPlace = (a: TypedArray): boolean => hostReads !== 'any' && !hostReads.has(a) && !written.has(a) && !returned.has(a);
+  const aliases = inputs.map((own) => (own && !be.allocateResident && inPlace(own.data) ? slotsOf(steps, own.data) : null));
+  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, written: [...written].filter((w): w is TypedArray => ArrayBuffer.isView(w)), externalWrites, generators: [...generators], storage, trusted: false };
   registerPlan(plan);
   return { result: userResult, plan, reason: null };
 }

@@ -23,7 +23,8 @@ export interface Plan {
   inputs: (Tensor | null)[];
   /**
    * Per argument, the places in the recorded arguments that hold its storage, when a replay may point them at the
-   * caller's own (contiguous, unwritten by the step, no resident memory to prefer): no copy then. Null: copy.
+   * caller's own (contiguous, neither written nor returned by the step, nor read by a host step; no resident memory to
+   * prefer): no copy then. Null: copy.
    */
   aliases: (Slot[] | null)[];
   outputs: Tensor[];
@@ -34,6 +35,8 @@ export interface Plan {
   leaves: Tensor[];
   /** Index of the first kernel step that writes storage the plan does not own (before it a replay can be abandoned). */
   firstExternalWrite: number;
+  /** All the storage its kernels write (an argument whose storage overlaps one is never read in place). */
+  written: TypedArray[];
   /** The storage outside the plan that its kernels write (checked by the verifying replay). */
   externalWrites: TypedArray[];
   /** Random generators its host steps draw from (rewound while the plan is checked). */
@@ -169,6 +172,7 @@ export function residentParameters(plan: Plan): void {
   for (const { slot, value } of slots) { const r = moved.get(value); if (r) slot.container[slot.key] = r; }
   for (const q of plans) {
     q.externalWrites = q.externalWrites.map((a) => moved.get(a) ?? a);
+    q.written = q.written.map((a) => moved.get(a) ?? a);
     q.outputs = q.outputs.map((o) => (moved.has(o.data) ? new Tensor(moved.get(o.data)!, o.shape, o.strides, o.offset) : o));
   }
 }
@@ -239,18 +243,19 @@ function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
 }
 
 /**
- * Give the replay its arguments: a contiguous argument with its own whole storage is read in place where the plan
- * allows (see Plan.aliases: never on a backend with resident memory, where an ordinary array is copied once into the
- * plan's resident input buffer, since every kernel would otherwise copy it into memory again: the MLP's batch is read
- * by two products, 200 KB each time), the others are copied into the plan's input buffers by the backend's copy.
- * True when some were aliased.
+ * Give the replay its arguments: a contiguous argument with its own whole storage, clear of all the storage the
+ * plan writes, is read in place where the plan allows (see Plan.aliases: never on a backend with resident memory,
+ * where an ordinary array is copied once into the plan's resident input buffer, since every kernel would otherwise
+ * copy it into memory again: the MLP's batch is read by two products, 200 KB each time; a resident batch read in
+ * place, with the calls that read it bound again for each buffer, measured no faster: the copy's cost moved into the
+ * products), the others are copied into the plan's input buffers by the backend's copy. True when some were aliased.
  */
 function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
   let aliased = false;
   plan.inputs.forEach((own, i) => {
     if (!own) return;
     const a = args[i] as Tensor, slots = plan.aliases[i];
-    if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous()) {
+    if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous() && !plan.written.some((w) => overlaps(w, a.data))) {
       for (const s of slots) s.container[s.key] = a.data;
       aliased = true;
     } else plan.be.copy(a, own); // the backend's copy: contiguous data in one move (on wasm a memmove when both live in its memory)

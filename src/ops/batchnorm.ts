@@ -84,7 +84,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
       scale[c] = invStd[c]! * w[c]!;
       shift[c] = b[c]! - mu[c]! * scale[c]!;
     }
-  });
+  }, [variance, w, b, mu]);
   const y = uninitialized(x.shape, x.dtype); // written in full
   be.channelAffine(xv, scale, shift, y.data);
   if (runningMean || runningVar) {

@@ -230,7 +230,7 @@ function checkIndex(index: Tensor, op: string): void {
 
 /** Every index value in [-size, size), checked here once so that no backend kernel reads out of bounds. */
 function checkIndexRange(index: Tensor, size: number, op: string, dim: number, shape: readonly number[]): void {
-  hostStep(() => checkIndexValues(index, size, op, dim, shape)); // again on every replay of a compiled step
+  hostStep(() => checkIndexValues(index, size, op, dim, shape), [index.data]); // again on every replay of a compiled step
 }
 
 function checkIndexValues(index: Tensor, size: number, op: string, dim: number, shape: readonly number[]): void {

@@ -129,7 +129,7 @@ function randomFill(shape: Shape | number, opts: RandomOptions | undefined, op: 
   if (!isFloat(dtype)) throw new Error(`${op}: dtype must be floating point, got ${dtype}`);
   const g = opts?.generator ?? defaultGenerator;
   const arr = allocate(dtype, numel(s));
-  hostStep(() => { for (let i = 0; i < arr.length; i++) arr[i] = draw(g); }); // a compiled step draws again
+  hostStep(() => { for (let i = 0; i < arr.length; i++) arr[i] = draw(g); }, []); // a compiled step draws again
   return finish(new Tensor(arr, s), opts);
 }
 
@@ -144,7 +144,7 @@ export function randint(low: number, high: number, shape: Shape | number, opts?:
   const s = toShape(shape, 'randint');
   const g = opts?.generator ?? defaultGenerator;
   const arr = allocate(dtypeOpt(opts, 'int32', 'randint'), numel(s));
-  hostStep(() => { for (let i = 0; i < arr.length; i++) arr[i] = g.randint(low, high); }); // a compiled step draws again
+  hostStep(() => { for (let i = 0; i < arr.length; i++) arr[i] = g.randint(low, high); }, []); // a compiled step draws again
   return finish(new Tensor(arr, s), opts);
 }
 

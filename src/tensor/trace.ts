@@ -11,8 +11,8 @@ export interface TraceHooks {
   allocate(dtype: DType, size: number): TypedArray;
   /** JavaScript read tensor values (item, dataSync, …) or did something else a replay could not repeat. */
   unsupported(what: string): void;
-  /** Run `fn` now, unrecorded, and again at this point of every replay (see hostStep). */
-  hostStep(fn: () => void): void;
+  /** Run `fn` now, unrecorded, and again at this point of every replay (see hostStep); `reads` as there. */
+  hostStep(fn: () => void, reads?: readonly TypedArray[]): void;
   /** A random generator drew numbers (replayable inside a hostStep: the replay draws again). */
   drew(generator: RandomState): void;
 }
@@ -47,9 +47,11 @@ export function noteUnsupported(what: string): void {
  * argument checks that read data (index ranges, target classes) and small host-side arithmetic on kernel
  * results (batch-norm's per-channel scale). `fn` runs now; when a trace is recording, it runs again at the same
  * point of each replay, on the same (refilled) buffers. Kernel calls inside `fn` are not recorded.
+ * `reads` lists the storage whose values `fn` reads, when known (none: `[]`): a compiled step may then read its
+ * other arguments in place from the caller's tensors instead of copying them first. Omitted: `fn` may read anything.
  */
-export function hostStep(fn: () => void): void {
-  if (hooks) hooks.hostStep(fn);
+export function hostStep(fn: () => void, reads?: readonly TypedArray[]): void {
+  if (hooks) hooks.hostStep(fn, reads);
   else fn();
 }
 

@@ -105,7 +105,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BCEOptio
   if (badIndex === -2) hostStep(() => noGrad(() => { // a check on values: again on every replay of a compiled step
     const bad = logicalOr(lt(input, 0), gt(input, 1));
     if (sum(bad).item() > 0) throw outOfRange(dataSync(input)[argmax(to(bad, 'int32')).item()]!);
-  }));
+  }), [input.data]);
   const logs = (p: Tensor) => [clamp(log(p), -100), clamp(log(rsub(1, p)), -100)] as const;
   const loss = badIndex === -1 ? fused! : noGrad(() => {
     const [lp, l1p] = logs(input);
@@ -207,7 +207,7 @@ function classTarget(input: Tensor, target: Tensor, opts: NLLLossOptions, op: st
       const v = dataSync(target)[argmax(to(bad, 'int32')).item()];
       throw new Error(`${op}: target ${v} is out of range for ${C} classes (expected 0 ≤ target < ${C}${ignoreIndex < 0 || ignoreIndex >= C ? ` or ignoreIndex ${ignoreIndex}` : ''})`);
     }
-  }));
+  }), [target.data]);
   if (opts.weight != null) {
     checkTensor(opts.weight, op, 'weight');
     if (opts.weight.ndim !== 1 || opts.weight.shape[0] !== C) throw new Error(`${op}: weight ${fmt(opts.weight.shape)} must have one entry per class ([${C}])`);
@@ -310,7 +310,7 @@ export function oneHot(t: Tensor, numClasses = -1): Tensor {
   // with numClasses given the values are only checked (again on every replay of a compiled step); with −1 they set the shape
   const n = numClasses === -1 ? (t.size ? max(t).item() + 1 : 0) : numClasses;
   if (numClasses === -1) check(n);
-  else hostStep(() => check(n));
+  else hostStep(() => check(n), [t.data]);
   const idx = unsqueeze(t, -1);
   return scatterAdd(zeros([...t.shape, n], { dtype: 'int32' }), -1, idx, expand(full([], 1, { dtype: 'int32' }), idx.shape));
 }

@@ -100,16 +100,19 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   return f32x4.extract_lane(f32x4.add(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
 }
 
-/** C[4×2] (+)= A[4×kc] · B[2×kc]ᵀ with rows of A (stride lda) and of B (stride ldb) contiguous in k. */
+/**
+ * C[4×2] (+)= A[4×kc] · B[2×kc]ᵀ with rows of A (stride lda) and of B (stride ldb) contiguous in k. The vector loop
+ * runs over bytes [from, to) of the whole vectors only (see tileNT: outside them the rows of A are zero).
+ */
 @inline function dot4x2(
-  a: usize, lda: usize, rows: i32, b: usize, ldb: usize, cols: i32, kc: i32, cp: usize, ldc: usize, acc: bool,
+  a: usize, lda: usize, rows: i32, b: usize, ldb: usize, cols: i32, kc: i32, cp: usize, ldc: usize, acc: bool, from: usize, to: usize,
 ): void {
   const a0 = a, a1 = rows > 1 ? a + lda : a0, a2 = rows > 2 ? a + 2 * lda : a1, a3 = rows > 3 ? a + 3 * lda : a2;
   const b0 = b, b1 = cols > 1 ? b + ldb : b0;
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const end = <usize>(kc & ~3) << 2;
-  let off: usize = 0;
+  const end = to;
+  let off: usize = from;
   while (off < end) {
     const x0 = v128.load(b0 + off), x1 = v128.load(b1 + off);
     let y = v128.load(a0 + off);
@@ -125,6 +128,7 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   let s00 = hsum(c00), s01 = hsum(c01), s10 = hsum(c10), s11 = hsum(c11);
   let s20 = hsum(c20), s21 = hsum(c21), s30 = hsum(c30), s31 = hsum(c31);
   const kend = <usize>kc << 2;
+  off = <usize>(kc & ~3) << 2;
   while (off < kend) {
     const x0 = load<f32>(b0 + off), x1 = load<f32>(b1 + off);
     let y = load<f32>(a0 + off); s00 += y * x0; s01 += y * x1;
@@ -145,16 +149,61 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   if (cols > 1) store<f32>(p, y, 4);
 }
 
-/** Rows [i0, i1) × columns [j0, j1) of one product, B rows contiguous (NN, TN). */
+/** Whether the kc×8 panel of B at b (rows brs bytes apart) is all zeros (+0 or −0; NaN is not). */
+@inline function zeroPanel(b: usize, brs: usize, kc: i32): bool {
+  let z = f32x4.splat(0), all = i32x4.splat(-1);
+  for (let k = 0; k < kc; k++) {
+    all = v128.and(all, v128.and(f32x4.eq(v128.load(b), z), f32x4.eq(v128.load(b, 16), z)));
+    b += brs;
+  }
+  return i32x4.all_true(all);
+}
+
+/** Whether A(r, k) is finite for rows [i0, i1) and k < kc (A(r, k) at a + r·ars + k·acs). */
+function finiteRows(a: usize, ars: usize, acs: usize, i0: i32, i1: i32, kc: i32): bool {
+  const z = f32x4.splat(0);
+  if (ars == 4) {
+    // rows contiguous for each k (TN: A is a transposed row-major matrix): x − x is 0 for finite x, NaN otherwise
+    const n = i1 - i0, n4 = n & ~3;
+    for (let k = 0; k < kc; k++) {
+      const p = a + <usize>i0 * 4 + <usize>k * acs;
+      let all = i32x4.splat(-1);
+      for (let r = 0; r < n4; r += 4) { const x = v128.load(p + (<usize>r << 2)); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
+      if (!i32x4.all_true(all)) return false;
+      for (let r = n4; r < n; r++) { const x = load<f32>(p + (<usize>r << 2)); if (x - x != 0) return false; }
+    }
+    return true;
+  }
+  for (let r = i0; r < i1; r++) {
+    for (let k = 0; k < kc; k++) { const x = load<f32>(a + <usize>r * ars + <usize>k * acs); if (x - x != 0) return false; }
+  }
+  return true;
+}
+
+/**
+ * Rows [i0, i1) × columns [j0, j1) of one product, B rows contiguous (NN, TN). A whole panel of 8 columns of B that
+ * is zero (MNIST's blank border pixels in a batch, ReLU outputs) is not multiplied: its tiles of C get exactly what
+ * the kernel would give, +0 (the accumulators start at +0, and +0 plus ±0 is +0), or C + 0 when adding to C. Only
+ * where this block of A is finite: NaN or ∞ times 0 is NaN, and stays so.
+ */
 function tileNN(
   a: usize, ars: usize, acs: usize, b: usize, brs: usize, c: usize, ldc: usize,
   i0: i32, i1: i32, j0: i32, j1: i32, K: i32, scratch: usize,
 ): void {
+  const z = f32x4.splat(0);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0), acc = k0 > 0;
     const ak = a + <usize>k0 * acs, bk = b + <usize>k0 * brs;
+    let finite = -1; // whether this block of A is finite: worked out when a zero panel first asks
     for (let j = j0; j < j1; j += 8) {
       const cols = min(8, j1 - j), bj = bk + (<usize>j << 2);
+      if (cols == 8 && zeroPanel(bj, brs, kc)) {
+        if (finite < 0) finite = finiteRows(ak, ars, acs, i0, i1, kc) ? 1 : 0;
+        if (finite == 1) {
+          for (let i = i0; i < i1; i += 4) storeTile(c + <usize>i * ldc + (<usize>j << 2), ldc, min(4, i1 - i), 8, acc, scratch, z, z, z, z, z, z, z, z);
+          continue;
+        }
+      }
       for (let i = i0; i < i1; i += 4) {
         kern4x8(ak + <usize>i * ars, ars, acs, min(4, i1 - i), bj, brs, c + <usize>i * ldc + (<usize>j << 2), ldc, kc, acc, cols, scratch);
       }
@@ -172,14 +221,61 @@ function tileNT(
     return;
   }
   for (let k0 = 0; k0 < K; k0 += KCD) {
-    const kc = min(KCD, K - k0), acc = k0 > 0, kb = <usize>k0 << 2;
+    const kc = min(KCD, K - k0), acc = k0 > 0, kb = <usize>k0 << 2, vend = <usize>(kc & ~3) << 2;
+    let finite = -1; // whether rows [j0, j1) of B are finite in this block: worked out when first needed
     for (let i = i0; i < i1; i += 4) {
       const rows = min(4, i1 - i), ai = a + <usize>i * lda + kb;
+      // the whole vectors where these rows of A are zero at both ends (MNIST's blank top and bottom rows) are not
+      // multiplied: exactly what adding their ±0 products to the +0-started sums would give, where B is finite there
+      let from = zeroHead(ai, lda, rows, vend), to = from < vend ? zeroTail(ai, lda, rows, vend) : from;
+      if (from > 0 || to < vend) {
+        if (finite < 0) finite = finiteRowsNT(b + <usize>j0 * ldb + kb, ldb, j1 - j0, vend) ? 1 : 0;
+        if (finite == 0) { from = 0; to = vend; }
+      }
       for (let j = j0; j < j1; j += 2) {
-        dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc);
+        dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc, from, to);
       }
     }
   }
+}
+
+/** Bytes at the start of the rows (of whole vectors, up to vend) where all `rows` rows of A are zero. */
+@inline function zeroHead(a: usize, lda: usize, rows: i32, vend: usize): usize {
+  const z = f32x4.splat(0);
+  let off: usize = 0;
+  while (off < vend) {
+    let all = f32x4.eq(v128.load(a + off), z);
+    for (let r = 1; r < rows; r++) all = v128.and(all, f32x4.eq(v128.load(a + <usize>r * lda + off), z));
+    if (!i32x4.all_true(all)) break;
+    off += 16;
+  }
+  return off;
+}
+
+/** The end of the last vector (before vend) where some of the `rows` rows of A is not zero; 0 when none is. */
+@inline function zeroTail(a: usize, lda: usize, rows: i32, vend: usize): usize {
+  const z = f32x4.splat(0);
+  let off = vend;
+  while (off > 0) {
+    const o = off - 16;
+    let all = f32x4.eq(v128.load(a + o), z);
+    for (let r = 1; r < rows; r++) all = v128.and(all, f32x4.eq(v128.load(a + <usize>r * lda + o), z));
+    if (!i32x4.all_true(all)) break;
+    off = o;
+  }
+  return off;
+}
+
+/** Whether `n` rows of B (ldb bytes apart) are finite in their first vend bytes (whole vectors). */
+function finiteRowsNT(b: usize, ldb: usize, n: i32, vend: usize): bool {
+  const z = f32x4.splat(0);
+  for (let r = 0; r < n; r++) {
+    const p = b + <usize>r * ldb;
+    let all = i32x4.splat(-1);
+    for (let off: usize = 0; off < vend; off += 16) { const x = v128.load(p + off); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
+    if (!i32x4.all_true(all)) return false;
+  }
+  return true;
 }
 
 /** Start of block t of n over `units` units: ⌊t·units / n⌋ (in 64 bits: t·units may pass 2³¹). */

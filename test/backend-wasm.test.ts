@@ -144,6 +144,37 @@ for (const parallel of [false, true]) {
       agree((g) => randnT(g, [63, 97]).T.matmul(randnT(g, [63, 781])), gemmTol(63), 'TN 97x63x781');
     });
 
+    test('zero blocks of an operand (blank pixels, ReLU outputs) are not multiplied: the same +0, and NaN and ∞ still propagate', () => {
+      forceWasm(parallel);
+      // B (k × n, rows contiguous: NN and TN) with panels of 8 columns that are zero, −0 among them
+      const zeroCols = (g: Generator, K: number, N: number, blank: (k: number, j: number) => boolean): Tensor =>
+        tensor(Array.from({ length: K * N }, (_, i) => (blank(Math.floor(i / N), i % N) ? (i % 3 ? 0 : -0) : g.normal())), { shape: [K, N] });
+      const panels = (k: number, j: number) => j < 8 || (j >= 16 && j < 24) || (j >= 32 && j < 40 && k >= 256);
+      for (const [M, K, N] of [[13, 70, 41], [9, 300, 44]]) {
+        const what = `${M}x${K}x${N}`;
+        const { wasm } = both((g) => randnT(g, [K, M]).T.matmul(zeroCols(g, K, N, panels)));
+        agree((g) => randnT(g, [K, M]).T.matmul(zeroCols(g, K, N, panels)), gemmTol(K), `TN with zero panels ${what}`);
+        agree((g) => randnT(g, [M, K]).matmul(zeroCols(g, K, N, panels)), gemmTol(K), `NN with zero panels ${what}`);
+        const c = wasm.dataSync();
+        for (let i = 0; i < M; i++) for (const j of [0, 7, 16, 23]) assert.ok(Object.is(c[i * N + j], 0), `+0 at [${i}, ${j}] of ${what}`);
+        // NaN and ∞ in A: times a zero column they give NaN, as the reference
+        agree((g) => { const a = randnT(g, [K, M]); a.data[3 * M + 2] = NaN; a.data[5 * M + 4] = Infinity; return a.T.matmul(zeroCols(g, K, N, panels)); }, gemmTol(K), `TN, NaN and ∞ in A ${what}`);
+        agree((g) => { const a = randnT(g, [M, K]); a.data[2 * K + 3] = -Infinity; return a.matmul(zeroCols(g, K, N, panels)); }, gemmTol(K), `NN, ∞ in A ${what}`);
+      }
+      // A (m × k, rows contiguous: NT) whose rows are zero at both ends (MNIST's blank top and bottom rows)
+      const blankEnds = (g: Generator, M: number, K: number, head: number, tail: number): Tensor =>
+        tensor(Array.from({ length: M * K }, (_, i) => (i % K < head || i % K >= K - tail ? (i % 5 ? 0 : -0) : g.normal())), { shape: [M, K] });
+      for (const [M, K, N, head, tail] of [[9, 100, 11, 40, 20], [64, 784, 100, 84, 112], [5, 30, 3, 30, 0], [6, 1100, 7, 1030, 50]]) {
+        const what = `${M}x${K}x${N}, zero ${head} + ${tail}`;
+        agree((g) => blankEnds(g, M, K, head, tail).matmul(randnT(g, [N, K]).T), gemmTol(K), `NT ${what}`);
+        for (const [bad, at] of [[Infinity, 1], [NaN, K - 1], [-Infinity, Math.min(head, K - 1)]] as const) {
+          agree((g) => { const b = randnT(g, [N, K]); b.data[(N - 1) * K + at] = bad; return blankEnds(g, M, K, head, tail).matmul(b.T); }, gemmTol(K), `NT ${what}, ${bad} in B at k = ${at}`);
+        }
+      }
+      const allZero = both((g) => blankEnds(g, 8, 64, 64, 0).matmul(randnT(g, [6, 64]).T)).wasm.dataSync();
+      assert.ok([...allZero].every((v) => Object.is(v, 0)), 'rows of A all zero: +0');
+    });
+
     test('K = 0 gives zeros, and special values propagate', () => {
       forceWasm(parallel);
       agree(() => zeros([3, 0]).matmul(zeros([0, 5])), {}, 'K = 0');

@@ -22,7 +22,7 @@ import { scratch as tileScratch } from './scratch';
 export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
 export const G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7;
 export const G_C = 8, G_LDC = 9, G_CBS = 10;
-export const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17; // slots 14, 15 unused
+export const G_M = 11, G_N = 12, G_K = 13, G_SEQ = 15, G_NTI = 16, G_NTJ = 17; // slot 14: the tile count (JS side)
 
 /**
  * c + a·b. In the relaxed-SIMD builds (compiled with --use RELAXED=1, loaded only where the engine supports relaxed
@@ -181,14 +181,34 @@ function finiteRows(a: usize, ars: usize, acs: usize, i0: i32, i1: i32, kc: i32)
 }
 
 /**
+ * This thread's memo of which 8-column panels of B are zero (panels 0–127), for the product launch `memoSeq` and the
+ * block of B at `memoB`: a thread takes several row blocks of one product, and each would check every panel again.
+ */
+let memoSeq: i32 = 0, memoB: usize = 0;
+let known0: u64 = 0, known1: u64 = 0, zero0: u64 = 0, zero1: u64 = 0;
+
+/** Whether panel p (8 columns from bj) of the current block of B is zero, from the memo when this thread checked it. */
+@inline function zeroPanelMemo(seq: i32, bk: usize, p: i32, bj: usize, brs: usize, kc: i32): bool {
+  if (p >= 128) return zeroPanel(bj, brs, kc);
+  if (seq != memoSeq || bk != memoB) { memoSeq = seq; memoB = bk; known0 = 0; known1 = 0; zero0 = 0; zero1 = 0; }
+  const bit: u64 = <u64>1 << <u64>(p & 63);
+  if (p < 64) {
+    if (!(known0 & bit)) { known0 |= bit; if (zeroPanel(bj, brs, kc)) zero0 |= bit; }
+    return (zero0 & bit) != 0;
+  }
+  if (!(known1 & bit)) { known1 |= bit; if (zeroPanel(bj, brs, kc)) zero1 |= bit; }
+  return (zero1 & bit) != 0;
+}
+
+/**
  * Rows [i0, i1) × columns [j0, j1) of one product, B rows contiguous (NN, TN). A whole panel of 8 columns of B that
  * is zero (MNIST's blank border pixels in a batch, ReLU outputs) is not multiplied: its tiles of C get exactly what
  * the kernel would give, +0 (the accumulators start at +0, and +0 plus ±0 is +0), or C + 0 when adding to C. Only
- * where this block of A is finite: NaN or ∞ times 0 is NaN, and stays so.
+ * where this block of A is finite: NaN or ∞ times 0 is NaN, and stays so. `seq` tells launches apart (for the memo).
  */
 function tileNN(
   a: usize, ars: usize, acs: usize, b: usize, brs: usize, c: usize, ldc: usize,
-  i0: i32, i1: i32, j0: i32, j1: i32, K: i32, scratch: usize,
+  i0: i32, i1: i32, j0: i32, j1: i32, K: i32, scratch: usize, seq: i32,
 ): void {
   const z = f32x4.splat(0);
   for (let k0 = 0; k0 < K; k0 += KC) {
@@ -197,7 +217,7 @@ function tileNN(
     let finite = -1; // whether this block of A is finite: worked out when a zero panel first asks
     for (let j = j0; j < j1; j += 8) {
       const cols = min(8, j1 - j), bj = bk + (<usize>j << 2);
-      if (cols == 8 && zeroPanel(bj, brs, kc)) {
+      if (cols == 8 && zeroPanelMemo(seq, bk, j >> 3, bj, brs, kc)) {
         if (finite < 0) finite = finiteRows(ak, ars, acs, i0, i1, kc) ? 1 : 0;
         if (finite == 1) {
           for (let i = i0; i < i1; i += 4) storeTile(c + <usize>i * ldc + (<usize>j << 2), ldc, min(4, i1 - i), 8, acc, scratch, z, z, z, z, z, z, z, z);
@@ -222,16 +242,18 @@ function tileNT(
   }
   for (let k0 = 0; k0 < K; k0 += KCD) {
     const kc = min(KCD, K - k0), acc = k0 > 0, kb = <usize>k0 << 2, vend = <usize>(kc & ~3) << 2;
-    let finite = -1; // whether rows [j0, j1) of B are finite in this block: worked out when first needed
+    // rows [j0, j1) of B are known finite in bytes [0, headOk) and [tailOk, vend), extended as row groups ask
+    const bj = b + <usize>j0 * ldb + kb, nb = j1 - j0;
+    let headOk: usize = 0, tailOk = vend, bad = false;
     for (let i = i0; i < i1; i += 4) {
       const rows = min(4, i1 - i), ai = a + <usize>i * lda + kb;
       // the whole vectors where these rows of A are zero at both ends (MNIST's blank top and bottom rows) are not
       // multiplied: exactly what adding their ±0 products to the +0-started sums would give, where B is finite there
       let from = zeroHead(ai, lda, rows, vend), to = from < vend ? zeroTail(ai, lda, rows, vend) : from;
-      if (from > 0 || to < vend) {
-        if (finite < 0) finite = finiteRowsNT(b + <usize>j0 * ldb + kb, ldb, j1 - j0, vend) ? 1 : 0;
-        if (finite == 0) { from = 0; to = vend; }
-      }
+      if (from > headOk && !bad) { if (finiteRowsNT(bj, ldb, nb, headOk, from)) headOk = from; else bad = true; }
+      if (to < tailOk && !bad) { if (finiteRowsNT(bj, ldb, nb, to, tailOk)) tailOk = to; else bad = true; }
+      if (from > headOk) from = headOk;
+      if (to < tailOk) to = tailOk;
       for (let j = j0; j < j1; j += 2) {
         dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc, from, to);
       }
@@ -266,13 +288,13 @@ function tileNT(
   return off;
 }
 
-/** Whether `n` rows of B (ldb bytes apart) are finite in their first vend bytes (whole vectors). */
-function finiteRowsNT(b: usize, ldb: usize, n: i32, vend: usize): bool {
+/** Whether `n` rows of B (ldb bytes apart) are finite in bytes [lo, hi) (whole vectors). */
+function finiteRowsNT(b: usize, ldb: usize, n: i32, lo: usize, hi: usize): bool {
   const z = f32x4.splat(0);
   for (let r = 0; r < n; r++) {
     const p = b + <usize>r * ldb;
     let all = i32x4.splat(-1);
-    for (let off: usize = 0; off < vend; off += 16) { const x = v128.load(p + off); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
+    for (let off = lo; off < hi; off += 16) { const x = v128.load(p + off); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
     if (!i32x4.all_true(all)) return false;
   }
   return true;
@@ -299,7 +321,7 @@ export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
     const c = <usize>ld(desc, G_C) + <usize>bt * <usize>ld(desc, G_CBS);
     const i0 = min(M, 4 * split(ti, nur, nti)), i1 = min(M, 4 * split(ti + 1, nur, nti));
     const j0 = min(N, uc * split(tj, nuc, ntj)), j1 = min(N, uc * split(tj + 1, nuc, ntj));
-    if (bcs == 4) tileNN(a, ars, acs, b, brs, c, ldc, i0, i1, j0, j1, K, scratch);
+    if (bcs == 4) tileNN(a, ars, acs, b, brs, c, ldc, i0, i1, j0, j1, K, scratch, ld(desc, G_SEQ));
     else tileNT(a, ars, b, bcs, c, ldc, i0, i1, j0, j1, K);
   }
 }

@@ -19,7 +19,7 @@ import { type WasmExports, loadKernels } from './load.js';
 import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
 import {
-  BINARY, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, paddedLd, planBinary,
+  BINARY, G_SEQ, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, paddedLd, planBinary,
   rowGather, rowGatherInWasm,
 } from './layout.js';
 import { prepareCall } from './bind.js';
@@ -222,9 +222,13 @@ function createWasmBackend(): {
     deliver(ar, pc, cLen, g.c);
   }
 
+  /** Products launched so far (the descriptor's G_SEQ). */
+  let launches = 0;
+
   /** Run the product described at DESC_OFFSET of memory `i32`: on the pool, or on the calling thread with kx. */
   function launchGemm(kx: WasmExports, i32: Int32Array, parallel: boolean): void {
     const tiles = i32[(DESC_OFFSET >> 2) + G_TILES]!;
+    i32[(DESC_OFFSET >> 2) + G_SEQ] = launches = (launches + 1) | 0; // tells the kernels' per-thread memos apart
     if (parallel) pool!.run(JOB_GEMM, tiles, true);
     else kx.gemmTiles(DESC_OFFSET, 0, tiles);
   }

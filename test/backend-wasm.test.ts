@@ -175,6 +175,36 @@ for (const parallel of [false, true]) {
       assert.ok([...allZero].every((v) => Object.is(v, 0)), 'rows of A all zero: +0');
     });
 
+    test('a zero panel remembered by a thread is checked again at the next product: B changed in place, batches, bound calls', () => {
+      forceWasm(parallel);
+      const be = wasmBackend!, M = 24, K = 40, N = 48;
+      const a = be.allocateResident!('float32', K * M) as Float32Array, b = be.allocateResident!('float32', 2 * K * N) as Float32Array;
+      const c = be.allocateResident!('float32', 2 * M * N) as Float32Array, want = new Float32Array(2 * M * N);
+      for (let i = 0; i < a.length; i++) a[i] = Math.sin(i + 1);
+      // batch 0 of B has zero panels at columns 0–7 and 24–31, batch 1 none
+      const fill = (value: (k: number, j: number, t: number) => number): void => {
+        for (let t = 0; t < 2; t++) for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) b[t * K * N + k * N + j] = value(k, j, t);
+      };
+      const g = { batch: 2, M, N, K, a, aOffset: 0, lda: M, transA: true, aBatchStride: 0, b, bOffset: 0, ldb: N, transB: false, bBatchStride: K * N, c };
+      const one = { ...g, batch: 1 };
+      const check = (h: typeof g, what: string): void => {
+        cpuBackend.gemm({ ...h, c: want });
+        assertClose([...c.subarray(0, h.batch * M * N)], [...want.subarray(0, h.batch * M * N)], gemmTol(K), what);
+      };
+      for (const h of [one, g]) {
+        const bound = be.bind!('gemm', [h])!;
+        assert.ok(bound, 'the product is bound');
+        fill((k, j, t) => (t === 0 && (j < 8 || (j >= 24 && j < 32)) ? 0 : Math.cos(k * N + j)));
+        bound(); check(h, `batch ${h.batch}: zero panels in batch 0`);
+        fill((k, j) => Math.cos(k * N + j + 0.5)); // the same arrays, no zero panel now
+        bound(); check(h, `batch ${h.batch}: bound, after B changed in place`);
+        fill((k, j, t) => (t === 0 && j < 8 ? 0 : Math.cos(k + j)));
+        be.gemm(h); check(h, `batch ${h.batch}: wrapper, a zero panel again`);
+        fill((k, j) => Math.cos(k * N + j + 0.25));
+        be.gemm(h); check(h, `batch ${h.batch}: wrapper, after B changed in place`);
+      }
+    });
+
     test('K = 0 gives zeros, and special values propagate', () => {
       forceWasm(parallel);
       agree(() => zeros([3, 0]).matmul(zeros([0, 5])), {}, 'K = 0');

@@ -4,7 +4,7 @@
  * arrays that live in wasm memory next to other data. An output may be the very same buffer as an input read
  * elementwise (each vector is read before it is written), never a partly overlapping one.
  */
-import { k, vexp, vlog, vsigmoid, vtanh, vrelu, ONE } from './math';
+import { k, vexp, vlog, vsigmoid, vtanh, vrelu, sigmoidVectors, ONE } from './math';
 import { scratch, tailIn, tailOut } from './scratch';
 
 // unary op codes (the JS side keeps the same table)
@@ -52,7 +52,7 @@ function unaryVectors(op: i32, x: usize, out: usize, n: i32): void {
     case U_LOG: unaryLoop(U_LOG, x, out, n); break;
     case U_SQRT: unaryLoop(U_SQRT, x, out, n); break;
     case U_ABS: unaryLoop(U_ABS, x, out, n); break;
-    case U_SIGMOID: unaryLoop(U_SIGMOID, x, out, n); break;
+    case U_SIGMOID: sigmoidVectors(x, out, n); break;
     case U_TANH: unaryLoop(U_TANH, x, out, n); break;
     case U_RELU: unaryLoop(U_RELU, x, out, n); break;
     case U_RECIPROCAL: unaryLoop(U_RECIPROCAL, x, out, n); break;

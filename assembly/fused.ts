@@ -173,9 +173,16 @@ export function bceForward(p: usize, y: usize, out: usize, n: i32): i32 {
 }
 
 @inline function bceForwardVectors(p: usize, y: usize, out: usize, nb: usize): void {
-  const lo = k(LOG_FLOOR), one = k(ONE);
+  const lo = k(LOG_FLOOR), one = k(ONE), zero = f32x4.splat(0);
   for (let o: usize = 0; o < nb; o += 16) {
     const pv = v128.load(p + o), yv = v128.load(y + o);
+    const y1 = f32x4.eq(yv, one);
+    if (i32x4.all_true(v128.or(y1, f32x4.eq(yv, zero)))) {
+      // targets of 0 and 1 only (one-hot): one log, of p or 1 − p; the same bits as the sum below, whose other
+      // term is then 0 times a finite log (the logs are floored at −100)
+      v128.store(out + o, f32x4.neg(f32x4.pmax(vlog(v128.bitselect(pv, f32x4.sub(one, pv), y1)), lo)));
+      continue;
+    }
     const lp = f32x4.pmax(vlog(pv), lo), l1p = f32x4.pmax(vlog(f32x4.sub(one, pv)), lo);
     v128.store(out + o, f32x4.neg(f32x4.add(f32x4.mul(yv, lp), f32x4.mul(f32x4.sub(one, yv), l1p))));
   }

@@ -658,6 +658,13 @@ test('binary cross-entropy (fused kernel): values, gradients, reductions, weight
   const prev = getBackend();
   setBackend('wasm');
   try {
+    // four targets of 0 or 1 take one log; the same pairs beside a soft target take both logs: the same bits
+    const ps = [0, 1, 1e-30, 0.3, 0.999, 1e-7, 0.5, 0.75], ys = [1, 0, 1, 0, 1, 0, 0, 1];
+    for (let i = 0; i < ps.length; i += 3) {
+      const p4 = [0, 1, 2].map((k) => ps[(i + k) % ps.length]!), y4 = [0, 1, 2].map((k) => ys[(i + k) % ys.length]!);
+      const l = nn.functional.binaryCrossEntropy(tensor([...p4, 0.5, ...p4, 0.5]), tensor([...y4, 1, ...y4, 0.3]), { reduction: 'none' }).dataSync();
+      for (let k = 0; k < 3; k++) assert.ok(Object.is(l[k], l[4 + k]), `BCE(${p4[k]}, ${y4[k]}): ${l[k]} with one log, ${l[4 + k]} with two`);
+    }
     assert.throws(() => nn.functional.binaryCrossEntropy(tensor([0.5, 1.5, -1]), tensor([1, 0, 0])), /binaryCrossEntropy: all elements of input should be probabilities between 0 and 1, found 1\.5/);
   } finally {
     setBackend(prev);

@@ -44,11 +44,13 @@ const TANH_NEAR = memory.data<f32>([0.625]);
 const ABS_MASK = memory.data<i32>([0x7fffffff]);
 const SIGN_MASK = memory.data<i32>([0x80000000]);
 
-/** eˣ lane-wise. */
-@inline export function vexp(x: v128): v128 {
-  x = f32x4.pmin(f32x4.pmax(x, k(EXP_LO)), k(EXP_HI)); // NaN passes through pmin/pmax unchanged
-  // n = round(x·log2 e): t holds n in its low mantissa bits (as an integer: t's bits − ROUNDER's bits)
-  const t = f32x4.add(f32x4.mul(x, k(LOG2E)), k(ROUNDER));
+/** n = round(x·log2 e), held in t's low mantissa bits (as an integer: t's bits − ROUNDER's bits). */
+@inline function expRound(x: v128): v128 {
+  return f32x4.add(f32x4.mul(x, k(LOG2E)), k(ROUNDER));
+}
+
+/** e^(x − n·ln2) for n from t = expRound(x): the polynomial on the reduced argument, in [√½, √2]. */
+@inline function expReduced(x: v128, t: v128): v128 {
   const n = f32x4.sub(t, k(ROUNDER));
   let r = f32x4.sub(x, f32x4.mul(n, k(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, k(LN2_LO)));
@@ -57,7 +59,13 @@ const SIGN_MASK = memory.data<i32>([0x80000000]);
   p = f32x4.add(f32x4.mul(p, r), k(EXP_P + 12));
   p = f32x4.add(f32x4.mul(p, r), k(EXP_P + 16));
   p = f32x4.add(f32x4.mul(p, r), k(EXP_P + 20));
-  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(r, r), p), r), k(ONE));
+  return f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(r, r), p), r), k(ONE));
+}
+
+/** eˣ lane-wise. */
+@inline export function vexp(x: v128): v128 {
+  x = f32x4.pmin(f32x4.pmax(x, k(EXP_LO)), k(EXP_HI)); // NaN passes through pmin/pmax unchanged
+  const t = expRound(x), y = expReduced(x, t);
   const ni = i32x4.sub(t, k(ROUNDER));
   const n1 = i32x4.shr_s(ni, 1), n2 = i32x4.sub(ni, n1);
   const s1 = i32x4.shl(i32x4.add(n1, k(BIAS)), 23), s2 = i32x4.shl(i32x4.add(n2, k(BIAS)), 23);
@@ -115,16 +123,7 @@ export function sigmoidVectors(x: usize, out: usize, n: i32): void {
   const end = x + (<usize>n << 2);
   while (x < end) {
     const z = f32x4.pmin(f32x4.pmax(f32x4.neg(v128.load(x)), k(SIG_LO)), k(SIG_HI));
-    const t = f32x4.add(f32x4.mul(z, k(LOG2E)), k(ROUNDER));
-    const m = f32x4.sub(t, k(ROUNDER));
-    let r = f32x4.sub(z, f32x4.mul(m, k(LN2_HI)));
-    r = f32x4.sub(r, f32x4.mul(m, k(LN2_LO)));
-    let p = f32x4.add(f32x4.mul(k(EXP_P), r), k(EXP_P + 4));
-    p = f32x4.add(f32x4.mul(p, r), k(EXP_P + 8));
-    p = f32x4.add(f32x4.mul(p, r), k(EXP_P + 12));
-    p = f32x4.add(f32x4.mul(p, r), k(EXP_P + 16));
-    p = f32x4.add(f32x4.mul(p, r), k(EXP_P + 20));
-    const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(r, r), p), r), k(ONE));
+    const t = expRound(z), y = expReduced(z, t);
     const s = i32x4.shl(i32x4.add(i32x4.sub(t, k(ROUNDER)), k(BIAS)), 23);
     v128.store(out, f32x4.div(k(ONE), f32x4.add(k(ONE), f32x4.mul(y, s))));
     x += 16; out += 16;

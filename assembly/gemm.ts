@@ -149,14 +149,17 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   if (cols > 1) store<f32>(p, y, 4);
 }
 
-/** Whether the kc×8 panel of B at b (rows brs bytes apart) is all zeros (+0 or −0; NaN is not). */
+/**
+ * Whether the kc×8 panel of B at b (rows brs bytes apart) is all zeros (+0 or −0; NaN is not): row by row, so that a
+ * dense panel costs one row.
+ */
 @inline function zeroPanel(b: usize, brs: usize, kc: i32): bool {
-  let z = f32x4.splat(0), all = i32x4.splat(-1);
+  const z = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
-    all = v128.and(all, v128.and(f32x4.eq(v128.load(b), z), f32x4.eq(v128.load(b, 16), z)));
+    if (!i32x4.all_true(v128.and(f32x4.eq(v128.load(b), z), f32x4.eq(v128.load(b, 16), z)))) return false;
     b += brs;
   }
-  return i32x4.all_true(all);
+  return true;
 }
 
 /** Whether A(r, k) is finite for rows [i0, i1) and k < kc (A(r, k) at a + r·ars + k·acs). */

@@ -171,6 +171,17 @@ for (const parallel of [false, true]) {
           agree((g) => { const b = randnT(g, [N, K]); b.data[(N - 1) * K + at] = bad; return blankEnds(g, M, K, head, tail).matmul(b.T); }, gemmTol(K), `NT ${what}, ${bad} in B at k = ${at}`);
         }
       }
+      // zero runs inside the rows too (an image's margins), short and long, and more runs than the kernel lists
+      const runs = (g: Generator, M: number, K: number, zero: (k: number, i: number) => boolean): Tensor =>
+        tensor(Array.from({ length: M * K }, (_, t) => (zero(t % K, Math.floor(t / K)) ? (t % 7 ? 0 : -0) : g.normal())), { shape: [M, K] });
+      const margins = (k: number) => k % 28 < 5 || k % 28 >= 22 || (k >= 300 && k < 340);
+      const stripes = (k: number, i: number) => k % 16 >= 4 + (i % 3); // 49 runs of 8–12 zeros in 784
+      for (const [what, zero] of [['margins', margins], ['stripes', stripes], ['gaps of one vector', (k: number) => k % 12 >= 8]] as const) {
+        agree((g) => runs(g, 13, 784, zero).matmul(randnT(g, [9, 784]).T), gemmTol(784), `NT, zero runs: ${what}`);
+        for (const at of [310, 5 * 28 + 2, 783]) {
+          agree((g) => { const b = randnT(g, [9, 784]); b.data[4 * 784 + at] = at % 2 ? NaN : -Infinity; return runs(g, 13, 784, zero).matmul(b.T); }, gemmTol(784), `NT, zero runs: ${what}, non-finite B at k = ${at}`);
+        }
+      }
       const allZero = both((g) => blankEnds(g, 8, 64, 64, 0).matmul(randnT(g, [6, 64]).T)).wasm.dataSync();
       assert.ok([...allZero].every((v) => Object.is(v, 0)), 'rows of A all zero: +0');
     });

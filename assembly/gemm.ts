@@ -162,19 +162,21 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   return true;
 }
 
+/** Whether the floats in bytes [p, p + bytes) are all finite: x − x is 0 for finite x, NaN otherwise. */
+@inline function finiteSpan(p: usize, bytes: usize): bool {
+  const z = f32x4.splat(0), v = bytes & ~15;
+  let all = i32x4.splat(-1);
+  for (let o: usize = 0; o < v; o += 16) { const x = v128.load(p + o); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
+  if (!i32x4.all_true(all)) return false;
+  for (let o = v; o < bytes; o += 4) { const x = load<f32>(p + o); if (x - x != 0) return false; }
+  return true;
+}
+
 /** Whether A(r, k) is finite for rows [i0, i1) and k < kc (A(r, k) at a + r·ars + k·acs). */
 function finiteRows(a: usize, ars: usize, acs: usize, i0: i32, i1: i32, kc: i32): bool {
-  const z = f32x4.splat(0);
   if (ars == 4) {
-    // rows contiguous for each k (TN: A is a transposed row-major matrix): x − x is 0 for finite x, NaN otherwise
-    const n = i1 - i0, n4 = n & ~3;
-    for (let k = 0; k < kc; k++) {
-      const p = a + <usize>i0 * 4 + <usize>k * acs;
-      let all = i32x4.splat(-1);
-      for (let r = 0; r < n4; r += 4) { const x = v128.load(p + (<usize>r << 2)); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
-      if (!i32x4.all_true(all)) return false;
-      for (let r = n4; r < n; r++) { const x = load<f32>(p + (<usize>r << 2)); if (x - x != 0) return false; }
-    }
+    // rows contiguous for each k (TN: A is a transposed row-major matrix)
+    for (let k = 0; k < kc; k++) if (!finiteSpan(a + <usize>i0 * 4 + <usize>k * acs, <usize>(i1 - i0) << 2)) return false;
     return true;
   }
   for (let r = i0; r < i1; r++) {
@@ -264,42 +266,31 @@ function tileNT(
   }
 }
 
+/** Whether the vector at byte off is zero (+0 or −0) in all `rows` rows of A (lda bytes apart). */
+@inline function zeroVector(a: usize, lda: usize, rows: i32, off: usize): bool {
+  const z = f32x4.splat(0);
+  let all = f32x4.eq(v128.load(a + off), z);
+  for (let r = 1; r < rows; r++) all = v128.and(all, f32x4.eq(v128.load(a + <usize>r * lda + off), z));
+  return i32x4.all_true(all);
+}
+
 /** Bytes at the start of the rows (of whole vectors, up to vend) where all `rows` rows of A are zero. */
 @inline function zeroHead(a: usize, lda: usize, rows: i32, vend: usize): usize {
-  const z = f32x4.splat(0);
   let off: usize = 0;
-  while (off < vend) {
-    let all = f32x4.eq(v128.load(a + off), z);
-    for (let r = 1; r < rows; r++) all = v128.and(all, f32x4.eq(v128.load(a + <usize>r * lda + off), z));
-    if (!i32x4.all_true(all)) break;
-    off += 16;
-  }
+  while (off < vend && zeroVector(a, lda, rows, off)) off += 16;
   return off;
 }
 
 /** The end of the last vector (before vend) where some of the `rows` rows of A is not zero; 0 when none is. */
 @inline function zeroTail(a: usize, lda: usize, rows: i32, vend: usize): usize {
-  const z = f32x4.splat(0);
   let off = vend;
-  while (off > 0) {
-    const o = off - 16;
-    let all = f32x4.eq(v128.load(a + o), z);
-    for (let r = 1; r < rows; r++) all = v128.and(all, f32x4.eq(v128.load(a + <usize>r * lda + o), z));
-    if (!i32x4.all_true(all)) break;
-    off = o;
-  }
+  while (off > 0 && zeroVector(a, lda, rows, off - 16)) off -= 16;
   return off;
 }
 
-/** Whether `n` rows of B (ldb bytes apart) are finite in bytes [lo, hi) (whole vectors). */
+/** Whether `n` rows of B (ldb bytes apart) are finite in bytes [lo, hi). */
 function finiteRowsNT(b: usize, ldb: usize, n: i32, lo: usize, hi: usize): bool {
-  const z = f32x4.splat(0);
-  for (let r = 0; r < n; r++) {
-    const p = b + <usize>r * ldb;
-    let all = i32x4.splat(-1);
-    for (let off = lo; off < hi; off += 16) { const x = v128.load(p + off); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
-    if (!i32x4.all_true(all)) return false;
-  }
+  for (let r = 0; r < n; r++) if (!finiteSpan(b + <usize>r * ldb + lo, hi - lo)) return false;
   return true;
 }
 

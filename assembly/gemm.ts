@@ -23,6 +23,12 @@ export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
 export const G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7;
 export const G_C = 8, G_LDC = 9, G_CBS = 10;
 export const G_M = 11, G_N = 12, G_K = 13, G_SEQ = 15, G_NTI = 16, G_NTJ = 17; // slot 14: the tile count (JS side)
+/**
+ * A dot-kernel product whose B arrives row-major (K × N, rows G_TBRS bytes apart, batches G_TBBS apart, at G_TB; 0:
+ * none): each tile first transposes its own columns of it into its rows of B (the kernel's layout, at G_B), so the
+ * thread that reads those rows wrote them, and no thread waits for a whole transpose before starting.
+ */
+export const G_TB = 18, G_TBRS = 19, G_TBBS = 20;
 
 /**
  * c + a·b. In the relaxed-SIMD builds (compiled with --use RELAXED=1, loaded only where the engine supports relaxed
@@ -315,6 +321,10 @@ export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
     const c = <usize>ld(desc, G_C) + <usize>bt * <usize>ld(desc, G_CBS);
     const i0 = min(M, 4 * split(ti, nur, nti)), i1 = min(M, 4 * split(ti + 1, nur, nti));
     const j0 = min(N, uc * split(tj, nuc, ntj)), j1 = min(N, uc * split(tj + 1, nuc, ntj));
+    const tb = <usize>ld(desc, G_TB);
+    if (tb != 0 && j1 > j0) {
+      transpose(tb + <usize>bt * <usize>ld(desc, G_TBBS) + (<usize>j0 << 2), K, j1 - j0, ld(desc, G_TBRS), b + <usize>j0 * bcs, <i32>bcs);
+    }
     if (bcs == 4) tileNN(a, ars, acs, b, brs, c, ldc, i0, i1, j0, j1, K, scratch, ld(desc, G_SEQ));
     else tileNT(a, ars, b, bcs, c, ldc, i0, i1, j0, j1, K);
   }

@@ -15,6 +15,7 @@ import {
 import { setWasmOptions, timeWasmProducts, wasmBackend, wasmInfo, wasmUnavailableReason } from '../src/backend/wasm/index.js';
 import { cpuBackend } from '../src/backend/cpu/index.js';
 import { isResident } from '../src/backend/backend.js';
+import { FILL_MIN_BYTES, copyArray, fastSharedCopy } from '../src/backend/wasm/bytes.js';
 import { G_NTI, G_NTJ, G_TILES, describeGemm } from '../src/backend/wasm/layout.js';
 import { runOpCasesAgainstReference } from './op-cases.js';
 import { assertClose } from './helpers/assert.js';
@@ -134,6 +135,11 @@ for (const parallel of [false, true]) {
       agree((g) => randnT(g, [2, 256, 9]).mT.matmul(randnT(g, [2, 256, 10])), gemmTol(256), 'batched TN, k = 256');
       agree((g) => randnT(g, [2, 9, 256]).matmul(randnT(g, [256, 12])), gemmTol(256), 'batched NN, shared B, k = 256');
       agree((g) => randnT(g, [20, 9]).T.matmul(randnT(g, [256, 20]).T), gemmTol(20), 'TT, n = 256');
+      // B transposed by the tiles, each its own columns: from a slice (row stride wider than the row), per batch, and
+      // where the tiling has several row blocks (then the wrapper transposes it first)
+      agree((g) => randnT(g, [17, 200]).matmul(randnT(g, [200, 40]).slice(1, 3, 37)), gemmTol(200), 'NN, k = 200, B a column slice');
+      agree((g) => randnT(g, [3, 17, 200]).matmul(randnT(g, [3, 200, 50]).slice(2, 1, 42)), gemmTol(200), 'batched NN, k = 200, B sliced per batch');
+      agree((g) => randnT(g, [200, 90]).T.matmul(randnT(g, [200, 5])), gemmTol(200), 'TN, k = 200, a narrow B (row blocks)');
     });
 
     test("the classic MLP's products (blocks split unevenly over 4-row, 8- and 2-column register tiles)", () => {
@@ -370,6 +376,30 @@ test('copy between arrays in wasm memory is one memmove, equal to the reference 
   be.copy(view(a, [30, 10], [1, 30]), view(b, [30, 10], [10, 1]));
   cpuBackend.copy(view(a, [30, 10], [1, 30]), view(c, [30, 10], [10, 1]));
   assert.deepEqual(b.subarray(0, 300), c.subarray(0, 300));
+});
+
+test('copies between a JS array and shared memory (memcpy through Buffer.fill from 4 KiB) are exact, below and above the threshold', () => {
+  assert.ok(fastSharedCopy, 'Node has Buffer.prototype.fill: large copies into shared memory go by memcpy');
+  const be = wasmBackend!;
+  for (const n of [3, FILL_MIN_BYTES / 4 - 1, FILL_MIN_BYTES / 4, 5000]) {
+    const src = Float32Array.from({ length: n + 9 }, (_, i) => (i % 5 ? Math.sin(i) : i % 2 ? NaN : -0));
+    const r = be.allocateResident!('float32', n + 20) as Float32Array;
+    r.fill(7);
+    copyArray(r.subarray(4, 4 + n), src.subarray(9));
+    assert.ok(r.subarray(4, 4 + n).every((v, i) => Object.is(v, src[9 + i])), `into memory, ${n} floats`);
+    assert.ok([...r.subarray(0, 4), ...r.subarray(4 + n)].every((v) => v === 7), `nothing else written, ${n} floats`);
+    const back = new Float32Array(n + 2);
+    copyArray(back.subarray(1, 1 + n), r.subarray(4, 4 + n));
+    assert.ok(back.subarray(1, 1 + n).every((v, i) => Object.is(v, src[9 + i])) && back[0] === 0 && back[n + 1] === 0, `out of memory, ${n} floats`);
+    // Backend.copy between a JS array and a resident one, both ways
+    const view = (data: Float32Array, offset: number) => ({ data, shape: [n], strides: [1], offset });
+    const js = new Float32Array(n + 3);
+    be.copy(view(r, 4), view(js, 3));
+    assert.ok(js.subarray(3).every((v, i) => Object.is(v, src[9 + i])), `Backend.copy out of memory, ${n} floats`);
+    r.fill(0);
+    be.copy(view(js, 3), view(r, 2));
+    assert.ok(r.subarray(2, 2 + n).every((v, i) => Object.is(v, src[9 + i])), `Backend.copy into memory, ${n} floats`);
+  }
 });
 
 // ---------------------------------------------------------------- elementwise

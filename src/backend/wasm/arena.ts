@@ -4,6 +4,7 @@
  * collected, no dispose); the arena only grows (to the largest call seen) and is reused by every call.
  * Operands that already live in the memory (resident arrays, resident.ts) are used in place instead.
  */
+import { FILL_MIN_BYTES, copyArray } from './bytes.js';
 
 /** Bytes reserved at the start of memory: control block (pool), job descriptor, per-thread tile scratch. */
 export const CTL_OFFSET = 1024;
@@ -106,13 +107,21 @@ export class Arena {
   /** Copy src[offset, offset + n) (float32) into a fresh block; its address in bytes. */
   put(src: Float32Array, offset: number, n: number): number {
     const p = this.alloc(n * 4);
-    this.f32.set(n === src.length && offset === 0 ? src : src.subarray(offset, offset + n), p >>> 2);
+    this.write(p, n === src.length && offset === 0 ? src : src.subarray(offset, offset + n));
     return p;
+  }
+
+  /** Copy src to byte address p (a shared memory's large copies by memcpy: bytes.ts). */
+  write(p: number, src: Float32Array): void {
+    if (src.byteLength < FILL_MIN_BYTES) this.f32.set(src, p >>> 2);
+    else copyArray(this.f32.subarray(p >>> 2, (p >>> 2) + src.length), src);
   }
 
   /** Copy n floats at byte address p out into dst[dstOffset…]. */
   get(p: number, n: number, dst: Float32Array, dstOffset = 0): void {
-    dst.set(this.f32.subarray(p >>> 2, (p >>> 2) + n), dstOffset);
+    const from = this.f32.subarray(p >>> 2, (p >>> 2) + n);
+    if (n * 4 < FILL_MIN_BYTES) dst.set(from, dstOffset);
+    else copyArray(dstOffset === 0 && n === dst.length ? dst : dst.subarray(dstOffset, dstOffset + n), from);
   }
 
   /** Make room for `bytes` more; where the block goes. */

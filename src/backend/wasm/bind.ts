@@ -7,6 +7,7 @@
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import type { BinaryOp, GemmArgs, ReduceOp, UnaryOp, View } from '../backend.js';
 import { isContiguousView } from '../cpu/elementwise.js';
+import { copyArray } from './bytes.js';
 import type { WasmExports } from './load.js';
 import {
   BINARY, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, planBinary, rowGather, rowGatherInWasm,
@@ -114,7 +115,7 @@ export function prepareCall(ctx: BindContext, method: string, args: readonly unk
       if (clash(po, n * 4, px, xLen * 4, false) || clash(po, n * 4, pi, J * is * 4, false)) return null;
       const xd = x.data as Float32Array, x0 = x.offset;
       return () => {
-        if (copy) copy.set(xd.subarray(x0, x0 + xLen));
+        if (copy) copyArray(copy, xd.subarray(x0, x0 + xLen));
         const bad = kx.gatherRows(px, pi, is, J, size, outer, inner, po);
         if (bad >= 0) throw gatherIndexError(idx[index.offset + bad * is]!, dim, size);
       };

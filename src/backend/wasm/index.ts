@@ -14,12 +14,13 @@ import { type Backend, type BinaryOp, type GemmArgs, type ReduceOp, type UnaryOp
 import { cpuBackend } from '../cpu/index.js';
 import { isContiguousView } from '../cpu/elementwise.js';
 import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
+import { copyArray } from './bytes.js';
 import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.js';
 import { type WasmExports, loadKernels } from './load.js';
 import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
 import {
-  BINARY, G_SEQ, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, paddedLd, planBinary,
+  BINARY, G_NTI, G_SEQ, G_TB, G_TBBS, G_TBRS, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, paddedLd, planBinary,
   rowGather, rowGatherInWasm,
 } from './layout.js';
 import { prepareCall } from './bind.js';
@@ -156,7 +157,7 @@ function createWasmBackend(): {
     if (!p.pool.collect() || !same) { prefetchesMissed++; return false; }
     prefetchesDelivered++;
     if (inMem(out)) sh!.exports.copyBytes(at(out, 0), at(f, 0), n * 4);
-    else out.set(f.subarray(0, n));
+    else copyArray(out.length === n ? out : out.subarray(0, n), f.subarray(0, n));
     return true;
   }
 
@@ -197,11 +198,14 @@ function createWasmBackend(): {
     // C in place when it lives in memory clear of A and B
     let pc = inMem(g.c) ? at(g.c, 0) : -1;
     if (pc >= 0 && (clash(pc, cLen * 4, pa, aLen * 4, false) || clash(pc, cLen * 4, pb, bLen * 4, false))) pc = -1;
+    /** B as it came (row-major), when each tile transposes its own columns of it (see below): address, strides. */
+    let tb = -1, tbrs = 0, tbbs = 0;
     if (dotAfterTranspose(g)) {
       // the operands into the dot kernel's layout in wasm memory
       if (!transB) {
         const nb = bbs === 0 ? 1 : batch, ld = paddedLd(K), t = ar.alloc(nb * N * ld * 4);
-        for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, K, N, ldb * 4, t + i * N * ld * 4, ld * 4);
+        if (bbs !== 0 || batch === 1) { tb = pb; tbrs = ldb * 4; tbbs = bbs * 4; } // each tile's columns its own (checked below)
+        else for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, K, N, ldb * 4, t + i * N * ld * 4, ld * 4);
         pb = t; ldb = ld; transB = true; bbs = bbs === 0 ? 0 : N * ld;
       }
       if (transA) {
@@ -217,7 +221,15 @@ function createWasmBackend(): {
     }
     if (pc < 0) pc = ar.alloc(cLen * 4);
     // tiles (layout.ts, describeGemm), written straight into the descriptor slots, run by the pool with affinity
-    describeGemm(g, pa, lda, transA, abs, pb, ldb, transB, bbs, pc, parallel ? pool!.size + 1 : 1, aLen, bLen, ar.i32, DESC_OFFSET >> 2);
+    const d = describeGemm(g, pa, lda, transA, abs, pb, ldb, transB, bbs, pc, parallel ? pool!.size + 1 : 1, aLen, bLen, ar.i32, DESC_OFFSET >> 2);
+    if (tb >= 0) {
+      // B's transpose done by the tiles, each for its own columns (on two threads the worker then reads rows it wrote
+      // itself, not rows the calling thread wrote: 64x784x100 through matmul ≈ 30 µs shorter), when every column
+      // block belongs to one tile: one row block, and a B of its own per batch
+      const o = DESC_OFFSET >> 2;
+      if (d[o + G_NTI] === 1) { d[o + G_TB] = tb; d[o + G_TBRS] = tbrs; d[o + G_TBBS] = tbbs; }
+      else for (let i = 0; i < (tbbs === 0 ? 1 : batch); i++) kx.transpose(tb + i * tbbs, K, N, tbrs, pb + i * bbs * 4, ldb * 4);
+    }
     launchGemm(kx, ar.i32, parallel);
     deliver(ar, pc, cLen, g.c);
   }
@@ -247,13 +259,16 @@ function createWasmBackend(): {
   /**
    * Backend.copy: between two contiguous arrays of one type that both live in memory (a batch in one of MNIST's reused
    * buffers, copied into a compiled plan's input), one memmove in wasm: V8 copies shared memory a word at a time, at
-   * about a quarter of memcpy's speed (9 µs for 200 KB against 2). Anything else: the reference.
+   * about a quarter of memcpy's speed (9 µs for 200 KB against 2). Between a JS array and memory: copyArray
+   * (bytes.ts, memcpy through Node's Buffer). Anything else: the reference.
    */
   function copy(src: View, dst: View): void {
     const s = src.data, d = dst.data;
-    if (sh && inMem(s) && inMem(d) && s.constructor === d.constructor && isContiguousView(src) && isContiguousView(dst)) {
+    if (sh && (inMem(s) || inMem(d)) && s.constructor === d.constructor && isContiguousView(src) && isContiguousView(dst)) {
       const n = numel(src.shape);
-      if (n > 0) sh.exports.copyBytes(at(d, dst.offset), at(s, src.offset), n * s.BYTES_PER_ELEMENT);
+      if (n === 0) return;
+      if (inMem(s) && inMem(d)) sh.exports.copyBytes(at(d, dst.offset), at(s, src.offset), n * s.BYTES_PER_ELEMENT);
+      else copyArray(d.subarray(dst.offset, dst.offset + n), s.subarray(src.offset, src.offset + n)); // one side in memory
       return;
     }
     cpu.copy(src, dst);
@@ -487,7 +502,7 @@ function createWasmBackend(): {
       if (inPlace) { out.push(h); continue; }
       const p = ar.alloc(n * 4);
       if (load[i] && h >= 0) sh!.exports.copyBytes(p, h, n * 4);
-      else if (load[i]) ar.f32.set(x.length === n ? x : x.subarray(0, n), p >>> 2);
+      else if (load[i]) ar.write(p, x.length === n ? x : x.subarray(0, n));
       out.push(p);
     }
     return out;

@@ -16,7 +16,9 @@ export const M_FULL = 0, M_ROW = 1, M_COL = 2, M_SCALAR = 3;
 export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3, G_B = 4, G_BRS = 5, G_BCS = 6, G_BBS = 7, G_C = 8, G_LDC = 9, G_CBS = 10;
 export const G_M = 11, G_N = 12, G_K = 13, G_NTI = 16, G_NTJ = 17;
 /** Slot 14 (unused by the kernel) holds the number of tiles in a descriptor made by describeGemm. */
-export const G_TILES = 14, G_SEQ = 15, G_SLOTS = 18;
+export const G_TILES = 14, G_SEQ = 15;
+/** B to transpose tile by tile (its address, row stride and batch stride in bytes; address 0: none), assembly/gemm.ts. */
+export const G_TB = 18, G_TBRS = 19, G_TBBS = 20, G_SLOTS = 21;
 /** Calls needing more arena than this run in TypeScript (wasm32 memory tops out at 4 GiB). */
 export const MAX_BYTES = 1 << 30;
 
@@ -138,6 +140,7 @@ export function describeGemm(
   d[o + G_B] = pb; d[o + G_BRS] = transB ? 4 : ldb * 4; d[o + G_BCS] = transB ? ldb * 4 : 4; d[o + G_BBS] = bbs * 4;
   d[o + G_C] = pc; d[o + G_LDC] = N * 4; d[o + G_CBS] = M * N * 4;
   d[o + G_M] = M; d[o + G_N] = N; d[o + G_K] = K; d[o + G_NTI] = nti; d[o + G_NTJ] = ntj; d[o + G_TILES] = batch * nti * ntj;
+  d[o + G_TB] = 0;
   return d;
 }
 

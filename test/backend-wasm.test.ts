@@ -400,6 +400,21 @@ test('copies between a JS array and shared memory (memcpy through Buffer.fill fr
     be.copy(view(js, 3), view(r, 2));
     assert.ok(r.subarray(2, 2 + n).every((v, i) => Object.is(v, src[9 + i])), `Backend.copy into memory, ${n} floats`);
   }
+  // two views of shared memory (they may overlap) copy as set does, overlap included
+  const m = be.allocateResident!('float32', 6000) as Float32Array, want = new Float32Array(6000);
+  for (let i = 0; i < 6000; i++) m[i] = want[i] = i;
+  copyArray(m.subarray(7, 5007), m.subarray(0, 5000));
+  want.set(want.subarray(0, 5000), 7);
+  assert.deepEqual(m, want, 'an overlapping copy within shared memory');
+  // the same memory through two SharedArrayBuffer objects (a grow makes a new one): still as set does
+  const keep: Float32Array[] = [];
+  while (keep.length < 64 && (keep.length === 0 || keep[keep.length - 1]!.buffer === m.buffer)) keep.push(be.allocateResident!('float32', 1 << 20) as Float32Array);
+  const grown = keep[keep.length - 1]!.buffer;
+  assert.notEqual(grown, m.buffer, 'the memory grew');
+  for (let i = 0; i < 6000; i++) m[i] = want[i] = i;
+  copyArray(new Float32Array(grown, m.byteOffset + 28, 5000), m.subarray(0, 5000));
+  want.set(want.subarray(0, 5000), 7);
+  assert.deepEqual(m, want, 'an overlapping copy through two buffer objects of one memory');
 });
 
 // ---------------------------------------------------------------- elementwise

@@ -19,6 +19,7 @@ import { FILL_MIN_BYTES, copyArray, fastSharedCopy } from '../src/backend/wasm/b
 import { G_NTI, G_NTJ, G_TILES, describeGemm } from '../src/backend/wasm/layout.js';
 import { runOpCasesAgainstReference } from './op-cases.js';
 import { assertClose } from './helpers/assert.js';
+import { onBackend } from './helpers/backend.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -40,16 +41,8 @@ function forceWasm(parallel: boolean): void {
 
 /** fn's result on wasm and on the reference (fn gets a fresh seeded generator each time). */
 function both(fn: (g: Generator) => Tensor): { wasm: Tensor; cpu: Tensor } {
-  const prev = getBackend();
-  try {
-    setBackend('wasm');
-    const wasm = noGrad(() => fn(new Generator(11)));
-    setBackend('cpu');
-    const cpu = noGrad(() => fn(new Generator(11)));
-    return { wasm, cpu };
-  } finally {
-    setBackend(prev);
-  }
+  const on = (name: string): Tensor => onBackend(name, () => noGrad(() => fn(new Generator(11))));
+  return { wasm: on('wasm'), cpu: on('cpu') };
 }
 
 function agree(fn: (g: Generator) => Tensor, tol: { rtol?: number; atol?: number }, what: string): void {
@@ -251,26 +244,20 @@ test("a layer's weight is split by rows the same way in its forward product, its
 test('a product on the pool is bitwise identical to one thread', () => {
   const run = (parallel: boolean): Float32Array => {
     forceWasm(parallel);
-    const prev = getBackend();
-    setBackend('wasm');
-    try {
+    return onBackend('wasm', () => {
       const g = new Generator(3);
       const a = randnT(g, [150, 300]), b = randnT(g, [300, 130]);
       const x = randnT(g, [64, 784]), w = randnT(g, [100, 784]), gr = randnT(g, [64, 100]);
       const mlp = x.matmul(w.T).sum().add(gr.T.matmul(x).sum());
       return a.matmul(b).add(a.matmul(randnT(g, [130, 300]).T).sum()).add(mlp).dataSync() as Float32Array;
-    } finally {
-      setBackend(prev);
-    }
+    });
   };
   assert.deepEqual(run(true), run(false));
 });
 
 test('timeWasmProducts counts the products made while it is on, bound products of a compiled step included', () => {
   forceWasm(true);
-  const prev = getBackend();
-  setBackend('wasm');
-  try {
+  onBackend('wasm', () => {
     const g = new Generator(5);
     const a = randnT(g, [40, 30]), b = randnT(g, [30, 20]);
     timeWasmProducts(true);
@@ -291,9 +278,7 @@ test('timeWasmProducts counts the products made while it is on, bound products o
     assert.equal(step.stats.replays, 3);
     // forward 2 products, backward 3 (x needs no gradient): 5 per replay
     assert.equal(wasmInfo()!.productCalls, 10);
-  } finally {
-    setBackend(prev);
-  }
+  });
 });
 
 test('MNIST through a shuffling DataLoader on 2 threads (next batch gathered by a worker) gives the reference batches', () => {
@@ -463,9 +448,7 @@ describe('elementwise kernels', () => {
     forceWasm(false);
     const xs = Float32Array.from({ length: 20001 }, (_, i) => -100 + i * 0.01);
     const pos = Float32Array.from({ length: 20001 }, (_, i) => Math.exp(-80 + i * 0.008));
-    const prev = getBackend();
-    setBackend('wasm');
-    try {
+    onBackend('wasm', () => {
       const checks: [string, Float32Array, (x: number) => number, Tensor][] = [
         ['exp', xs, Math.exp, tensor(xs).exp()],
         ['sigmoid', xs, (x) => 1 / (1 + Math.exp(-x)), tensor(xs).sigmoid()],
@@ -482,9 +465,7 @@ describe('elementwise kernels', () => {
           assert.ok(ok, `${name}(${input[i]}) = ${got[i]}, want ${want}`);
         }
       }
-    } finally {
-      setBackend(prev);
-    }
+    });
   });
 
   test('binary ops over broadcast patterns, views and special values', () => {
@@ -559,16 +540,8 @@ describe('fused optimizer steps agree with the reference update', () => {
   for (const [name, make] of configs) {
     test(name, () => {
       forceWasm(false);
-      const prev = getBackend();
-      try {
-        setBackend('wasm');
-        const w = trainParams(make);
-        setBackend('cpu');
-        const c = trainParams(make);
-        w.forEach((p, i) => assertClose(p, c[i]!, { rtol: 2e-5, atol: 2e-6 }, `${name}: parameter ${i}`));
-      } finally {
-        setBackend(prev);
-      }
+      const w = onBackend('wasm', () => trainParams(make)), c = onBackend('cpu', () => trainParams(make));
+      w.forEach((p, i) => assertClose(p, c[i]!, { rtol: 2e-5, atol: 2e-6 }, `${name}: parameter ${i}`));
     });
   }
 });
@@ -634,13 +607,9 @@ test('gather: indexSelect rows and columns, negative indices, general indices', 
   agree((g) => randnT(g, [2, 5, 3]).indexSelect(1, idx), {}, 'indexSelect middle dim');
   agree((g) => randnT(g, [4, 5]).indexSelect(1, idx), {}, 'indexSelect columns');
   agree((g) => randnT(g, [3, 4]).gather(1, tensor([[0, 1], [3, 3], [2, 0]], { dtype: 'int32' })), {}, 'general gather');
-  const prev = getBackend();
-  setBackend('wasm');
-  try {
+  onBackend('wasm', () => {
     assert.throws(() => randnT(new Generator(1), [3, 4]).gather(0, tensor([[5, 0, 0, 0]], { dtype: 'int32' })), /gather: index 5 is out of range for dim 0 of size 3/);
-  } finally {
-    setBackend(prev);
-  }
+  });
 });
 
 test('gather bound for a compiled plan (Backend.bind): rows of x in or out of memory, read afresh on every call', () => {
@@ -669,18 +638,14 @@ test('gather bound for a compiled plan (Backend.bind): rows of x in or out of me
 /** Gradients of f's output sum w.r.t. each input on wasm and on the reference; with `second`, also a double backward. */
 function agreeGrad(f: (xs: Tensor[]) => Tensor, make: (g: Generator) => Tensor[], what: string, second = false): void {
   const run = (name: string) => {
-    const prev = getBackend();
-    setBackend(name);
-    try {
+    return onBackend(name, () => {
       const xs = make(new Generator(21)).map((x) => x.detach().requiresGrad_());
       const y = f(xs).sum();
       const gs = autograd.grad(y, xs, { createGraph: second });
       const out = [y, ...(gs as Tensor[])];
       if (second) out.push(...(autograd.grad((gs as Tensor[]).reduce((a, b) => a.add(b.sum()), tensor(0)), xs, { allowUnused: true }) as Tensor[]).filter(Boolean));
       return out.map((t) => t.detach());
-    } finally {
-      setBackend(prev);
-    }
+    });
   };
   const w = run('wasm'), c = run('cpu');
   assert.equal(w.length, c.length, what);
@@ -711,9 +676,7 @@ test('binary cross-entropy (fused kernel): values, gradients, reductions, weight
   agreeGrad(([p, y]) => nn.functional.binaryCrossEntropy(p!, y!), (g) => [probs(g, [5, 7]), targets(g, [5, 7])], 'BCE double backward', true);
   // probabilities of exactly 0 and 1 (logs clamped at −100), and soft targets
   agree(() => nn.functional.binaryCrossEntropy(tensor([0, 1, 0, 1, 0.5, 1e-30]), tensor([0, 1, 1, 0, 0.3, 1]), { reduction: 'none' }), { rtol: 1e-6, atol: 1e-6 }, 'BCE at 0 and 1');
-  const prev = getBackend();
-  setBackend('wasm');
-  try {
+  onBackend('wasm', () => {
     // four targets of 0 or 1 take one log; the same pairs beside a soft target take both logs: the same bits
     const ps = [0, 1, 1e-30, 0.3, 0.999, 1e-7, 0.5, 0.75], ys = [1, 0, 1, 0, 1, 0, 0, 1];
     for (let i = 0; i < ps.length; i += 3) {
@@ -722,9 +685,7 @@ test('binary cross-entropy (fused kernel): values, gradients, reductions, weight
       for (let k = 0; k < 3; k++) assert.ok(Object.is(l[k], l[4 + k]), `BCE(${p4[k]}, ${y4[k]}): ${l[k]} with one log, ${l[4 + k]} with two`);
     }
     assert.throws(() => nn.functional.binaryCrossEntropy(tensor([0.5, 1.5, -1]), tensor([1, 0, 0])), /binaryCrossEntropy: all elements of input should be probabilities between 0 and 1, found 1\.5/);
-  } finally {
-    setBackend(prev);
-  }
+  });
 });
 
 test('softmax and logSoftmax over the last dim (fused kernel): odd widths, extreme logits, gradients, double backward', () => {
@@ -747,9 +708,7 @@ test('softmax and logSoftmax over the last dim (fused kernel): odd widths, extre
 
 test('the scratch arenas stop growing once the largest call has been seen', () => {
   forceWasm(true);
-  const prev = getBackend();
-  setBackend('wasm');
-  try {
+  onBackend('wasm', () => {
     const g = new Generator(1);
     const step = () => {
       const a = randnT(g, [64, 300]), w = randnT(g, [50, 300]);
@@ -759,9 +718,7 @@ test('the scratch arenas stop growing once the largest call has been seen', () =
     const size = wasmInfo()!.arenaBytes;
     for (let i = 0; i < 50; i++) step();
     assert.equal(wasmInfo()!.arenaBytes, size);
-  } finally {
-    setBackend(prev);
-  }
+  });
 });
 
 /** Run a script in a fresh process (through tsx); its exit status, output and wall time. */

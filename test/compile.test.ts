@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as nb from '../src/index.js';
 import { wasmInfo } from '../src/backend/wasm/index.js';
 import { backend } from '../src/backend/backend.js';
+import { onBackend } from './helpers/backend.js';
 
 const { nn, optim } = nb;
 
@@ -291,12 +292,7 @@ test('an argument written in place by the step is never aliased: the caller\'s t
 
 /** Run f with each available backend in turn (the previous one restored after). */
 function onEveryBackend(f: (name: string) => void): void {
-  const prev = nb.getBackend();
-  try {
-    for (const name of nb.listBackends()) { nb.setBackend(name); f(name); }
-  } finally {
-    nb.setBackend(prev);
-  }
+  for (const name of nb.listBackends()) onBackend(name, () => f(name));
 }
 
 test('an argument that is storage the step writes (a .grad it set) is copied, not read in place: the same gradients as eager mode', () => {

@@ -29,7 +29,8 @@ const fill: Fill | null = (() => {
   }
 })();
 
-const isShared = (b: ArrayBufferLike): boolean => typeof SharedArrayBuffer === 'function' && b instanceof SharedArrayBuffer;
+const SAB = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : null;
+const isShared = (b: ArrayBufferLike): boolean => SAB !== null && b instanceof SAB;
 
 /**
  * dst.set(src) for two arrays of one element type and length, by memcpy when exactly one of them lies in a

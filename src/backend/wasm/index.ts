@@ -198,15 +198,14 @@ function createWasmBackend(): {
     // C in place when it lives in memory clear of A and B
     let pc = inMem(g.c) ? at(g.c, 0) : -1;
     if (pc >= 0 && (clash(pc, cLen * 4, pa, aLen * 4, false) || clash(pc, cLen * 4, pb, bLen * 4, false))) pc = -1;
-    /** B as it came (row-major), when each tile transposes its own columns of it (see below): address, strides. */
+    /** B as it came (row-major), to be transposed into the dot kernel's layout below: address, strides in bytes. */
     let tb = -1, tbrs = 0, tbbs = 0;
     if (dotAfterTranspose(g)) {
-      // the operands into the dot kernel's layout in wasm memory
+      // the operands into the dot kernel's layout in wasm memory (B once the tiling is known, below)
       if (!transB) {
-        const nb = bbs === 0 ? 1 : batch, ld = paddedLd(K), t = ar.alloc(nb * N * ld * 4);
-        if (bbs !== 0 || batch === 1) { tb = pb; tbrs = ldb * 4; tbbs = bbs * 4; } // each tile's columns its own (checked below)
-        else for (let i = 0; i < nb; i++) kx.transpose(pb + i * bbs * 4, K, N, ldb * 4, t + i * N * ld * 4, ld * 4);
-        pb = t; ldb = ld; transB = true; bbs = bbs === 0 ? 0 : N * ld;
+        const nb = bbs === 0 ? 1 : batch, ld = paddedLd(K);
+        tb = pb; tbrs = ldb * 4; tbbs = bbs * 4;
+        pb = ar.alloc(nb * N * ld * 4); ldb = ld; transB = true; bbs = bbs === 0 ? 0 : N * ld;
       }
       if (transA) {
         const na = abs === 0 ? 1 : batch, ld = paddedLd(K), t = ar.alloc(na * M * ld * 4);
@@ -225,9 +224,9 @@ function createWasmBackend(): {
     if (tb >= 0) {
       // B's transpose done by the tiles, each for its own columns (on two threads the worker then reads rows it wrote
       // itself, not rows the calling thread wrote: 64x784x100 through matmul ≈ 30 µs shorter), when every column
-      // block belongs to one tile: one row block, and a B of its own per batch
+      // block belongs to one tile: one row block, and a B of its own per batch; else here, first
       const o = DESC_OFFSET >> 2;
-      if (d[o + G_NTI] === 1) { d[o + G_TB] = tb; d[o + G_TBRS] = tbrs; d[o + G_TBBS] = tbbs; }
+      if (d[o + G_NTI] === 1 && (tbbs !== 0 || batch === 1)) { d[o + G_TB] = tb; d[o + G_TBRS] = tbrs; d[o + G_TBBS] = tbbs; }
       else for (let i = 0; i < (tbbs === 0 ? 1 : batch); i++) kx.transpose(tb + i * tbbs, K, N, tbrs, pb + i * bbs * 4, ldb * 4);
     }
     launchGemm(kx, ar.i32, parallel);

@@ -743,6 +743,54 @@ test('the worker pool never keeps the process alive', () => {
   assert.match(r.out, /done 200x100 true/);
 });
 
+test('the workers run under --input-type=module (the pool once died there at start), and warm the kernels up before their first job', () => {
+  // runScript runs node --input-type=module -e; a worker that warmed up ran its script and every warm-up kernel
+  const r = runScript(`
+    import { setBackend } from './src/index.ts';
+    import { wasmInfo } from './src/backend/wasm/index.ts';
+    setBackend('wasm');
+    const t = Date.now();
+    while (wasmInfo().warmupRounds === 0 && Date.now() - t < 20000) await new Promise((r) => setTimeout(r, 5));
+    console.log('rounds', wasmInfo().warmupRounds, 'resident', wasmInfo().residentHeapBytes);
+  `, { NABLA_NUM_THREADS: '2' });
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.out, /rounds 10 resident 0\b/); // all its rounds, none cut short; nothing of the pool's memory used
+});
+
+test('products made while the worker boots and warms up are right; warmup: false turns the warm-up off', () => {
+  const r = runScript(`
+    import { Generator, matmul, tensor, setBackend } from './src/index.ts';
+    import { setWasmOptions, wasmInfo } from './src/backend/wasm/index.ts';
+    const g = new Generator(5), rnd = (m, n) => tensor(Array.from({ length: m * n }, () => g.normal()), { shape: [m, n] });
+    const a = rnd(64, 784), b = rnd(784, 100);
+    setBackend('cpu');
+    const want = matmul(a, b).dataSync();
+    setWasmOptions({ threads: 2, gemmParallelFlops: 0, yieldWhenBusy: false });
+    setBackend('wasm');
+    let worst = 0;
+    for (let i = 0; i < 20; i++) matmul(a, b).dataSync().forEach((v, j) => { worst = Math.max(worst, Math.abs(v - want[j])); });
+    const t = Date.now();
+    while (wasmInfo().warmupRounds === 0 && Date.now() - t < 20000) await new Promise((r) => setTimeout(r, 5));
+    const first = wasmInfo().warmupRounds;
+    console.log('rounds', first, 'worst', worst);
+  `);
+  assert.equal(r.status, 0, r.out);
+  const m = /rounds (-?\d+) worst ([\d.e-]+)/.exec(r.out);
+  assert.ok(m, r.out);
+  assert.notEqual(Number(m[1]), 0, 'the warm-up never finished');
+  assert.ok(Number(m[2]) < 1e-3, `products made during the warm-up differ from the reference by ${m[2]}`);
+  const off = runScript(`
+    import { setBackend } from './src/index.ts';
+    import { setWasmOptions, wasmInfo } from './src/backend/wasm/index.ts';
+    setWasmOptions({ threads: 2, warmup: false });
+    setBackend('wasm');
+    await new Promise((r) => setTimeout(r, 500));
+    console.log('rounds', wasmInfo().warmupRounds, wasmInfo().workersStarted);
+  `);
+  assert.equal(off.status, 0, off.out);
+  assert.match(off.out, /rounds 0 true/);
+});
+
 test('the workers start when the wasm backend becomes the current one, not on first use', () => {
   const r = runScript(`
     import { setBackend } from './src/index.ts';

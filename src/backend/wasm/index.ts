@@ -17,13 +17,14 @@ import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
 import { copyArray } from './bytes.js';
 import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.js';
 import { type WasmExports, loadKernels } from './load.js';
-import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool } from './pool.js';
+import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool, type PoolOptions } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
 import {
   BINARY, G_NTI, G_SEQ, G_TB, G_TBBS, G_TBRS, G_TILES, MAX_BYTES, UNARY, aSpan, at, bSpan, clash, describeGemm, dotAfterTranspose, f32, gatherIndexError, mode, paddedLd, planBinary,
   rowGather, rowGatherInWasm,
 } from './layout.js';
 import { prepareCall } from './bind.js';
+import { WARMUP_BYTES, warmupPlan } from './warmup.js';
 
 const cpu = cpuBackend;
 
@@ -44,6 +45,11 @@ export interface WasmOptions {
    * above CPUs + 1) or while workers keep the calling thread waiting. Default true.
    */
   yieldWhenBusy: boolean;
+  /**
+   * The first worker of the process runs the training kernels on scratch data before its first job, so that V8 has
+   * compiled them optimized by the first training steps (warmup.ts). Read when the workers start. Default true.
+   */
+  warmup: boolean;
   /** Bytes of resident arrays (`allocateResident`) alive at once; past it allocateResident returns null. Default 256 MiB. */
   residentBudget: number;
 }
@@ -72,6 +78,7 @@ function createWasmBackend(): {
     gemmParallelFlops: 1 << 21,
     optimizerParallelElements: 1 << 15,
     yieldWhenBusy: true,
+    warmup: true,
     residentBudget: DEFAULT_RESIDENT_BUDGET,
   };
   const sh = loaded.shared;
@@ -103,8 +110,16 @@ function createWasmBackend(): {
         if (kind === JOB_GEMM) sh.exports.gemmTiles(DESC_OFFSET, c, c + 1);
         else if (kind === JOB_SGD) sh.exports.sgdPart(OPT_DESC_OFFSET, c);
         else if (kind === JOB_ADAM) sh.exports.adamPart(OPT_DESC_OFFSET, c);
-      }, { workers: state.threads - 1, spin: WORKER_SPIN, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy })
+      }, { workers: state.threads - 1, spin: WORKER_SPIN, cpus: ncpu, yieldWhenBusy: () => state.yieldWhenBusy, warmup: warmup() })
       : null;
+  /** The warm-up for the first pool of the process (the optimized code then serves every later one), unless turned off. */
+  let warmedUp = false;
+  const warmup = (): PoolOptions['warmup'] => {
+    if (!state.warmup || warmedUp || !sh) return null;
+    warmedUp = true;
+    const base = Math.max(SCRATCH_OFFSET + 128, Math.ceil(sh.exports.heapBase() / 16) * 16);
+    return { plan: warmupPlan(base), pages: Math.max(16, Math.ceil((base + WARMUP_BYTES) / 65536)), scratch: SCRATCH_OFFSET };
+  };
 
   // ---------------------------------------------------------------- batches gathered ahead
 
@@ -706,6 +721,7 @@ function createWasmBackend(): {
     shared: sh !== null,
     relaxedSimd: loaded.relaxed,
     workersStarted: pool?.started ?? false,
+    warmupRounds: pool?.warmupRounds ?? 0,
     arenaBytes: arena.size + (shArena?.size ?? 0),
     residentBytes: heap?.liveBytes ?? 0,
     residentArrays: heap?.liveCount ?? 0,
@@ -730,6 +746,7 @@ function createWasmBackend(): {
       if (changed && isCurrentBackend(backend)) workers()?.start(); // the new workers boot now, as at activation
     }
     if (o.yieldWhenBusy !== undefined) state.yieldWhenBusy = !!o.yieldWhenBusy;
+    if (o.warmup !== undefined) state.warmup = !!o.warmup;
     for (const k of ['minElements', 'gemmMinFlops', 'gemmParallelFlops', 'optimizerParallelElements', 'residentBudget'] as const) {
       const v = o[k];
       if (v === undefined) continue;
@@ -757,6 +774,8 @@ export interface WasmInfo extends WasmOptions {
   relaxedSimd: boolean;
   /** Whether the worker threads were started: when the backend became the current one, else at its first parallel job. */
   workersStarted: boolean;
+  /** Rounds of the kernels' warm-up a worker ran (WasmOptions.warmup); 0 while it runs or without one, negative when a job cut it short. */
+  warmupRounds: number;
   /** Bytes of wasm memory held by the scratch arenas. */
   arenaBytes: number;
   /** Bytes of the resident arrays alive now (each block padded to 16 bytes plus 32), and how many there are. */

@@ -116,7 +116,7 @@ export const dotAfterTranspose = (g: GemmArgs): boolean => !(g.transB && !g.tran
  * the step 26 µs shorter, mostly in the optimizer step, which no longer fetches half the weight from the other core.)
  */
 export function describeGemm(
-  g: GemmArgs, pa: number, lda: number, transA: boolean, abs: number, pb: number, ldb: number, transB: boolean, bbs: number,
+  g: Pick<GemmArgs, 'batch' | 'M' | 'N' | 'K'>, pa: number, lda: number, transA: boolean, abs: number, pb: number, ldb: number, transB: boolean, bbs: number,
   pc: number, threads: number, aLen: number, bLen: number, d: Int32Array = new Int32Array(G_SLOTS), o = 0,
 ): Int32Array {
   const { batch, M, N, K } = g, cLen = batch * M * N;

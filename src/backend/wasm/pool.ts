@@ -17,6 +17,9 @@
  * Each range is one word (front | back << 16) changed by compare-and-swap; a chunk's job is read after claiming it,
  * and a job is only replaced once all its chunks are done, so a stale worker can never run a chunk of the wrong job.
  *
+ * Before its first job, the first worker of the process may warm the kernels up (warmup.ts): it runs them on an
+ * instance and a memory of its own, so that V8 compiles them optimized while the program is still loading.
+ *
  * Beside the jobs there is one background task (`post`): work the calling thread will need later, such as the next
  * batch of a dataset. A worker takes it after its part of the next job, in the stretch of a training step that
  * runs on the calling thread alone, so it never delays the job itself. The calling thread `collect`s it: it runs it
@@ -25,9 +28,12 @@
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CTL_OFFSET, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET } from './arena.js';
+import type { WarmupPlan } from './warmup.js';
 
 // control block slots (Int32 at CTL_OFFSET): the job, then one range word per thread from RANGES (affinity jobs)
 const GEN = 0, NEXT = 1, LO = 2, HI = 3, DONE = 4, SLEEPERS = 5, MAINWAIT = 6, ERR = 7, KIND = 8, POOL = 9, MODE = 10, AHI = 11, RANGES = 16;
+/** The kernels' warm-up (warmup.ts): rounds a worker ran, negative when a job cut it short; 0 until it is over. */
+const WARMED = 15;
 // the background task: its state, the job generation it was posted at (a worker takes it only after a later job),
 // and whether the calling thread sleeps waiting for it
 const BG = 12, BGGEN = 13, BGWAIT = 14;
@@ -68,9 +74,14 @@ function runBackground(ex: { gatherLookupU8(src: number, row: number, idx: numbe
   else throw new Error(`unknown background task ${d[0]}`);
 }
 
+/**
+ * The workers' script, an ES module (loaded from a data: URL, which is one whatever the process's --input-type: as
+ * eval'd source, `node --input-type=module` made it an ES module too, where `require` is not defined, and the workers
+ * died at once, leaving the pool to the calling thread).
+ */
 const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, ctlOffset, descOffset, optDescOffset, bgDescOffset, scratch, spin, poolId, me } = workerData;
+import { workerData } from 'node:worker_threads';
+const { module, memory, ctlOffset, descOffset, optDescOffset, bgDescOffset, scratch, spin, poolId, me, warmup } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 ex.setScratch(scratch);
 const ctl = new Int32Array(memory.buffer, ctlOffset, ${CTL_SLOTS});
@@ -95,6 +106,38 @@ function background() {
 }
 function finish(hi) {
   if (Atomics.add(ctl, DONE, 1) + 1 === hi && Atomics.load(ctl, MAINWAIT)) Atomics.notify(ctl, DONE);
+}
+/**
+ * Run the warm-up's kernel calls (warmup.ts) with the exports kx on memory mem, for its rounds or until its time is up;
+ * the rounds run, negative when a job was posted meanwhile (jobs come first).
+ */
+function warm(w, kx, mem, gen) {
+  const t0 = performance.now(), i32 = new Int32Array(mem.buffer), f = new Float32Array(mem.buffer, w.base, w.floats);
+  for (const [p, values] of w.ints) i32.set(values, p >> 2);
+  for (let i = 0; i < f.length; i++) f[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  let rounds = 0;
+  while (rounds < w.rounds && performance.now() - t0 < w.maxMs) {
+    for (const [name, ...args] of w.calls) {
+      if (Atomics.load(ctl, GEN) !== gen) return -Math.max(rounds, 1);
+      kx[name](...args);
+    }
+    rounds++;
+  }
+  return rounds;
+}
+if (warmup) {
+  // on an instance of its own, on a memory of its own: the pool's memory is not touched, and the optimized code
+  // compiled for the module serves every instance of it
+  let rounds = -1;
+  try {
+    const mem = new WebAssembly.Memory({ initial: warmup.pages, maximum: warmup.pages, shared: true });
+    const wx = new WebAssembly.Instance(module, { env: { memory: mem } }).exports;
+    wx.setScratch(warmup.scratch);
+    rounds = warm(warmup.plan, wx, mem, Atomics.load(ctl, GEN));
+  } catch (e) {
+    // a warm-up that fails only leaves the kernels to warm up in use: the worker goes on to its jobs
+  }
+  Atomics.store(ctl, ${WARMED}, rounds);
 }
 let seen = Atomics.load(ctl, GEN);
 for (;;) {
@@ -148,7 +191,14 @@ export interface PoolOptions {
   cpus: number;
   /** Whether the pool steps aside on a busy machine (read before each job). */
   yieldWhenBusy: () => boolean;
+  /**
+   * Kernel calls the first worker makes before its first job (warmup.ts), on its own instance of the module and a
+   * shared memory of its own (`pages` pages, its tile scratch at `scratch`); or null.
+   */
+  warmup: { plan: WarmupPlan; pages: number; scratch: number } | null;
 }
+
+const WORKER_URL = new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`);
 
 /** Pools made so far: each pool's workers get their own scratch slots and leave when a newer pool takes over. */
 let pools = 0, slotsUsed = 0;
@@ -183,6 +233,11 @@ export class Pool {
     return this.options.workers;
   }
 
+  /** The warm-up's rounds (warmup.ts): 0 while it runs or when there was none, negative when a job cut it short. */
+  get warmupRounds(): number {
+    return Atomics.load(this.ctl, WARMED);
+  }
+
   /** Whether the workers were started (they may still be booting). */
   get started(): boolean {
     return this.running;
@@ -197,11 +252,11 @@ export class Pool {
     this.running = true;
     for (let i = 0; i < this.options.workers; i++) {
       try {
-        const w = new Worker(WORKER_SOURCE, {
-          eval: true,
+        const w = new Worker(WORKER_URL, {
           workerData: {
             module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET, optDescOffset: OPT_DESC_OFFSET, bgDescOffset: BG_DESC_OFFSET,
             scratch: SCRATCH_OFFSET + 128 * (1 + (slotsUsed++ % (MAX_THREADS - 1))), spin: this.options.spin, poolId: this.id, me: i + 1,
+            warmup: i === 0 ? this.options.warmup : null,
           },
         });
         w.on('error', () => { this.broken = true; });

@@ -754,7 +754,9 @@ test('the workers run under --input-type=module (the pool once died there at sta
     console.log('rounds', wasmInfo().warmupRounds, 'resident', wasmInfo().residentHeapBytes);
   `, { NABLA_NUM_THREADS: '2' });
   assert.equal(r.status, 0, r.out);
-  assert.match(r.out, /rounds 10 resident 0\b/); // all its rounds, none cut short; nothing of the pool's memory used
+  // a positive count: every call of a round ran without a trap and no job cut it short (10 rounds unless its 100 ms ran
+  // out first, as on a busy machine); nothing of the pool's memory used
+  assert.match(r.out, /rounds [1-9]\d* resident 0\b/);
 });
 
 test('products made while the worker boots and warms up are right; warmup: false turns the warm-up off', () => {

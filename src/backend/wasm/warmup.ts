@@ -49,7 +49,7 @@ export function warmupPlan(base: number): WarmupPlan {
   const desc = p, d1 = new Int32Array(64), d2 = new Int32Array(64);
   describeGemm({ batch: 1, M, N, K }, at.a, K, false, 0, at.b, K, true, 0, at.c, 1, SIZES.a, SIZES.b, d1);
   describeGemm({ batch: 1, M: N, N: K, K: M }, at.c, N, true, 0, at.a, K, false, 0, at.d, 1, SIZES.c, SIZES.a, d2);
-  // the backend counts its launches from 1: −1 keeps the kernels' per-launch memos apart from every real product
+  // a launch number of its own for the kernels' per-launch memo (the backend counts real launches from 1)
   d1[G_SEQ] = -1;
   d2[G_SEQ] = -1;
   const sig = UNARY.sigmoid!, n = N * N; // elementwise calls on B or D seen as [128, 128]

@@ -16,7 +16,7 @@
  * most one register tile, so that threads taking tiles in turn get equal work.
  * All sizes and offsets are in bytes unless named otherwise.
  */
-import { scratch as tileScratch } from './scratch';
+import { MEMO_OFFSET, THREAD_BYTES, scratch as tileScratch } from './scratch';
 
 // descriptor layout (i32 slots)
 export const G_A = 0, G_ARS = 1, G_ACS = 2, G_ABS = 3;
@@ -101,40 +101,77 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   storeTile(cp, ldc, rows, cols, acc, scratch, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
+/** kern4x8 over the `n` values of k listed at `list` (u8, ascending) only: the other rows of the panel of B are zero. */
+@inline function kern4x8L(
+  a: usize, ars: usize, acs: usize, rows: i32, b: usize, brs: usize,
+  cp: usize, ldc: usize, list: usize, n: i32, acc: bool, scratch: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const a0 = a, a1 = rows > 1 ? a + ars : a0, a2 = rows > 2 ? a + 2 * ars : a1, a3 = rows > 3 ? a + 3 * ars : a2;
+  for (let e = 0; e < n; e++) {
+    const k = <usize>load<u8>(list + <usize>e), off = k * acs, bp = b + k * brs;
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let x = v128.load32_splat(a0 + off);
+    c00 = madd(c00, x, b0); c01 = madd(c01, x, b1);
+    x = v128.load32_splat(a1 + off);
+    c10 = madd(c10, x, b0); c11 = madd(c11, x, b1);
+    x = v128.load32_splat(a2 + off);
+    c20 = madd(c20, x, b0); c21 = madd(c21, x, b1);
+    x = v128.load32_splat(a3 + off);
+    c30 = madd(c30, x, b0); c31 = madd(c31, x, b1);
+  }
+  storeTile(cp, ldc, rows, 8, acc, scratch, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
 @inline function hsum(v: v128): f32 {
   const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
   return f32x4.extract_lane(f32x4.add(s, v128.shuffle<f32>(s, s, 1, 0, 3, 2)), 0);
 }
 
 /**
- * C[4×2] (+)= A[4×kc] · B[2×kc]ᵀ with rows of A (stride lda) and of B (stride ldb) contiguous in k. The vector loop
- * runs over bytes [from, to) of the whole vectors only (see tileNT: outside them the rows of A are zero).
+ * C[4×2] (+)= A[4×kc] · B[2×kc]ᵀ with rows of A (stride lda) and of B (stride ldb) contiguous in k. The whole vectors
+ * are taken from byte `from` to `to`, or when n ≥ 0 only the n vectors listed at `list` (u8 vector numbers, ascending;
+ * see tileNT: in the others the rows of A are zero); then the last kc mod 4 elements one by one.
  */
 @inline function dot4x2(
-  a: usize, lda: usize, rows: i32, b: usize, ldb: usize, cols: i32, kc: i32, cp: usize, ldc: usize, acc: bool, from: usize, to: usize,
+  a: usize, lda: usize, rows: i32, b: usize, ldb: usize, cols: i32, kc: i32, cp: usize, ldc: usize, acc: bool,
+  from: usize, to: usize, list: usize, n: i32,
 ): void {
   const a0 = a, a1 = rows > 1 ? a + lda : a0, a2 = rows > 2 ? a + 2 * lda : a1, a3 = rows > 3 ? a + 3 * lda : a2;
   const b0 = b, b1 = cols > 1 ? b + ldb : b0;
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  const end = to;
-  let off: usize = from;
-  while (off < end) {
-    const x0 = v128.load(b0 + off), x1 = v128.load(b1 + off);
-    let y = v128.load(a0 + off);
-    c00 = madd(c00, y, x0); c01 = madd(c01, y, x1);
-    y = v128.load(a1 + off);
-    c10 = madd(c10, y, x0); c11 = madd(c11, y, x1);
-    y = v128.load(a2 + off);
-    c20 = madd(c20, y, x0); c21 = madd(c21, y, x1);
-    y = v128.load(a3 + off);
-    c30 = madd(c30, y, x0); c31 = madd(c31, y, x1);
-    off += 16;
+  if (n >= 0) {
+    for (let e = 0; e < n; e++) {
+      const off = <usize>load<u8>(list + <usize>e) << 4;
+      const x0 = v128.load(b0 + off), x1 = v128.load(b1 + off);
+      let y = v128.load(a0 + off);
+      c00 = madd(c00, y, x0); c01 = madd(c01, y, x1);
+      y = v128.load(a1 + off);
+      c10 = madd(c10, y, x0); c11 = madd(c11, y, x1);
+      y = v128.load(a2 + off);
+      c20 = madd(c20, y, x0); c21 = madd(c21, y, x1);
+      y = v128.load(a3 + off);
+      c30 = madd(c30, y, x0); c31 = madd(c31, y, x1);
+    }
+  } else {
+    for (let off = from; off < to; off += 16) {
+      const x0 = v128.load(b0 + off), x1 = v128.load(b1 + off);
+      let y = v128.load(a0 + off);
+      c00 = madd(c00, y, x0); c01 = madd(c01, y, x1);
+      y = v128.load(a1 + off);
+      c10 = madd(c10, y, x0); c11 = madd(c11, y, x1);
+      y = v128.load(a2 + off);
+      c20 = madd(c20, y, x0); c21 = madd(c21, y, x1);
+      y = v128.load(a3 + off);
+      c30 = madd(c30, y, x0); c31 = madd(c31, y, x1);
+    }
   }
   let s00 = hsum(c00), s01 = hsum(c01), s10 = hsum(c10), s11 = hsum(c11);
   let s20 = hsum(c20), s21 = hsum(c21), s30 = hsum(c30), s31 = hsum(c31);
   const kend = <usize>kc << 2;
-  off = <usize>(kc & ~3) << 2;
+  let off = <usize>(kc & ~3) << 2;
   while (off < kend) {
     const x0 = load<f32>(b0 + off), x1 = load<f32>(b1 + off);
     let y = load<f32>(a0 + off); s00 += y * x0; s01 += y * x1;
@@ -153,19 +190,6 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   if (acc) { x += load<f32>(p); if (cols > 1) y += load<f32>(p, 4); }
   store<f32>(p, x);
   if (cols > 1) store<f32>(p, y, 4);
-}
-
-/**
- * Whether the kc×8 panel of B at b (rows brs bytes apart) is all zeros (+0 or −0; NaN is not): row by row, so that a
- * dense panel costs one row.
- */
-@inline function zeroPanel(b: usize, brs: usize, kc: i32): bool {
-  const z = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    if (!i32x4.all_true(v128.and(f32x4.eq(v128.load(b), z), f32x4.eq(v128.load(b, 16), z)))) return false;
-    b += brs;
-  }
-  return true;
 }
 
 /** Whether the floats in bytes [p, p + bytes) are all finite: x − x is 0 for finite x, NaN otherwise. */
@@ -191,32 +215,86 @@ function finiteRows(a: usize, ars: usize, acs: usize, i0: i32, i1: i32, kc: i32)
   return true;
 }
 
-/**
- * This thread's memo of which 8-column panels of B are zero (panels 0–127), for the product launch `memoSeq` and the
- * block of B at `memoB`: a thread takes several row blocks of one product, and each would check every panel again.
+/*
+ * Zero blocks. A product does not multiply what is zero in one operand where the other is finite there: the rows of a
+ * panel of 8 columns of B that are all ±0 (NN, TN: the weight gradient δᵀ·x over a batch's blank pixels, ReLU outputs)
+ * and the vectors (4 values of k) that are ±0 in all 4 rows of a row group of A (NT: the forward product x·Wᵀ). Every
+ * sum then gets exactly the bits the full loop gives: adding ±0 changes no sum but −0, and a sum that starts at +0
+ * never is −0 (x + (−x) is +0). NaN or ∞ times 0 is NaN, so a block is only skipped where the
+ * other operand is finite, which the tile checks once, for the rows it skips against.
+ *
+ * The rest is listed: per panel, the rows k not zero (u8, as KC ≤ 256); per row group, the vectors not zero (u8
+ * vector numbers, as KCD / 4 ≤ 256). A unit whose list would hold more than 3/4 of its rows or vectors runs the plain
+ * loop instead (DENSE): listing costs a byte load per step. Each thread keeps the lists it made for the current block
+ * of the current launch (`memoSeq`, counted by the JS side in the descriptor, and the block's address) in its own
+ * block of memory (scratch.ts), since its several tiles of one product need the same units: records of unit u < 128
+ * at RECORDS + 4u, lists from LISTS on. A unit it cannot keep (u ≥ 128, memo full) is listed at TEMP for one use.
  */
-let memoSeq: i32 = 0, memoB: usize = 0;
-let known0: u64 = 0, known1: u64 = 0, zero0: u64 = 0, zero1: u64 = 0;
+const RECORDS: usize = MEMO_OFFSET, MEMO_UNITS: i32 = 128;
+const TEMP: usize = RECORDS + 4 * 128, LISTS: usize = TEMP + 256;
+/** A unit's record: (length << 16) | (its list's offset in the thread's block), or: */
+const DENSE: i32 = -1, UNKNOWN: i32 = -2;
+let memoSeq: i32 = 0, memoKey: usize = 0, memoTop: usize = LISTS;
+let known0: u64 = 0, known1: u64 = 0;
 
-/** Whether panel p (8 columns from bj) of the current block of B is zero, from the memo when this thread checked it. */
-@inline function zeroPanelMemo(seq: i32, bk: usize, p: i32, bj: usize, brs: usize, kc: i32): bool {
-  if (p >= 128) return zeroPanel(bj, brs, kc);
-  if (seq != memoSeq || bk != memoB) { memoSeq = seq; memoB = bk; known0 = 0; known1 = 0; zero0 = 0; zero1 = 0; }
-  const bit: u64 = <u64>1 << <u64>(p & 63);
-  if (p < 64) {
-    if (!(known0 & bit)) { known0 |= bit; if (zeroPanel(bj, brs, kc)) zero0 |= bit; }
-    return (zero0 & bit) != 0;
-  }
-  if (!(known1 & bit)) { known1 |= bit; if (zeroPanel(bj, brs, kc)) zero1 |= bit; }
-  return (zero1 & bit) != 0;
+/** Start the memo over unless it is for launch seq's block at key. */
+@inline function memoFor(seq: i32, key: usize): void {
+  if (seq != memoSeq || key != memoKey) { memoSeq = seq; memoKey = key; memoTop = LISTS; known0 = 0; known1 = 0; }
 }
 
-/**
- * Rows [i0, i1) × columns [j0, j1) of one product, B rows contiguous (NN, TN). A whole panel of 8 columns of B that
- * is zero (MNIST's blank border pixels in a batch, ReLU outputs) is not multiplied: its tiles of C get exactly what
- * the kernel would give, +0 (the accumulators start at +0, and +0 plus ±0 is +0), or C + 0 when adding to C. Only
- * where this block of A is finite: NaN or ∞ times 0 is NaN, and stays so. `seq` tells launches apart (for the memo).
- */
+/** Unit u's record in the memo, or UNKNOWN. */
+@inline function recordOf(u: i32): i32 {
+  if (u >= MEMO_UNITS) return UNKNOWN;
+  const bit: u64 = <u64>1 << <u64>(u & 63);
+  return ((u < 64 ? known0 : known1) & bit) ? load<i32>(tileScratch + RECORDS + (<usize>u << 2)) : UNKNOWN;
+}
+
+/** Where a new list of at most `cap` bytes for unit u goes: the memo when u is kept and the list fits, else TEMP. */
+@inline function listAt(u: i32, cap: i32): usize {
+  return u < MEMO_UNITS && memoTop + <usize>cap <= THREAD_BYTES ? memoTop : TEMP;
+}
+
+/** The record of n entries listed at offset `at` for unit u (DENSE past `most`), kept in the memo unless at TEMP. */
+@inline function listed(u: i32, at: usize, n: i32, most: i32): i32 {
+  const rec = n > most ? DENSE : (n << 16) | <i32>at;
+  if (u < MEMO_UNITS && (at != TEMP || rec == DENSE)) {
+    if (rec != DENSE) memoTop += <usize>n;
+    store<i32>(tileScratch + RECORDS + (<usize>u << 2), rec);
+    const bit: u64 = <u64>1 << <u64>(u & 63);
+    if (u < 64) known0 |= bit; else known1 |= bit;
+  }
+  return rec;
+}
+
+/** The rows k < kc of panel p (8 columns at b, rows brs bytes apart) that are not all ±0 (NaN is not ±0): a record. */
+function panelRows(p: i32, b: usize, brs: usize, kc: i32): i32 {
+  const rec = recordOf(p);
+  if (rec != UNKNOWN) return rec;
+  const most = (kc * 3) >> 2, at = listAt(p, most + 1), list = tileScratch + at, z = f32x4.splat(0);
+  let n = 0;
+  for (let k = 0; k < kc && n <= most; k++) {
+    const r = b + <usize>k * brs;
+    store<u8>(list + <usize>n, <u8>k);
+    n += <i32>!i32x4.all_true(v128.and(f32x4.eq(v128.load(r), z), f32x4.eq(v128.load(r, 16), z)));
+    if (k == 15 && n == 16) n = most + 1; // no zero row in the first 16: taken as dense, not scanned further
+  }
+  return listed(p, at, n, most);
+}
+
+/** The vectors before vend of row group g (`rows` rows of A from a, lda bytes apart) not ±0 in all its rows: a record. */
+function groupVectors(g: i32, a: usize, lda: usize, rows: i32, vend: usize): i32 {
+  const rec = recordOf(g);
+  if (rec != UNKNOWN) return rec;
+  const nv = <i32>(vend >> 4), most = (nv * 3) >> 2, at = listAt(g, most + 1), list = tileScratch + at;
+  let n = 0;
+  for (let v = 0; v < nv && n <= most; v++) {
+    store<u8>(list + <usize>n, <u8>v);
+    n += <i32>!zeroVector(a, lda, rows, <usize>v << 4);
+  }
+  return listed(g, at, n, most);
+}
+
+/** Rows [i0, i1) × columns [j0, j1) of one product, B rows contiguous (NN, TN). `seq` tells launches apart. */
 function tileNN(
   a: usize, ars: usize, acs: usize, b: usize, brs: usize, c: usize, ldc: usize,
   i0: i32, i1: i32, j0: i32, j1: i32, K: i32, scratch: usize, seq: i32,
@@ -225,13 +303,20 @@ function tileNN(
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0), acc = k0 > 0;
     const ak = a + <usize>k0 * acs, bk = b + <usize>k0 * brs;
-    let finite = -1; // whether this block of A is finite: worked out when a zero panel first asks
+    let finite = -1; // whether this block of A is finite: worked out when a panel first skips rows
+    memoFor(seq, bk);
     for (let j = j0; j < j1; j += 8) {
       const cols = min(8, j1 - j), bj = bk + (<usize>j << 2);
-      if (cols == 8 && zeroPanelMemo(seq, bk, j >> 3, bj, brs, kc)) {
+      const rec = cols == 8 ? panelRows(j >> 3, bj, brs, kc) : DENSE;
+      if (rec != DENSE) {
         if (finite < 0) finite = finiteRows(ak, ars, acs, i0, i1, kc) ? 1 : 0;
         if (finite == 1) {
-          for (let i = i0; i < i1; i += 4) storeTile(c + <usize>i * ldc + (<usize>j << 2), ldc, min(4, i1 - i), 8, acc, scratch, z, z, z, z, z, z, z, z);
+          const n = rec >>> 16, list = scratch + <usize>(rec & 0xffff);
+          for (let i = i0; i < i1; i += 4) {
+            const cp = c + <usize>i * ldc + (<usize>j << 2), rows = min(4, i1 - i);
+            if (n == 0) storeTile(cp, ldc, rows, 8, acc, scratch, z, z, z, z, z, z, z, z);
+            else kern4x8L(ak + <usize>i * ars, ars, acs, rows, bj, brs, cp, ldc, list, n, acc, scratch);
+          }
           continue;
         }
       }
@@ -242,10 +327,10 @@ function tileNN(
   }
 }
 
-/** Rows [i0, i1) × columns [j0, j1) of one product, A rows and B columns contiguous (NT). */
+/** Rows [i0, i1) × columns [j0, j1) of one product, A rows and B columns contiguous (NT). `seq` tells launches apart. */
 function tileNT(
   a: usize, lda: usize, b: usize, ldb: usize, c: usize, ldc: usize,
-  i0: i32, i1: i32, j0: i32, j1: i32, K: i32,
+  i0: i32, i1: i32, j0: i32, j1: i32, K: i32, seq: i32,
 ): void {
   if (K == 0) {
     for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) store<f32>(c + <usize>i * ldc + (<usize>j << 2), 0);
@@ -253,20 +338,18 @@ function tileNT(
   }
   for (let k0 = 0; k0 < K; k0 += KCD) {
     const kc = min(KCD, K - k0), acc = k0 > 0, kb = <usize>k0 << 2, vend = <usize>(kc & ~3) << 2;
-    // rows [j0, j1) of B are known finite in bytes [0, headOk) and [tailOk, vend), extended as row groups ask
-    const bj = b + <usize>j0 * ldb + kb, nb = j1 - j0;
-    let headOk: usize = 0, tailOk = vend, bad = false;
+    let finite = -1; // whether rows [j0, j1) of B are finite before vend: worked out when a row group first skips
+    memoFor(seq, a + kb);
     for (let i = i0; i < i1; i += 4) {
       const rows = min(4, i1 - i), ai = a + <usize>i * lda + kb;
-      // the whole vectors where these rows of A are zero at both ends (MNIST's blank top and bottom rows) are not
-      // multiplied: exactly what adding their ±0 products to the +0-started sums would give, where B is finite there
-      let from = zeroHead(ai, lda, rows, vend), to = from < vend ? zeroTail(ai, lda, rows, vend) : from;
-      if (from > headOk && !bad) { if (finiteRowsNT(bj, ldb, nb, headOk, from)) headOk = from; else bad = true; }
-      if (to < tailOk && !bad) { if (finiteRowsNT(bj, ldb, nb, to, tailOk)) tailOk = to; else bad = true; }
-      if (from > headOk) from = headOk;
-      if (to < tailOk) to = tailOk;
+      let rec = groupVectors(i >> 2, ai, lda, rows, vend);
+      if (rec != DENSE) {
+        if (finite < 0) finite = finiteRowsNT(b + <usize>j0 * ldb + kb, ldb, j1 - j0, 0, vend) ? 1 : 0;
+        if (finite == 0) rec = DENSE;
+      }
+      const n = rec == DENSE ? -1 : rec >>> 16, list = tileScratch + <usize>(rec & 0xffff);
       for (let j = j0; j < j1; j += 2) {
-        dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc, from, to);
+        dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc, 0, vend, list, n);
       }
     }
   }
@@ -278,20 +361,6 @@ function tileNT(
   let all = f32x4.eq(v128.load(a + off), z);
   for (let r = 1; r < rows; r++) all = v128.and(all, f32x4.eq(v128.load(a + <usize>r * lda + off), z));
   return i32x4.all_true(all);
-}
-
-/** Bytes at the start of the rows (of whole vectors, up to vend) where all `rows` rows of A are zero. */
-@inline function zeroHead(a: usize, lda: usize, rows: i32, vend: usize): usize {
-  let off: usize = 0;
-  while (off < vend && zeroVector(a, lda, rows, off)) off += 16;
-  return off;
-}
-
-/** The end of the last vector (before vend) where some of the `rows` rows of A is not zero; 0 when none is. */
-@inline function zeroTail(a: usize, lda: usize, rows: i32, vend: usize): usize {
-  let off = vend;
-  while (off > 0 && zeroVector(a, lda, rows, off - 16)) off -= 16;
-  return off;
 }
 
 /** Whether `n` rows of B (ldb bytes apart) are finite in bytes [lo, hi). */
@@ -326,7 +395,7 @@ export function gemmTiles(desc: usize, lo: i32, hi: i32): void {
       transpose(tb + <usize>bt * <usize>ld(desc, G_TBBS) + (<usize>j0 << 2), K, j1 - j0, ld(desc, G_TBRS), b + <usize>j0 * bcs, <i32>bcs);
     }
     if (bcs == 4) tileNN(a, ars, acs, b, brs, c, ldc, i0, i1, j0, j1, K, scratch, ld(desc, G_SEQ));
-    else tileNT(a, ars, b, bcs, c, ldc, i0, i1, j0, j1, K);
+    else tileNT(a, ars, b, bcs, c, ldc, i0, i1, j0, j1, K, ld(desc, G_SEQ));
   }
 }
 

@@ -1,11 +1,17 @@
 /**
- * Each instance's (thread's) 128-byte scratch block: gemm spills partial 4×8 tiles there, and the elementwise
- * kernels run the last, partial vector of a buffer through it, so that no kernel reads or writes a byte past its
- * operands (the JS side may hand them arrays that live in wasm memory, packed next to other data).
+ * Each instance's (thread's) block of THREAD_BYTES at `scratch`. Its first 128 bytes: gemm spills partial 4×8 tiles
+ * there, and the elementwise kernels run the last, partial vector of a buffer through it, so that no kernel reads or
+ * writes a byte past its operands (the JS side may hand them arrays that live in wasm memory, packed next to other
+ * data). The rest, from MEMO_OFFSET: gemm's per-thread memo of an operand's zero blocks (gemm.ts).
  */
 export let scratch: usize = 4096;
 
-/** Give this instance (thread) its own 128-byte scratch block. */
+/** Bytes of each thread's block (src/backend/wasm/arena.ts lays the blocks out; scripts/build-wasm.mjs puts the
+ * kernels' static data after the last). */
+export const THREAD_BYTES: usize = 8192;
+export const MEMO_OFFSET: usize = 128;
+
+/** Give this instance (thread) its own block of THREAD_BYTES. */
 export function setScratch(p: usize): void { scratch = p; }
 
 /** Copy the r (< 4) floats at p into the 16-byte block s, the lanes after them zero. */

@@ -26,10 +26,11 @@ try {
   throw e;
 }
 
-// static data (the kernels' constants) from byte 8192 on: the bytes below are the JS side's control block, job
-// descriptor and per-thread scratch (src/backend/wasm/arena.ts), and the arena starts after the data (heapBase).
+// static data (the kernels' constants) from byte 266240 on: the bytes below are the JS side's control block, job
+// descriptor and the threads' blocks, 32 of 8 KiB from 4096 (src/backend/wasm/arena.ts), and the arena starts after
+// the data (heapBase).
 // Each worker that instantiates the shared build writes the same constants over the same bytes again: harmless.
-const common = [entry, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--importMemory', '--initialMemory', '16', '--memoryBase', '8192'];
+const common = [entry, '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd', '--importMemory', '--initialMemory', '16', '--memoryBase', '266240'];
 const shared = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '65536'];
 const relaxed = ['--enable', 'relaxed-simd', '--use', 'RELAXED=1'];
 const strict = ['--use', 'RELAXED=0'];

@@ -69,6 +69,56 @@ function gemmTol(K: number): { rtol: number; atol: number } {
   return { rtol: 2e-6 * Math.sqrt(K + 1), atol: 2e-6 * Math.sqrt(K + 1) };
 }
 
+/** n normal floats from seed. */
+function gauss(n: number, seed: number): Float32Array {
+  const g = new Generator(seed);
+  return Float32Array.from({ length: n }, () => g.normal());
+}
+
+/** R × C normal floats whose runs of w along a row are zero (−0 among them) with probability p. */
+function scattered(R: number, C: number, w: number, p: number, seed: number): Float32Array {
+  const g = new Generator(seed), x = new Float32Array(R * C);
+  for (let r = 0; r < R; r++) {
+    for (let c0 = 0; c0 < C; c0 += w) {
+      const zero = g.random() < p;
+      for (let c = c0; c < Math.min(C, c0 + w); c++) x[r * C + c] = zero ? ((r + c) % 3 ? 0 : -0) : g.normal();
+    }
+  }
+  return x;
+}
+
+const f = Math.fround;
+
+/**
+ * C = Aᵀ·B (A K × M, B K × N, K ≤ 256) as the plain builds' broadcast kernel sums it, every k included: one float32
+ * sum per element from +0, in k order, each product rounded first.
+ */
+function fullLoopTN(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float32Array {
+  const c = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s = f(s + f(a[k * M + i]! * b[k * N + j]!));
+    c[i * N + j] = s;
+  }
+  return c;
+}
+
+/**
+ * C = A·Bᵀ (A M × K, B N × K, K ≤ 1024) as the plain builds' dot kernel sums it, every k included: four lane sums
+ * over the whole vectors from +0, added as (s0 + s2) + (s1 + s3), then the last K mod 4 terms.
+ */
+function fullLoopNT(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float32Array {
+  const c = new Float32Array(M * N), kv = K & ~3;
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+    const s = [0, 0, 0, 0];
+    for (let k = 0; k < kv; k++) s[k & 3] = f(s[k & 3]! + f(a[i * K + k]! * b[j * K + k]!));
+    let t = f(f(s[0]! + s[2]!) + f(s[1]! + s[3]!));
+    for (let k = kv; k < K; k++) t = f(t + f(a[i * K + k]! * b[j * K + k]!));
+    c[i * N + j] = t;
+  }
+  return c;
+}
+
 for (const parallel of [false, true]) {
   describe(`gemm: odd shapes, transposes, batches and slices (${parallel ? 'thread pool' : 'one thread'})`, () => {
     const sizes = [1, 2, 3, 4, 5, 7, 8, 9, 13, 17, 33, 67];
@@ -183,6 +233,62 @@ for (const parallel of [false, true]) {
       }
       const allZero = both((g) => blankEnds(g, 8, 64, 64, 0).matmul(randnT(g, [6, 64]).T)).wasm.dataSync();
       assert.ok([...allZero].every((v) => Object.is(v, 0)), 'rows of A all zero: +0');
+    });
+
+    test('scattered zeros (rows of a panel of B, vectors of a row group of A) are skipped: the full loop\'s very bits, NaN and ∞ kept', () => {
+      forceWasm(parallel);
+      const bits = !wasmInfo()!.relaxedSimd; // with fused multiply-adds the sums are not replayed here: the reference then
+      const check = (a: Float32Array, b: Float32Array, M: number, K: number, N: number, nt: boolean, what: string): void => {
+        const [x, y] = onBackend('wasm', () => [tensor(a, { shape: nt ? [M, K] : [K, M] }), tensor(b, { shape: nt ? [N, K] : [K, N] })]);
+        const c = onBackend('wasm', () => noGrad(() => (nt ? x!.matmul(y!.T) : x!.T.matmul(y!)))).dataSync() as Float32Array;
+        const want = nt ? fullLoopNT(a, b, M, K, N) : fullLoopTN(a, b, M, K, N);
+        if (bits) {
+          for (let i = 0; i < c.length; i++) if (!Object.is(c[i], want[i])) assert.fail(`${what}: [${Math.floor(i / N)}, ${i % N}] is ${c[i]}, the full loop gives ${want[i]}`);
+        } else assertClose([...c], [...want], gemmTol(K), what);
+      };
+      // TN (the weight gradient δᵀ·x): B's rows zero in runs of 8 columns, from a few to almost all, and the panels past
+      // the 128 a thread keeps (N = 1100)
+      for (const [M, K, N, p] of [[100, 64, 784, 0.6], [100, 64, 784, 0.95], [100, 64, 784, 0.15], [13, 70, 41, 0.7], [9, 64, 1100, 0.6], [5, 256, 48, 0.7]]) { // (k ≥ 128 with M ≥ 8 goes to the dot kernel)
+        const a = gauss(K * M, 3), b = scattered(K, N, 8, p, 4);
+        check(a, b, M, K, N, false, `TN ${M}x${K}x${N}, zero runs of 8 with p = ${p}`);
+        a[5 * M + 3] = NaN; a[(K - 1) * M + M - 1] = -Infinity; // times the zero rows: NaN
+        check(a, b, M, K, N, false, `TN ${M}x${K}x${N}, p = ${p}, NaN and ∞ in A`);
+      }
+      // NT (the forward product x·Wᵀ): A's rows zero in runs of 4, the row groups past the 128 a thread keeps (M = 600),
+      // more lists than its memory holds (M = 520, K = 1000), and k past one block (K = 1100)
+      for (const [M, K, N, p] of [[64, 784, 100, 0.6], [64, 784, 100, 0.1], [13, 790, 9, 0.8], [600, 100, 6, 0.6], [520, 1000, 9, 0.5], [9, 1100, 7, 0.6]]) {
+        const a = scattered(M, K, 4, p, 5), b = gauss(N * K, 6);
+        if (K <= 1024) check(a, b, M, K, N, true, `NT ${M}x${K}x${N}, zero runs of 4 with p = ${p}`);
+        else agree(() => tensor(a, { shape: [M, K] }).matmul(tensor(b, { shape: [N, K] }).T), gemmTol(K), `NT ${M}x${K}x${N}, p = ${p}`);
+        b[2 * K + 9] = NaN; b[(N - 1) * K + K - 2] = Infinity; // where A is zero too
+        if (K <= 1024) check(a, b, M, K, N, true, `NT ${M}x${K}x${N}, p = ${p}, NaN and ∞ in B`);
+      }
+    });
+
+    test('the zero lists a thread keeps are made again at the next launch: operands changed in place, bound calls', () => {
+      forceWasm(parallel);
+      const be = wasmBackend!, bits = !wasmInfo()!.relaxedSimd;
+      for (const nt of [false, true]) {
+        const [M, K, N] = nt ? [32, 200, 20] : [24, 64, 96];
+        const a = be.allocateResident!('float32', M * K) as Float32Array, b = be.allocateResident!('float32', K * N) as Float32Array;
+        const c = be.allocateResident!('float32', M * N) as Float32Array;
+        const g = nt
+          ? { batch: 1, M, N, K, a, aOffset: 0, lda: K, transA: false, aBatchStride: 0, b, bOffset: 0, ldb: K, transB: true, bBatchStride: 0, c }
+          : { batch: 1, M, N, K, a, aOffset: 0, lda: M, transA: true, aBatchStride: 0, b, bOffset: 0, ldb: N, transB: false, bBatchStride: 0, c };
+        const bound = be.bind!('gemm', [g])!;
+        assert.ok(bound, 'the product is bound');
+        // the zeros are in A for NT (its row groups), in B for TN (its panels): a new pattern each time, same arrays
+        for (const [t, p] of [[1, 0.6], [2, 0.6], [3, 0.1], [4, 0.9], [5, 0]] as const) {
+          if (nt) { a.set(scattered(M, K, 4, p, t)); b.set(gauss(N * K, t)); } else { a.set(gauss(K * M, t)); b.set(scattered(K, N, 8, p, t)); }
+          for (const call of [bound, () => be.gemm(g)]) {
+            c.fill(7);
+            call();
+            const want = nt ? fullLoopNT(a, b, M, K, N) : fullLoopTN(a, b, M, K, N);
+            if (bits) assert.deepEqual([...c], [...want], `${nt ? 'NT' : 'TN'} pattern ${t}`);
+            else assertClose([...c], [...want], gemmTol(K), `${nt ? 'NT' : 'TN'} pattern ${t}`);
+          }
+        }
+      }
     });
 
     test('a zero panel remembered by a thread is checked again at the next product: B changed in place, batches, bound calls', () => {

@@ -9,10 +9,15 @@ import { FILL_MIN_BYTES, copyArray } from './bytes.js';
 /** Bytes reserved at the start of memory: control block (pool), job descriptor, per-thread tile scratch. */
 export const CTL_OFFSET = 1024;
 export const DESC_OFFSET = 2048;
-/** 128 bytes per thread (thread i at SCRATCH_OFFSET + 128·i), for up to MAX_THREADS threads. */
+/**
+ * A block of THREAD_BYTES per thread (thread i's at SCRATCH_OFFSET + THREAD_BYTES·i), for up to MAX_THREADS threads:
+ * its kernels' scratch and gemm's memo of zero blocks (assembly/scratch.ts). The kernels' static data follows the
+ * last block (scripts/build-wasm.mjs: --memoryBase), then the arena.
+ */
 export const SCRATCH_OFFSET = 4096;
+export const THREAD_BYTES = 8192;
 export const MAX_THREADS = 32;
-const ARENA_START = SCRATCH_OFFSET + 128 * MAX_THREADS;
+const ARENA_START = SCRATCH_OFFSET + THREAD_BYTES * MAX_THREADS;
 /** Every buffer is followed by this much padding: the gemm kernel may read 8 floats past a row of B. */
 const PAD = 64;
 const PAGE = 65536;

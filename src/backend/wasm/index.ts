@@ -15,7 +15,7 @@ import { cpuBackend } from '../cpu/index.js';
 import { isContiguousView } from '../cpu/elementwise.js';
 import type { AdamStepArgs, SgdStepArgs } from '../../optim/fused.js';
 import { copyArray } from './bytes.js';
-import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space } from './arena.js';
+import { Arena, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, Space, THREAD_BYTES } from './arena.js';
 import { type WasmExports, loadKernels } from './load.js';
 import { BG_DESC_OFFSET, BG_GATHER_U8, JOB_ADAM, JOB_GEMM, JOB_SGD, OPT_DESC_OFFSET, Pool, type PoolOptions } from './pool.js';
 import { DEFAULT_RESIDENT_BUDGET, ResidentHeap, residentAllocator } from './resident.js';
@@ -117,7 +117,7 @@ function createWasmBackend(): {
   const warmup = (): PoolOptions['warmup'] => {
     if (!state.warmup || warmedUp || !sh) return null;
     warmedUp = true;
-    const base = Math.max(SCRATCH_OFFSET + 128, Math.ceil(sh.exports.heapBase() / 16) * 16);
+    const base = Math.max(SCRATCH_OFFSET + THREAD_BYTES, Math.ceil(sh.exports.heapBase() / 16) * 16);
     return { plan: warmupPlan(base), pages: Math.max(16, Math.ceil((base + WARMUP_BYTES) / 65536)), scratch: SCRATCH_OFFSET };
   };
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 /** The kernels' exports (see assembly/index.ts). Pointers and sizes are in bytes, counts in elements. */
 export interface WasmExports {
   heapBase(): number;
-  /** This instance's 128-byte scratch block for partial gemm tiles (each thread has its own). */
+  /** This instance's block of memory (THREAD_BYTES, arena.ts): scratch for partial vectors and tiles, gemm's memo. */
   setScratch(p: number): void;
   gemmTiles(desc: number, lo: number, hi: number): void;
   /** dst (cols × rows, row stride drs bytes) = src (rows × cols, row stride srs bytes) transposed. */

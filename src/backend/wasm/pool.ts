@@ -27,7 +27,7 @@
  */
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CTL_OFFSET, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET } from './arena.js';
+import { CTL_OFFSET, DESC_OFFSET, MAX_THREADS, SCRATCH_OFFSET, THREAD_BYTES } from './arena.js';
 import type { WarmupPlan } from './warmup.js';
 
 // control block slots (Int32 at CTL_OFFSET): the job, then one range word per thread from RANGES (affinity jobs)
@@ -113,8 +113,8 @@ function finish(hi) {
  */
 function warm(w, kx, mem, gen) {
   const t0 = performance.now(), i32 = new Int32Array(mem.buffer), f = new Float32Array(mem.buffer, w.base, w.floats);
-  for (const [p, values] of w.ints) i32.set(values, p >> 2);
   for (let i = 0; i < f.length; i++) f[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  for (const [p, values] of w.ints) i32.set(values, p >> 2);
   let rounds = 0;
   while (rounds < w.rounds && performance.now() - t0 < w.maxMs) {
     for (const [name, ...args] of w.calls) {
@@ -255,7 +255,7 @@ export class Pool {
         const w = new Worker(WORKER_URL, {
           workerData: {
             module: this.module, memory: this.memory, ctlOffset: CTL_OFFSET, descOffset: DESC_OFFSET, optDescOffset: OPT_DESC_OFFSET, bgDescOffset: BG_DESC_OFFSET,
-            scratch: SCRATCH_OFFSET + 128 * (1 + (slotsUsed++ % (MAX_THREADS - 1))), spin: this.options.spin, poolId: this.id, me: i + 1,
+            scratch: SCRATCH_OFFSET + THREAD_BYTES * (1 + (slotsUsed++ % (MAX_THREADS - 1))), spin: this.options.spin, poolId: this.id, me: i + 1,
             warmup: i === 0 ? this.options.warmup : null,
           },
         });

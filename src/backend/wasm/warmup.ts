@@ -13,12 +13,12 @@ import { BINARY, G_SEQ, G_TILES, M_FULL, M_ROW, UNARY, describeGemm } from './la
 /** A kernel call: an export of the module and its arguments (addresses and sizes). */
 export type WarmupCall = [name: string, ...args: number[]];
 
-/** What the worker does, on a memory laid out from `base`: write the ints, fill the floats, repeat the calls. */
+/** What the worker does, on a memory laid out from `base`: fill the floats, write the ints, repeat the calls. */
 export interface WarmupPlan {
   /** Byte address and float count of the float operands (filled with small nonzero values by the worker). */
   base: number;
   floats: number;
-  /** Int32 values to write first (byte address, values): the products' descriptors and the row indices. */
+  /** Int32 values to write after the fill (byte address, values): A's zeros, the products' descriptors, row indices. */
   ints: [number, number[]][];
   calls: WarmupCall[];
   /** Rounds of the calls, and the most time (ms) the worker spends on them. */
@@ -52,10 +52,15 @@ export function warmupPlan(base: number): WarmupPlan {
   // a launch number of its own for the kernels' per-launch memo (the backend counts real launches from 1)
   d1[G_SEQ] = -1;
   d2[G_SEQ] = -1;
+  // A with zero blocks, so that the products' zero lists and listed loops are warmed up as well (gemm.ts): by runs of
+  // 8 along its rows, the same in each group of 4 rows, 4 runs in 7 (the forward product's row groups skip those
+  // vectors; in the weight gradient's B they are rows of a panel)
+  const a = new Float32Array(SIZES.a);
+  for (let i = 0; i < a.length; i++) a[i] = ((((i / K) >> 2) * 5 + ((i % K) >> 3) * 3) % 7 >= 3 ? 0 : ((i * 7919) % 1000) / 1000 + 0.5);
   const sig = UNARY.sigmoid!, n = N * N; // elementwise calls on B or D seen as [128, 128]
   return {
     base, floats: (at.idx - base) / 4, rounds: 10, maxMs: 100,
-    ints: [[desc, [...d1]], [desc + 256, [...d2]], [at.idx, Array.from({ length: M }, (_, r) => r)]], // rows 0 … 63 (of C, or A's bytes)
+    ints: [[at.a, [...new Int32Array(a.buffer)]], [desc, [...d1]], [desc + 256, [...d2]], [at.idx, Array.from({ length: M }, (_, r) => r)]], // rows 0 … 63 (of C, or A's bytes)
     calls: [
       ['gemmTiles', desc, 0, d1[G_TILES]!],
       ['gemmTiles', desc + 256, 0, d2[G_TILES]!],

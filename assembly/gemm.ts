@@ -192,13 +192,19 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
   if (cols > 1) store<f32>(p, y, 4);
 }
 
-/** Whether the floats in bytes [p, p + bytes) are all finite: x − x is 0 for finite x, NaN otherwise. */
+/**
+ * Whether the floats in bytes [p, p + bytes) are all finite, by their sum (s − s is 0 for finite s, NaN otherwise):
+ * NaN or ∞ anywhere makes it NaN or ∞. Finite values whose sum overflows (beyond 10³⁸) also say no, which only ever
+ * sends a tile to the full loop.
+ */
 @inline function finiteSpan(p: usize, bytes: usize): bool {
-  const z = f32x4.splat(0), v = bytes & ~15;
-  let all = i32x4.splat(-1);
-  for (let o: usize = 0; o < v; o += 16) { const x = v128.load(p + o); all = v128.and(all, f32x4.eq(f32x4.sub(x, x), z)); }
-  if (!i32x4.all_true(all)) return false;
-  for (let o = v; o < bytes; o += 4) { const x = load<f32>(p + o); if (x - x != 0) return false; }
+  const v = bytes & ~15;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), o: usize = 0;
+  for (; o + 32 <= v; o += 32) { s0 = f32x4.add(s0, v128.load(p + o)); s1 = f32x4.add(s1, v128.load(p + o, 16)); }
+  if (o < v) s0 = f32x4.add(s0, v128.load(p + o));
+  const s = f32x4.add(s0, s1);
+  if (!i32x4.all_true(f32x4.eq(f32x4.sub(s, s), f32x4.splat(0)))) return false;
+  for (o = v; o < bytes; o += 4) { const x = load<f32>(p + o); if (x - x != 0) return false; }
   return true;
 }
 

@@ -251,6 +251,8 @@ for (const parallel of [false, true]) {
       for (const [M, K, N, p] of [[100, 64, 784, 0.6], [100, 64, 784, 0.95], [100, 64, 784, 0.15], [13, 70, 41, 0.7], [9, 64, 1100, 0.6], [5, 256, 48, 0.7]]) { // (k ≥ 128 with M ≥ 8 goes to the dot kernel)
         const a = gauss(K * M, 3), b = scattered(K, N, 8, p, 4);
         check(a, b, M, K, N, false, `TN ${M}x${K}x${N}, zero runs of 8 with p = ${p}`);
+        const big = Float32Array.from(a, (v, i) => (i % 5 ? v : 3e38 * Math.sign(v))); // finite, their sums overflow
+        check(big, b, M, K, N, false, `TN ${M}x${K}x${N}, p = ${p}, finite A near the largest float`);
         a[5 * M + 3] = NaN; a[(K - 1) * M + M - 1] = -Infinity; // times the zero rows: NaN
         check(a, b, M, K, N, false, `TN ${M}x${K}x${N}, p = ${p}, NaN and ∞ in A`);
       }

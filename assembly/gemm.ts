@@ -237,7 +237,7 @@ function finiteRows(a: usize, ars: usize, acs: usize, i0: i32, i1: i32, kc: i32)
  * at RECORDS + 4u, lists from LISTS on. A unit it cannot keep (u ≥ 128, memo full) is listed at TEMP for one use.
  */
 const RECORDS: usize = MEMO_OFFSET, MEMO_UNITS: i32 = 128;
-const TEMP: usize = RECORDS + 4 * 128, LISTS: usize = TEMP + 256;
+const TEMP: usize = RECORDS + 4 * <usize>MEMO_UNITS, LISTS: usize = TEMP + 256;
 /** A unit's record: (length << 16) | (its list's offset in the thread's block), or: */
 const DENSE: i32 = -1, UNKNOWN: i32 = -2;
 let memoSeq: i32 = 0, memoKey: usize = 0, memoTop: usize = LISTS;

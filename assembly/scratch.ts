@@ -6,8 +6,10 @@
  */
 export let scratch: usize = 4096;
 
-/** Bytes of each thread's block (src/backend/wasm/arena.ts lays the blocks out; scripts/build-wasm.mjs puts the
- * kernels' static data after the last). */
+/**
+ * Bytes of each thread's block (src/backend/wasm/arena.ts lays the blocks out; scripts/build-wasm.mjs puts the
+ * kernels' static data after the last).
+ */
 export const THREAD_BYTES: usize = 8192;
 export const MEMO_OFFSET: usize = 128;
 

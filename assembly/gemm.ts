@@ -131,12 +131,12 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
 
 /**
  * C[4×2] (+)= A[4×kc] · B[2×kc]ᵀ with rows of A (stride lda) and of B (stride ldb) contiguous in k. The whole vectors
- * are taken from byte `from` to `to`, or when n ≥ 0 only the n vectors listed at `list` (u8 vector numbers, ascending;
- * see tileNT: in the others the rows of A are zero); then the last kc mod 4 elements one by one.
+ * are all taken, or when n ≥ 0 only the n vectors listed at `list` (u8 vector numbers, ascending; see tileNT: in the
+ * others the rows of A are zero); then the last kc mod 4 elements one by one.
  */
 @inline function dot4x2(
   a: usize, lda: usize, rows: i32, b: usize, ldb: usize, cols: i32, kc: i32, cp: usize, ldc: usize, acc: bool,
-  from: usize, to: usize, list: usize, n: i32,
+  list: usize, n: i32,
 ): void {
   const a0 = a, a1 = rows > 1 ? a + lda : a0, a2 = rows > 2 ? a + 2 * lda : a1, a3 = rows > 3 ? a + 3 * lda : a2;
   const b0 = b, b1 = cols > 1 ? b + ldb : b0;
@@ -156,7 +156,8 @@ const KCD: i32 = 1024; // k block of the dot kernel: 4 rows of A (16 KiB) stay i
       c30 = madd(c30, y, x0); c31 = madd(c31, y, x1);
     }
   } else {
-    for (let off = from; off < to; off += 16) {
+    const vend = <usize>(kc & ~3) << 2;
+    for (let off: usize = 0; off < vend; off += 16) {
       const x0 = v128.load(b0 + off), x1 = v128.load(b1 + off);
       let y = v128.load(a0 + off);
       c00 = madd(c00, y, x0); c01 = madd(c01, y, x1);
@@ -350,12 +351,12 @@ function tileNT(
       const rows = min(4, i1 - i), ai = a + <usize>i * lda + kb;
       let rec = groupVectors(i >> 2, ai, lda, rows, vend);
       if (rec != DENSE) {
-        if (finite < 0) finite = finiteRowsNT(b + <usize>j0 * ldb + kb, ldb, j1 - j0, 0, vend) ? 1 : 0;
+        if (finite < 0) finite = finiteRowsNT(b + <usize>j0 * ldb + kb, ldb, j1 - j0, vend) ? 1 : 0;
         if (finite == 0) rec = DENSE;
       }
       const n = rec == DENSE ? -1 : rec >>> 16, list = tileScratch + <usize>(rec & 0xffff);
       for (let j = j0; j < j1; j += 2) {
-        dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc, 0, vend, list, n);
+        dot4x2(ai, lda, rows, b + <usize>j * ldb + kb, ldb, min(2, j1 - j), kc, c + <usize>i * ldc + (<usize>j << 2), ldc, acc, list, n);
       }
     }
   }
@@ -369,9 +370,9 @@ function tileNT(
   return i32x4.all_true(all);
 }
 
-/** Whether `n` rows of B (ldb bytes apart) are finite in bytes [lo, hi). */
-function finiteRowsNT(b: usize, ldb: usize, n: i32, lo: usize, hi: usize): bool {
-  for (let r = 0; r < n; r++) if (!finiteSpan(b + <usize>r * ldb + lo, hi - lo)) return false;
+/** Whether `n` rows of B (ldb bytes apart) are finite in their first `bytes` bytes. */
+function finiteRowsNT(b: usize, ldb: usize, n: i32, bytes: usize): bool {
+  for (let r = 0; r < n; r++) if (!finiteSpan(b + <usize>r * ldb, bytes)) return false;
   return true;
 }
 

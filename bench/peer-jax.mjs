@@ -21,7 +21,8 @@ for (const [M, K, N] of sizes) {
   const b = np.array(Float32Array.from({ length: K * N }, Math.random)).reshape([K, N]);
   const mm = jit((x, y) => np.matmul(x, y));
   const run = () => { mm(a.ref, b.ref).dataSync(); };
-  for (let i = 0; i < 3; i++) run();
+  // warm-up: calls for at least 0.3 s (see run.mjs: the first second of a process compiles in the background)
+  for (let i = 0, w0 = performance.now(); i < 3 || performance.now() - w0 < 300; i++) run();
   const flops = 2 * M * N * K, reps = Math.max(3, Math.round(1e9 / flops));
   const ts = [];
   for (let t = 0; t < 5; t++) { const s = performance.now(); for (let r = 0; r < reps; r++) run(); ts.push((performance.now() - s) / reps); }

@@ -30,7 +30,8 @@ const sizes = sizesArg.split(',').filter(Boolean).map((s) => s.split('x').map(Nu
 for (const [M, K, N] of sizes) {
   const a = nb.rand([M, K]), b = nb.rand([K, N]);
   const run = () => nb.matmul(a, b);
-  for (let i = 0; i < 3; i++) run();
+  // warm-up: calls for at least 0.3 s (see run.mjs: the first second of a process compiles in the background)
+  for (let i = 0, w0 = performance.now(); i < 3 || performance.now() - w0 < 300; i++) run();
   const flops = 2 * M * N * K, reps = Math.max(3, Math.round((backendName === 'cpu' ? 1e8 : 1e9) / flops));
   const ts = [];
   for (let t = 0; t < 5; t++) { const s = performance.now(); for (let r = 0; r < reps; r++) run(); ts.push((performance.now() - s) / reps); }

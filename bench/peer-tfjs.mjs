@@ -25,7 +25,8 @@ const out = { name: `tfjs-${which}`, importMs, matmul: {}, notes: [] };
 for (const [M, K, N] of sizes) {
   const a = tf.randomUniform([M, K]), b = tf.randomUniform([K, N]);
   const run = () => { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); };
-  for (let i = 0; i < 2; i++) run();
+  // warm-up: calls for at least 0.3 s (see run.mjs: the first second of a process compiles in the background)
+  for (let i = 0, w0 = performance.now(); i < 2 || performance.now() - w0 < 300; i++) run();
   const flops = 2 * M * N * K, reps = Math.max(2, Math.round((which === 'cpu' ? 1e8 : 5e8) / flops));
   const ts = [];
   for (let t = 0; t < 3; t++) { const s = performance.now(); for (let r = 0; r < reps; r++) run(); ts.push((performance.now() - s) / reps); }

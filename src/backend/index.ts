@@ -1,13 +1,13 @@
 /** Backend registry with the reference CPU backend registered first. */
 import { listBackends, registerBackend, setBackend } from './backend.js';
 import { cpuBackend } from './cpu/index.js';
-import { raiseMallocThresholds } from './heap.js';
+import { raiseMallocThresholds } from './malloc.js';
 import { nativeBackend, nativeUnavailableReason, warnIfNativeMissing } from './native/index.js';
 import { wasmBackend, wasmUnavailableReason } from './wasm/index.js';
 
 registerBackend(cpuBackend);
 // the native addon's float32 kernels, when the addon is built (see src/backend/native); its load tunes malloc, and
-// without it glibc is led to much the same setting (heap.ts)
+// without it glibc is led to much the same setting (malloc.ts)
 if (nativeBackend) registerBackend(nativeBackend);
 else raiseMallocThresholds();
 // WebAssembly SIMD kernels with a worker pool, when built (see src/backend/wasm)

@@ -2,7 +2,7 @@
  * malloc's thresholds when the native addon is not loaded. Tensors' storage comes from malloc (V8 allocates an
  * ArrayBuffer with calloc). glibc serves blocks of 128 KiB and more with a fresh mmap and unmaps them when freed, so
  * every new large tensor is paid for again in page faults at its first touch: about 12 µs a 4 KiB page on the
- * development VM, where a 64×784 by 784×100 product through `matmul` took 1.0–1.5 ms instead of 0.2 for its 313 KB
+ * development VM, where a 100×64 by 64×784 product through `matmul` took 1.0–1.5 ms instead of 0.2 for its 313 KB
  * output. The addon's load tunes malloc (native/src/addon.cc, tune_malloc). Without it, glibc's own rule does much the
  * same (mallopt(3), M_MMAP_THRESHOLD): on freeing a mapped block of at most 32 MiB it raises the threshold to that
  * block's size, and lets twice as much free memory stay in the heap before trimming it. So one block just under

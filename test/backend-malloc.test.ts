@@ -1,5 +1,5 @@
 /**
- * malloc's thresholds when the native addon is not loaded (src/backend/heap.ts): with glibc, a large tensor's storage
+ * malloc's thresholds when the native addon is not loaded (src/backend/malloc.ts): with glibc, a large tensor's storage
  * freed by the collector is reused by the next one instead of being unmapped, so it is not paid for again in page
  * faults. Counted in fresh processes without the addon, with and without NABLA_MALLOC_TUNING=0.
  */
@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 function faults(env: Record<string, string>): number {
   const code = `
     const { zeros } = await import('./src/index.ts');
-    gc(); // frees the block heap.ts drops
+    gc(); // frees the block malloc.ts drops
     const use = () => {
       const ts = [];
       for (let k = 0; k < 8; k++) { const t = zeros([1 << 18]); t.data.fill(1); ts.push(t); }

@@ -428,10 +428,11 @@ test('MNIST through a shuffling DataLoader on 2 threads (next batch gathered by 
   }
 });
 
-test('MNIST with reuseBuffers on 2 threads: three resident buffers in turn, each batch intact while the next two are drawn', () => {
+test('MNIST with reuseBuffers on 2 threads: four resident buffers in turn, the next batch decoded into its own by a worker, each batch intact while the next two are drawn', () => {
   const prev = getBackend();
   setBackend('wasm');
   setWasmOptions({ threads: 2, yieldWhenBusy: false, minElements: 64, gemmMinFlops: 8192, gemmParallelFlops: 1 << 21 });
+  const prefetch = wasmBackend!.prefetchRowsU8!, into: unknown[] = [];
   try {
     const test = new data.MNIST({ train: false });
     setBackend('cpu');
@@ -441,6 +442,8 @@ test('MNIST with reuseBuffers on 2 threads: three resident buffers in turn, each
     const w = tensor(Float32Array.from({ length: 784 * 100 }, (_, i) => ((i * 5) % 11) / 100), { shape: [100, 784] });
     const seen: { x: Tensor; want: Float32Array }[] = [];
     let b = 0;
+    // the buffers the worker was asked to decode each next batch into
+    wasmBackend!.prefetchRowsU8 = (...a) => { into.push(a[4]); return prefetch.apply(wasmBackend, a); };
     for (const [x, y] of new data.DataLoader(test, { batchSize: 64, sampler: order, reuseBuffers: true })) {
       const [rx, ry] = reference.getBatch(order.subarray(b * 64, (b + 1) * 64));
       assert.deepEqual(x!.dataSync(), rx!.dataSync(), `images of batch ${b}`);
@@ -449,14 +452,17 @@ test('MNIST with reuseBuffers on 2 threads: three resident buffers in turn, each
       seen.push({ x: x!, want: rx!.dataSync() as Float32Array });
       // the two batches before this one are still intact
       for (const s of seen.slice(-3)) assert.deepEqual(s.x.dataSync(), s.want);
-      if (b >= 3 && x!.shape[0] === seen[b - 3]!.x.shape[0]) assert.equal(x!.data, seen[b - 3]!.x.data, 'the buffer of three batches before');
-      if (b >= 1) assert.notEqual(x!.data, seen[b - 1]!.x.data);
-      if (b >= 2) assert.notEqual(x!.data, seen[b - 2]!.x.data);
+      if (b >= 4 && x!.shape[0] === seen[b - 4]!.x.shape[0]) assert.equal(x!.data, seen[b - 4]!.x.data, 'the buffer of four batches before');
+      for (let k = 1; k <= Math.min(b, 3); k++) assert.notEqual(x!.data, seen[b - k]!.x.data);
       x!.reshape([-1, 784]).matmul(w.T).sum().item(); // a parallel product: the worker gathers the next batch after it
       b++;
     }
     assert.equal(b, 10); // the last batch (5 samples) has a buffer of its own size
+    // each next batch was to be decoded straight into the buffer it then came in
+    assert.equal(into.length, 9);
+    into.forEach((out, k) => assert.equal(out, seen[k + 1]!.x.data, `batch ${k + 1}`));
   } finally {
+    wasmBackend!.prefetchRowsU8 = prefetch;
     setBackend(prev);
   }
 });

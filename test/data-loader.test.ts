@@ -142,21 +142,23 @@ test('DataLoader: hands the next batch\'s indices to prefetchBatch before giving
   assert.deepEqual(ds.calls, ['get 9,8', 'prefetch 7,6', 'get 7,6']);
 });
 
-test('DataLoader: reuseBuffers is passed on to getBatch (through a Subset too), not without it', () => {
-  const opts: unknown[] = [];
+test('DataLoader: reuseBuffers is passed on to getBatch and prefetchBatch (through a Subset too), not without it', () => {
+  const opts: unknown[] = [], ahead: unknown[] = [];
   const ds: data.Dataset<Tensor[]> = {
     length: 10,
     get: (i) => [xs.select(0, i), ys.select(0, i)],
     getBatch: (idx, o) => { opts.push(o?.reuseBuffers ?? false); return [xs.indexSelect(0, tensor(idx)), ys.indexSelect(0, tensor(idx))]; },
+    prefetchBatch: (idx, o) => { ahead.push(`${[...idx]} ${o?.reuseBuffers ?? false}`); },
   };
   [...new data.DataLoader(ds, { batchSize: 5, reuseBuffers: true })];
   [...new data.DataLoader(new data.Subset(ds, [1, 2, 3]), { batchSize: 5, reuseBuffers: true })];
   [...new data.DataLoader(ds, { batchSize: 5 })];
   assert.deepEqual(opts, [true, true, true, false, false]);
+  assert.deepEqual(ahead, ['5,6,7,8,9 true', '5,6,7,8,9 false']);
 });
 
 for (const backend of listBackends()) {
-  test(`${backend}: MNIST batches with reuseBuffers equal fresh ones, in three buffers taken in turn`, () => {
+  test(`${backend}: MNIST batches with reuseBuffers equal fresh ones, in four buffers taken in turn`, () => {
     const prev = getBackend();
     setBackend(backend);
     try {
@@ -169,11 +171,11 @@ for (const backend of listBackends()) {
         assert.deepEqual(x!.dataSync(), fresh[b]![0]!.dataSync(), `images of batch ${b}`);
         assert.deepEqual(y!.dataSync(), fresh[b]![1]!.dataSync(), `labels of batch ${b}`);
         if (b >= 2) assert.deepEqual(kept[b - 2]!.dataSync(), fresh[b - 2]![0]!.dataSync(), 'the batch before last is intact');
-        if (b >= 3) assert.equal(x!.data, kept[b - 3]!.data);
+        if (b >= 4) assert.equal(x!.data, kept[b - 4]!.data);
         kept.push(x!);
         b++;
       }
-      assert.equal(new Set(kept.map((x) => x.data)).size, 3);
+      assert.equal(new Set(kept.map((x) => x.data)).size, 4);
     } finally {
       setBackend(prev);
     }

@@ -384,6 +384,33 @@ describe('prefetchRowsU8: a worker gathers the next batch, gatherRowsU8 delivers
     sameBits([short], [expected(c)], 'shorter batch');
   });
 
+  test('with an out in wasm memory the worker decodes straight into it; a gatherRowsU8 into other storage copies from there', () => {
+    setWasmOptions({ threads: 2, yieldWhenBusy: false, minElements: 64, gemmMinFlops: 0, gemmParallelFlops: 0 });
+    const bytes = wasm.allocateResident!('bool', src.length) as Uint8Array;
+    bytes.set(src);
+    const rows = rowsOf(5), want = expected(rows), out = resident(rows.length * row);
+    /** A prefetch into `into`, a product for the worker to take it after, then gatherRowsU8 into `to`: whether a worker delivered it. */
+    const round = (into: Float32Array, to: Float32Array): boolean => {
+      const before = wasmInfo()!.prefetchesDelivered;
+      into.fill(NaN);
+      assert.equal(wasm.prefetchRowsU8!(bytes, row, rows, table, into), true, 'prefetch taken');
+      product();
+      for (const until = performance.now() + 2; performance.now() < until;) { /* give the worker time to take it */ }
+      wasm.gatherRowsU8(bytes, row, rows, table, to);
+      sameBits([to], [want], to === into ? 'into the same out' : 'into other storage');
+      return wasmInfo()!.prefetchesDelivered > before;
+    };
+    // retried: on a busy machine the calling thread may withdraw the task before a worker takes it
+    let inPlace = false, elsewhere = false;
+    for (let k = 0; k < 100 && !inPlace; k++) inPlace = round(out, out);
+    assert.ok(inPlace, 'no batch came from a worker');
+    for (let k = 0; k < 100 && !elsewhere; k++) elsewhere = round(out, new Float32Array(rows.length * row));
+    if (elsewhere) sameBits([out], [want], 'the worker wrote the given out'); // and the fresh array got a copy of it
+    // an out outside wasm memory is not written by the worker: the rows are staged and copied, as without one
+    const plain = new Float32Array(rows.length * row);
+    round(plain, plain);
+  });
+
   test('declined without workers or for bytes outside wasm memory; a thread-count change drops the request', () => {
     setWasmOptions({ threads: 2, yieldWhenBusy: false, minElements: 64 });
     assert.equal(wasm.prefetchRowsU8!(src, row, rowsOf(1), table), false, 'ordinary bytes');

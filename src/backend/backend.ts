@@ -134,10 +134,11 @@ export interface Backend {
   gatherRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): void;
   /**
    * Optional: start gathering these rows in the background, for a gatherRowsU8 of the same arguments that follows
-   * (the next batch of a DataLoader). src and table must not change until then. Returns false when the backend does
-   * not take the request; a later gatherRowsU8 of other rows just drops it.
+   * (the next batch of a DataLoader). src and table must not change until then. With `out`, the rows may be decoded
+   * straight into it (nothing else may use it until then), and a gatherRowsU8 into the same out finds them there.
+   * Returns false when the backend does not take the request; a later gatherRowsU8 of other rows just drops it.
    */
-  prefetchRowsU8?(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array): boolean;
+  prefetchRowsU8?(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out?: Float32Array): boolean;
   /**
    * Optional fused kernel: the gradient of an activation from its output y and the incoming gradient g (views of
    * out's shape): sigmoid g·y·(1 − y), tanh g·(1 − y²). Returns false when it does not take these operands.

@@ -30,8 +30,8 @@ export interface DataLoaderOptions<B> {
    * Let the dataset write batches into storage it reuses (default false): faster, and no fresh arrays per batch, but a
    * batch's tensors are only valid while the next two batches are drawn from the same dataset (by any loader); clone()
    * what you keep longer. MNIST decodes
-   * its images into three buffers in turn (on wasm in the backend's memory, so a compiled step takes them without a
-   * copy out of that memory and back); other datasets ignore it. `nabla train` uses it.
+   * its images into four buffers in turn (on wasm in the backend's memory, where a worker decodes the next batch
+   * straight into its buffer and a compiled step reads it in place); other datasets ignore it. `nabla train` uses it.
    */
   reuseBuffers?: boolean;
 }
@@ -161,7 +161,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   *[Symbol.iterator](): Generator_<B> {
     for (const [idx, next] of this.batches()) {
       const b = this.fetch(idx);
-      if (next) this.dataset.prefetchBatch!(next);
+      if (next) this.dataset.prefetchBatch!(next, this.reuseBuffers ? REUSE : undefined);
       yield b;
     }
   }
@@ -170,7 +170,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     for (const [idx, next] of this.batches()) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const b = this.fetch(idx);
-      if (next) this.dataset.prefetchBatch!(next);
+      if (next) this.dataset.prefetchBatch!(next, this.reuseBuffers ? REUSE : undefined);
       yield b;
     }
   }

@@ -19,15 +19,16 @@ export interface Dataset<T = unknown> {
    * in the background (MNIST does on the wasm backend, on a worker thread). DataLoader calls it with the next
    * batch's indices before it hands out the current one. It must not change what getBatch returns.
    */
-  prefetchBatch?(indices: Int32Array): void;
+  prefetchBatch?(indices: Int32Array, opts?: BatchOptions): void;
 }
 
 /** How a dataset may assemble a batch (DataLoader's options, passed on to getBatch). */
 export interface BatchOptions {
   /**
-   * The batch may be written into storage the dataset reuses for later batches (MNIST: three buffers in turn, which on
+   * The batch may be written into storage the dataset reuses for later batches (MNIST: four buffers in turn, which on
    * the wasm backend live in its memory), instead of fresh arrays: it stays valid while the next two batches are
-   * drawn from the dataset. Datasets without such buffers ignore it.
+   * drawn from the dataset. Datasets without such buffers ignore it. prefetchBatch gets it too, so that the next
+   * batch can be assembled straight into the storage getBatch will use.
    */
   reuseBuffers?: boolean;
 }
@@ -96,7 +97,7 @@ function indexSelectRows(t: Tensor, indices: Int32Array, n: number): Tensor {
 export class Subset<T> implements Dataset<T> {
   readonly indices: Int32Array;
   readonly getBatch?: (indices: Int32Array, opts?: BatchOptions) => T;
-  readonly prefetchBatch?: (indices: Int32Array) => void;
+  readonly prefetchBatch?: (indices: Int32Array, opts?: BatchOptions) => void;
 
   constructor(readonly dataset: Dataset<T>, indices: ArrayLike<number>) {
     this.indices = Int32Array.from(indices, (i) => checkIndex(i, dataset.length, 'Subset'));
@@ -106,7 +107,7 @@ export class Subset<T> implements Dataset<T> {
     }
     if (dataset.getBatch && dataset.prefetchBatch) {
       const inner = dataset.prefetchBatch.bind(dataset);
-      this.prefetchBatch = (idx: Int32Array): void => inner(this.outer(idx, 'Subset.prefetchBatch'));
+      this.prefetchBatch = (idx: Int32Array, opts?: BatchOptions): void => inner(this.outer(idx, 'Subset.prefetchBatch'), opts);
     }
   }
 

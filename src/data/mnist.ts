@@ -14,8 +14,11 @@ import { allocateUninitialized } from '../tensor/dtype.js';
 import { type BatchOptions, checkIndex, type Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
 
-/** Buffers getBatch decodes into with reuseBuffers, in turn: a batch stays valid while the next two are drawn. */
-const REUSED_BUFFERS = 3;
+/**
+ * Buffers getBatch decodes into with reuseBuffers, in turn: a batch stays valid while the next two are drawn, and
+ * the one after those is where prefetchBatch has the next batch decoded meanwhile.
+ */
+const REUSED_BUFFERS = 4;
 
 /** The usual MNIST normalisation constants (mean and std of the training pixels). */
 export const MNIST_MEAN = 0.1307;
@@ -61,7 +64,7 @@ function findFile(dirs: readonly string[], base: string): string {
  * DataLoader's batches come from getBatch. The pixels stay in memory as the file's bytes (47 MB for the
  * training set instead of 188 MB as float32; in the wasm backend's memory when that is the backend at
  * construction) and each batch is decoded by one backend kernel (`gatherRowsU8`), into a fresh tensor or, with the
- * DataLoader's `reuseBuffers`, into one of three buffers used in turn; `images` gives all of them as one float32
+ * DataLoader's `reuseBuffers`, into one of four buffers used in turn; `images` gives all of them as one float32
  * tensor, made on first use.
  */
 export class MNIST implements Dataset<Tensor[]> {
@@ -126,7 +129,7 @@ export class MNIST implements Dataset<Tensor[]> {
 
   /**
    * Images [B, 1, 28, 28] and labels [B] of the samples at `indices` (negative counts from the end). With
-   * `reuseBuffers` the images are decoded into the next of three buffers kept for that (on wasm in the backend's
+   * `reuseBuffers` the images are decoded into the next of four buffers kept for that (on wasm in the backend's
    * memory): valid while the next two batches are drawn with it.
    */
   getBatch(indices: Int32Array, opts?: BatchOptions): Tensor[] {
@@ -138,12 +141,15 @@ export class MNIST implements Dataset<Tensor[]> {
 
   /**
    * Start decoding the images at `indices` ahead of the getBatch that will ask for them (DataLoader calls this with
-   * the next batch's indices): on the wasm backend a worker thread gathers them while the current step runs.
+   * the next batch's indices): on the wasm backend a worker thread gathers them while the current step runs, with
+   * `reuseBuffers` straight into the buffer that getBatch will take next (no copy when it asks for them).
    */
-  prefetchBatch(indices: Int32Array): void {
+  prefetchBatch(indices: Int32Array, opts?: BatchOptions): void {
     const be = backend();
     if (!be.prefetchRowsU8 || indices.length === 0) return;
-    be.prefetchRowsU8(this.pixels, this.imageShape[1]! * this.imageShape[2]!, this.rows(indices, 'MNIST.prefetchBatch'), this.table);
+    const row = this.imageShape[1]! * this.imageShape[2]!;
+    const out = opts?.reuseBuffers === true ? this.reusedBuffer(indices.length * row, false) : undefined;
+    be.prefetchRowsU8(this.pixels, row, this.rows(indices, 'MNIST.prefetchBatch'), this.table, out);
   }
 
   /** indices checked against the dataset's length, negative ones counted from the end. */
@@ -167,15 +173,15 @@ export class MNIST implements Dataset<Tensor[]> {
   }
 
   /**
-   * The next of the buffers batches are decoded into with reuseBuffers, taken in turn: made once per size and
-   * backend, in the backend's memory when it has some (wasm), so that kernels and a compiled step's input copy read
-   * it in place.
+   * The next of the buffers batches are decoded into with reuseBuffers, taken in turn (`take` false: only looked at,
+   * for prefetchBatch): made once per size and backend, in the backend's memory when it has some (wasm), so that
+   * kernels and a compiled step read it in place.
    */
-  private reusedBuffer(n: number): Float32Array {
+  private reusedBuffer(n: number, take = true): Float32Array {
     const be = backend();
     if (!this.ring || this.ring.be !== be) this.ring = { be, buffers: [], next: 0 };
     const r = this.ring, k = r.next;
-    r.next = (k + 1) % REUSED_BUFFERS;
+    if (take) r.next = (k + 1) % REUSED_BUFFERS;
     let b = r.buffers[k];
     if (!b || b.length !== n) r.buffers[k] = b = (be.allocateResident?.('float32', n) as Float32Array | null) ?? new Float32Array(n);
     return b;

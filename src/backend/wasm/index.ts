@@ -124,10 +124,10 @@ function createWasmBackend(): {
   // ---------------------------------------------------------------- batches gathered ahead
 
   /**
-   * The rows a worker gathers ahead (prefetchRowsU8) and where: `staging` holds the decoded rows, then the table, then
-   * the row indices. Only one request is out at a time.
+   * The rows a worker gathers ahead (prefetchRowsU8) and where: `staging` holds the decoded rows (unless they go
+   * straight into the caller's `out`), then the table, then the row indices. Only one request is out at a time.
    */
-  let prefetched: { src: Uint8Array; row: number; count: number; table: Float32Array; pool: Pool } | null = null;
+  let prefetched: { src: Uint8Array; row: number; count: number; table: Float32Array; pool: Pool; out: Float32Array | null } | null = null;
   /** The staging block, as floats and as ints, and the task's descriptor (views made once, with the block). */
   let staging: { f32: Float32Array; i32: Int32Array; desc: Int32Array } | null = null;
   let prefetchesDelivered = 0, prefetchesMissed = 0;
@@ -136,10 +136,10 @@ function createWasmBackend(): {
    * Ask a worker to gather and decode rows (as gatherRowsU8 would) while the calling thread goes on: it does so after
    * its part of the next parallel job, in the part of a training step that runs on the calling thread alone. A later
    * gatherRowsU8 of the same rows copies the result (10–25 µs for an MNIST batch, against 36–90 µs to gather it on the
-   * calling thread). Only for bytes in memory (MNIST's pixels) and with workers; src and table must not change until
-   * then.
+   * calling thread), or finds it in place when `out` (in memory) was given and is its output too: MNIST's next reused
+   * buffer. Only for bytes in memory (MNIST's pixels) and with workers; src and table must not change until then.
    */
-  function prefetchRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array): boolean {
+  function prefetchRowsU8(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out?: Float32Array): boolean {
     if (prefetched) { prefetched.pool.cancel(); prefetched = null; }
     const n = rows.length * row;
     if (!sh || !allocateResident || state.threads < 2 || !inMem(src) || row === 0 || rows.length === 0 || table.length < 256 || n < state.minElements) return false;
@@ -154,15 +154,17 @@ function createWasmBackend(): {
     }
     // the decoded rows at 0, the table at n, the row indices at n + 256 (elements of the block)
     const { f32: f, i32, desc: d } = staging, base = at(f, 0);
+    // decoded straight into out when it lives in memory (the dataset's next reused buffer)
+    const into = out && out.length >= n && inMem(out) ? out : null;
     f.set(table.subarray(0, 256), n);
     i32.set(rows, n + 256);
-    d[0] = BG_GATHER_U8; d[1] = at(src, 0); d[2] = row; d[3] = base + (n + 256) * 4; d[4] = rows.length; d[5] = base + n * 4; d[6] = base;
+    d[0] = BG_GATHER_U8; d[1] = at(src, 0); d[2] = row; d[3] = base + (n + 256) * 4; d[4] = rows.length; d[5] = base + n * 4; d[6] = into ? at(into, 0) : base;
     if (!pool.post()) return false;
-    prefetched = { src, row, count: rows.length, table, pool };
+    prefetched = { src, row, count: rows.length, table, pool, out: into };
     return true;
   }
 
-  /** Deliver the prefetched rows into out when the request is the same (true); else withdraw it (false). */
+  /** Deliver the prefetched rows into out (already there when decoded into it) when the request is the same (true); else withdraw it (false). */
   function takePrefetched(src: Uint8Array, row: number, rows: Int32Array, table: Float32Array, out: Float32Array): boolean {
     const p = prefetched!, n = rows.length * row, { f32: f, i32 } = staging!;
     prefetched = null;
@@ -171,8 +173,10 @@ function createWasmBackend(): {
     for (let k = 0; same && k < rows.length; k++) same = i32[n + 256 + k] === rows[k];
     if (!p.pool.collect() || !same) { prefetchesMissed++; return false; }
     prefetchesDelivered++;
-    if (inMem(out)) sh!.exports.copyBytes(at(out, 0), at(f, 0), n * 4);
-    else copyArray(out.length === n ? out : out.subarray(0, n), f.subarray(0, n));
+    if (p.out === out) return true;
+    const from = p.out ?? f;
+    if (inMem(out)) sh!.exports.copyBytes(at(out, 0), at(from, 0), n * 4);
+    else copyArray(out.length === n ? out : out.subarray(0, n), from.subarray(0, n));
     return true;
   }
 

@@ -242,12 +242,13 @@ function trace(fn: Run, args: unknown[]): Traced {
   const { firstExternalWrite, externalWrites } = externalWritesOf(steps, (a) => !owned.has(a));
   const leaves = [...grads.keys()].filter((x) => !owned.has(x.data));
   // arguments that no kernel writes, no host step reads and the step does not return (its output is copied after the
-  // replay) can be read in place from the caller's tensor, except on a backend with resident memory (see bindInputs)
+  // replay) can be read in place from the caller's tensor (on a backend with resident memory, when it is resident: see
+  // bindInputs)
   const written = writtenArrays(steps);
   const returned = new Set(outs.list.map((o) => o.data));
   const inPlace = (a: TypedArray): boolean => hostReads !== 'any' && !hostReads.has(a) && !written.has(a) && !returned.has(a);
-  const aliases = inputs.map((own) => (own && !be.allocateResident && inPlace(own.data) ? slotsOf(steps, own.data) : null));
-  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, written: [...written].filter((w): w is TypedArray => ArrayBuffer.isView(w)), externalWrites, generators: [...generators], storage, trusted: false };
+  const aliases = inputs.map((own) => (own && inPlace(own.data) ? slotsOf(steps, own.data) : null));
+  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, written: [...written].filter((w): w is TypedArray => ArrayBuffer.isView(w)), externalWrites, generators: [...generators], storage, trusted: false, inPlace: [] };
   registerPlan(plan);
   return { result: userResult, plan, reason: null };
 }

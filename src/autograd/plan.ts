@@ -23,8 +23,8 @@ export interface Plan {
   inputs: (Tensor | null)[];
   /**
    * Per argument, the places in the recorded arguments that hold its storage, when a replay may point them at the
-   * caller's own (contiguous, neither written nor returned by the step, nor read by a host step; no resident memory to
-   * prefer): no copy then. Null: copy.
+   * caller's own (contiguous, neither written nor returned by the step, nor read by a host step; on a backend with
+   * resident memory, resident too): no copy then. Null: copy.
    */
   aliases: (Slot[] | null)[];
   outputs: Tensor[];
@@ -45,6 +45,12 @@ export interface Plan {
   storage: TypedArray[];
   /** Whether the plan passed its checking replay (compile.ts); only trusted plans are replayed, so only they are bound. */
   trusted: boolean;
+  /**
+   * Calls bound for replays that read resident arguments in place (on wasm, a DataLoader's reused batch buffers), per
+   * set of such arrays, the latest IN_PLACE_SETS kept: per step, the call bound to those arrays for a step that reads
+   * them (false: none could be bound, the backend's method runs), null for the others (their own bound call).
+   */
+  inPlace: { arrays: TypedArray[]; bound: ((() => unknown) | null | false)[] }[];
 }
 
 export const FALLBACK = Symbol('fallback');
@@ -194,7 +200,30 @@ export function bindPlans(be: Backend): void {
       s.bound = be.bind(s.method, s.args);
       s.boundTo = methods[s.method];
     }
+    plan.inPlace = [];
   }
+}
+
+/** Sets of resident arguments a plan keeps bound calls for (a DataLoader's reused buffers go round 4). */
+const IN_PLACE_SETS = 4;
+
+/**
+ * The bound calls of a trusted plan for the resident arguments its recorded calls now hold (bindInputs put them
+ * there): the steps that read them bound once per set of arrays; null when the backend binds nothing.
+ */
+function inPlaceCalls(plan: Plan): ((() => unknown) | null | false)[] | null {
+  const be = plan.be;
+  if (!be.bind || !plan.trusted) return null;
+  const arrays: TypedArray[] = [];
+  plan.inputs.forEach((own, i) => {
+    const s = plan.aliases[i]?.[0];
+    if (own && s && s.container[s.key] !== own.data) arrays.push(s.container[s.key] as TypedArray);
+  });
+  for (const e of plan.inPlace) if (e.arrays.length === arrays.length && e.arrays.every((a, k) => a === arrays[k])) return e.bound;
+  const bound = plan.steps.map((s) => (s.kind === 'kernel' && arraySlots(s.args).some((e) => arrays.includes(e.value)) ? be.bind!(s.method, s.args) ?? false : null));
+  if (plan.inPlace.length >= IN_PLACE_SETS) plan.inPlace.shift();
+  plan.inPlace.push({ arrays, bound });
+  return bound;
 }
 
 /**
@@ -205,11 +234,12 @@ export function bindPlans(be: Backend): void {
 export function replay(plan: Plan, args: readonly unknown[], setGrads: boolean): unknown {
   const be = plan.be;
   if (setGrads) for (const x of plan.leaves) if (x.grad !== null) return FALLBACK; // would accumulate: eager semantics
-  const aliased = bindInputs(plan, args);
+  const how = bindInputs(plan, args);
   try {
-    if (runSteps(plan, !aliased) === FALLBACK) return FALLBACK;
+    const inPlace = how === 2 ? inPlaceCalls(plan) : null;
+    if (runSteps(plan, how === 0 || inPlace !== null, inPlace) === FALLBACK) return FALLBACK;
   } finally {
-    if (aliased) unbindInputs(plan);
+    if (how) unbindInputs(plan);
   }
   if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
   if (plan.shape === 'one') return outputCopy(be, plan.outputs[0]!);
@@ -220,13 +250,14 @@ export function replay(plan: Plan, args: readonly unknown[], setGrads: boolean):
  * The recorded kernels and host steps in order (bound calls where allowed); FALLBACK when a check fails before
  * anything outside was written.
  */
-function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
+function runSteps(plan: Plan, useBound: boolean, inPlace: ((() => unknown) | null | false)[] | null): typeof FALLBACK | void {
   const be = plan.be as unknown as Record<string, (...a: unknown[]) => unknown>, steps = plan.steps;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.kind === 'kernel') {
       const method = be[s.method]!; // looked up now: wrappers (profilers) see replays
-      const ret = useBound && s.bound && method === s.boundTo ? s.bound() : method.apply(be, s.args);
+      const b = inPlace ? inPlace[i] ?? s.bound : s.bound;
+      const ret = useBound && b && method === s.boundTo ? b() : method.apply(be, s.args);
       if (ret !== s.ret) {
         if (i < plan.firstExternalWrite) return FALLBACK;
         throw new Error(`compile: kernel ${s.method} returned ${String(ret)} on replay but ${String(s.ret)} when traced, after the step had written outside itself; run the function without compile to see the op's own error`);
@@ -244,23 +275,25 @@ function runSteps(plan: Plan, useBound: boolean): typeof FALLBACK | void {
 
 /**
  * Give the replay its arguments: a contiguous argument with its own whole storage, clear of all the storage the
- * plan writes, is read in place where the plan allows (see Plan.aliases: never on a backend with resident memory,
- * where an ordinary array is copied once into the plan's resident input buffer, since every kernel would otherwise
- * copy it into memory again: the MLP's batch is read by two products, 200 KB each time; a resident batch read in
- * place, with the calls that read it bound again for each buffer, measured no faster: the copy's cost moved into the
- * products), the others are copied into the plan's input buffers by the backend's copy. True when some were aliased.
+ * plan writes, is read in place where the plan allows (see Plan.aliases); the others are copied into the plan's input
+ * buffers by the backend's copy. On a backend with resident memory only a resident argument is read in place (a
+ * DataLoader's reused MNIST buffer, which a worker decoded the batch into: no copy of it at all), with the calls that
+ * read it bound for its array (inPlaceCalls); an ordinary array is copied once into the plan's resident input buffer,
+ * since every kernel would otherwise copy it into memory again (the MLP's batch is read by two products, 200 KB each
+ * time). 0: all copied; 1: some read in place, the recorded calls run unbound; 2: some resident ones read in place.
  */
-function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
-  let aliased = false;
+function bindInputs(plan: Plan, args: readonly unknown[]): 0 | 1 | 2 {
+  let how: 0 | 1 | 2 = 0;
+  const resident = !!plan.be.allocateResident;
   plan.inputs.forEach((own, i) => {
     if (!own) return;
     const a = args[i] as Tensor, slots = plan.aliases[i];
-    if (slots && a.offset === 0 && a.data.length === own.size && a.isContiguous() && !plan.written.some((w) => overlaps(w, a.data))) {
+    if (slots && (!resident || isResident(a.data)) && a.offset === 0 && a.data.length === own.size && a.isContiguous() && !plan.written.some((w) => overlaps(w, a.data))) {
       for (const s of slots) s.container[s.key] = a.data;
-      aliased = true;
+      how = resident ? 2 : 1;
     } else plan.be.copy(a, own); // the backend's copy: contiguous data in one move (on wasm a memmove when both live in its memory)
   });
-  return aliased;
+  return how;
 }
 
 /** Point the recorded arguments back at the plan's own input buffers (nothing keeps the caller's storage alive). */

@@ -367,7 +367,9 @@ test('an index check (a host step that names the labels it reads) leaves the bat
 test('wasm: batches in wasm memory are read in place, from more buffers than the plan keeps bound calls for, exactly as eager; others are copied', () => {
   if (!nb.listBackends().includes('wasm')) return;
   onBackend('wasm', () => {
-    const be = backend(), data = mlpBatches(18, 8);
+    // products big enough to be bound, and shared with the thread pool (2 MFLOP)
+    const be = backend(), data = batches(18, [32, 256], 5, 9).map(([x, y]): [nb.Tensor, nb.Tensor] => [x, nn.F.oneHot(y, 5).float()]);
+    const wide = (): nb.nn.Module => new nn.Sequential(new nn.Linear(256, 128), new nn.Sigmoid(), new nn.Linear(128, 5), new nn.Sigmoid());
     const resident = (t: nb.Tensor): nb.Tensor => {
       const r = be.allocateResident!('float32', t.size) as Float32Array;
       r.set(t.data as Float32Array);
@@ -381,10 +383,17 @@ test('wasm: batches in wasm memory are read in place, from more buffers than the
     const fill = (i: number): void => { if (i % 3 !== 2) (fed[i]![0].data as Float32Array).set(data[i]![0].data as Float32Array); };
     const copy = be.copy, copied: unknown[] = [];
     be.copy = (src, dst) => { copied.push(src.data); copy.call(be, src, dst); };
+    // the products bound to each resident buffer (the plan binds them again once a buffer's set was dropped)
+    const bind = be.bind!, boundTo = new Set<unknown>();
+    be.bind = (method, args) => {
+      const f = bind.call(be, method, args), g = args[0] as { a?: unknown; b?: unknown };
+      if (f && method === 'gemm') for (const b of buffers) if (g.a === b.data || g.b === b.data) boundTo.add(b.data);
+      return f;
+    };
     try {
       const run = (compiled: boolean): { losses: number[]; params: number[][] } => {
         nb.manualSeed(11);
-        const model = mlp(), opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+        const model = wide(), opt = new optim.SGD(model.parameters(), { lr: 0.1 });
         const f = (x: nb.Tensor, y: nb.Tensor): nb.Tensor => { const l = bce(model.call(x), y); l.backward(); return l; };
         const step = compiled ? nb.compile(f) : f;
         const losses = fed.map(([x, y], i) => {
@@ -401,8 +410,10 @@ test('wasm: batches in wasm memory are read in place, from more buffers than the
       const eager = run(false), comp = run(true);
       assert.deepEqual(comp.losses, eager.losses);
       assert.deepEqual(comp.params, eager.params);
+      assert.equal(boundTo.size, 6, 'products bound to each resident buffer');
     } finally {
       be.copy = copy;
+      be.bind = bind;
     }
   });
 });

@@ -248,7 +248,7 @@ function trace(fn: Run, args: unknown[]): Traced {
   const returned = new Set(outs.list.map((o) => o.data));
   const inPlace = (a: TypedArray): boolean => hostReads !== 'any' && !hostReads.has(a) && !written.has(a) && !returned.has(a);
   const aliases = inputs.map((own) => (own && inPlace(own.data) ? slotsOf(steps, own.data) : null));
-  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, written: [...written].filter((w): w is TypedArray => ArrayBuffer.isView(w)), externalWrites, generators: [...generators], storage, trusted: false, inPlace: [] };
+  const plan: Plan = { be, steps, inputs, aliases, outputs: outs.list, shape: outs.shape, grads, leaves, firstExternalWrite, written: [...written].filter((w): w is TypedArray => ArrayBuffer.isView(w)), externalWrites, generators: [...generators], storage, trusted: false, inPlace: [], residentArgs: [] };
   registerPlan(plan);
   return { result: userResult, plan, reason: null };
 }

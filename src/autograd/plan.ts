@@ -51,6 +51,8 @@ export interface Plan {
    * them (false: none could be bound, the backend's method runs), null for the others (their own bound call).
    */
   inPlace: { arrays: TypedArray[]; bound: ((() => unknown) | null | false)[] }[];
+  /** The resident arguments the replay under way reads in place (bindInputs fills it, unbindInputs empties it). */
+  residentArgs: TypedArray[];
 }
 
 export const FALLBACK = Symbol('fallback');
@@ -208,18 +210,15 @@ export function bindPlans(be: Backend): void {
 const IN_PLACE_SETS = 4;
 
 /**
- * The bound calls of a trusted plan for the resident arguments its recorded calls now hold (bindInputs put them
- * there): the steps that read them bound once per set of arrays; null when the backend binds nothing.
+ * The bound calls of a trusted plan for the resident arguments this replay reads in place (plan.residentArgs, which
+ * bindInputs pointed the recorded calls at): the steps that read them bound once per set of arrays; null when the
+ * backend binds nothing.
  */
 function inPlaceCalls(plan: Plan): ((() => unknown) | null | false)[] | null {
-  const be = plan.be;
+  const be = plan.be, args = plan.residentArgs;
   if (!be.bind || !plan.trusted) return null;
-  const arrays: TypedArray[] = [];
-  plan.inputs.forEach((own, i) => {
-    const s = plan.aliases[i]?.[0];
-    if (own && s && s.container[s.key] !== own.data) arrays.push(s.container[s.key] as TypedArray);
-  });
-  for (const e of plan.inPlace) if (e.arrays.length === arrays.length && e.arrays.every((a, k) => a === arrays[k])) return e.bound;
+  for (const e of plan.inPlace) if (e.arrays.length === args.length && e.arrays.every((a, k) => a === args[k])) return e.bound;
+  const arrays = args.slice();
   const bound = plan.steps.map((s) => (s.kind === 'kernel' && arraySlots(s.args).some((e) => arrays.includes(e.value)) ? be.bind!(s.method, s.args) ?? false : null));
   if (plan.inPlace.length >= IN_PLACE_SETS) plan.inPlace.shift();
   plan.inPlace.push({ arrays, bound });
@@ -234,12 +233,12 @@ function inPlaceCalls(plan: Plan): ((() => unknown) | null | false)[] | null {
 export function replay(plan: Plan, args: readonly unknown[], setGrads: boolean): unknown {
   const be = plan.be;
   if (setGrads) for (const x of plan.leaves) if (x.grad !== null) return FALLBACK; // would accumulate: eager semantics
-  const how = bindInputs(plan, args);
+  const aliased = bindInputs(plan, args);
   try {
-    const inPlace = how === 2 ? inPlaceCalls(plan) : null;
-    if (runSteps(plan, how === 0 || inPlace !== null, inPlace) === FALLBACK) return FALLBACK;
+    const inPlace = plan.residentArgs.length ? inPlaceCalls(plan) : null;
+    if (runSteps(plan, !aliased || inPlace !== null, inPlace) === FALLBACK) return FALLBACK;
   } finally {
-    if (how) unbindInputs(plan);
+    if (aliased) unbindInputs(plan);
   }
   if (setGrads) for (const [x, g] of plan.grads) x.grad = g;
   if (plan.shape === 'one') return outputCopy(be, plan.outputs[0]!);
@@ -280,24 +279,26 @@ function runSteps(plan: Plan, useBound: boolean, inPlace: ((() => unknown) | nul
  * DataLoader's reused MNIST buffer, which a worker decoded the batch into: no copy of it at all), with the calls that
  * read it bound for its array (inPlaceCalls); an ordinary array is copied once into the plan's resident input buffer,
  * since every kernel would otherwise copy it into memory again (the MLP's batch is read by two products, 200 KB each
- * time). 0: all copied; 1: some read in place, the recorded calls run unbound; 2: some resident ones read in place.
+ * time). The resident arguments read in place are listed in plan.residentArgs. True when some were read in place.
  */
-function bindInputs(plan: Plan, args: readonly unknown[]): 0 | 1 | 2 {
-  let how: 0 | 1 | 2 = 0;
+function bindInputs(plan: Plan, args: readonly unknown[]): boolean {
+  let aliased = false;
   const resident = !!plan.be.allocateResident;
   plan.inputs.forEach((own, i) => {
     if (!own) return;
     const a = args[i] as Tensor, slots = plan.aliases[i];
     if (slots && (!resident || isResident(a.data)) && a.offset === 0 && a.data.length === own.size && a.isContiguous() && !plan.written.some((w) => overlaps(w, a.data))) {
       for (const s of slots) s.container[s.key] = a.data;
-      how = resident ? 2 : 1;
+      aliased = true;
+      if (resident) plan.residentArgs.push(a.data);
     } else plan.be.copy(a, own); // the backend's copy: contiguous data in one move (on wasm a memmove when both live in its memory)
   });
-  return how;
+  return aliased;
 }
 
 /** Point the recorded arguments back at the plan's own input buffers (nothing keeps the caller's storage alive). */
 function unbindInputs(plan: Plan): void {
   plan.inputs.forEach((own, i) => { if (own) for (const s of plan.aliases[i] ?? []) s.container[s.key] = own.data; });
+  plan.residentArgs.length = 0;
 }
 

@@ -102,8 +102,8 @@ if (nSteps === perEpoch) {
 }
 
 // per-step split: a second pass with the products timed. On wasm the backend times them itself (timeWasmProducts), so
-// that a compiled step's bound products (and the bias and activation they apply to each tile) run as they do
-// untimed; elsewhere the backend's gemm is wrapped (wall clock, hrtime).
+// that a compiled step's bound products run as they do untimed; elsewhere the backend's gemm is wrapped (wall clock,
+// hrtime).
 {
   const b = backend();
   const gemm = b.gemm;

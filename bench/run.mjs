@@ -4,7 +4,8 @@
  * PyTorch (when /usr/bin/python3 has torch), side by side in one table: import time, matmul GFLOP/s at several
  * sizes (the MLP's own shapes among them), the classic MLP's seconds per epoch and test accuracy, the split of a
  * step between matmul and the rest, and peak RSS. Each configuration runs in its own process (bench/peer-*.mjs,
- * bench/peer-torch.py); with --repeat N every number is the median of N runs.
+ * bench/peer-torch.py); with --repeat N every number is the median of N runs. Before and after each run a probe
+ * (bench/probe.mjs) measures how fast the machine's two cores are then, for the table's "machine" column.
  *
  * Options: --repeat N (default 1)   --quick (200 steps per MLP run, extrapolated; no accuracy)
  *          --only a,b (name prefixes)   --md (also write BENCHMARKS.md)   --rss-epochs N (nabla-wasm: RSS per epoch)
@@ -74,6 +75,20 @@ function nablaImportMs() {
   return median(Array.from({ length: 5 }, () => runJson('node', ['--input-type=module', '-e', code])?.ms));
 }
 
+/** The probe's rate on the slower of the two cores now (bench/probe.mjs), NaN when it fails. */
+const probe = () => Math.min(...(runJson('node', ['bench/probe.mjs'], 60).rates ?? [NaN]));
+/** Every probe of this invocation: the fastest is the machine at full speed, and a row's "machine" is relative to it. */
+const probes = [];
+/** Run a configuration between two probes; its result gets `machine`: the lower of the two probes' rates. */
+function runProbed(cmd, argv) {
+  const before = probes.length ? probes[probes.length - 1] : probe();
+  if (!probes.length) probes.push(before);
+  const res = runJson(cmd, argv);
+  const after = probe();
+  probes.push(after);
+  return { ...res, machine: Math.min(before, after) };
+}
+
 const load0 = loadavg();
 const started = new Date();
 const results = new Map();
@@ -82,7 +97,7 @@ for (let r = 0; r < repeat; r++) {
   for (const [name, [cmd, argv]] of configs) {
     process.stderr.write(`bench: ${name} (run ${r + 1}/${repeat}) … `);
     const t = Date.now();
-    const res = runJson(cmd, argv);
+    const res = runProbed(cmd, argv);
     process.stderr.write(res.error ? `failed\n  ${res.error}\n` : `${((Date.now() - t) / 1000).toFixed(0)} s\n`);
     if (!results.has(name)) results.set(name, []);
     results.get(name).push(res);
@@ -100,13 +115,18 @@ if (!args.includes('--no-cnn')) {
   ].filter(([name]) => !only.length || only.some((o) => name.startsWith(o)));
   for (const [name, [cmd, argv]] of cnnConfigs) {
     process.stderr.write(`bench: CNN ${name} … `);
-    const runs = Array.from({ length: repeat }, () => runJson(cmd, argv));
+    const runs = Array.from({ length: repeat }, () => runProbed(cmd, argv));
     const ok = runs.filter((x) => !x.error);
     process.stderr.write(ok.length ? 'done\n' : `failed\n  ${runs[0].error}\n`);
-    cnnRuns.push({ name, error: ok.length ? null : runs[0].error, msPerStep: median(ok.map((x) => x.msPerStep)), epochS: median(ok.map((x) => x.epochSeconds)) });
+    cnnRuns.push({
+      name, error: ok.length ? null : runs[0].error, msPerStep: median(ok.map((x) => x.msPerStep)), epochS: median(ok.map((x) => x.epochSeconds)),
+      machine: median(ok.map((x) => x.machine)),
+    });
   }
 }
 const load1 = loadavg();
+/** The machine at full speed: the fastest probe of this invocation. */
+const fullSpeed = Math.max(...probes.filter(Number.isFinite));
 
 // ---------------------------------------------------------------- the table
 const sizes = SIZES.split(',');
@@ -128,20 +148,23 @@ for (const [name, runs] of results) {
     rss: m((x) => x.peakRssMb),
     rssPerEpoch: ok[0].rssPerEpochMb,
     extra: ok[0].blas ? `BLAS ${ok[0].blas}` : '',
+    machine: m((x) => x.machine),
   });
 }
 const base = rows.find((r) => r.name === 'nabla-wasm-2t' && !r.error) ?? rows.find((r) => !r.error);
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const ratio = (x, b) => (Number.isFinite(x) && Number.isFinite(b) && b > 0 ? `${(x / b).toFixed(2)}×` : '—');
+/** A row's machine speed, as a percentage of the fastest probe. */
+const machine = (x) => (Number.isFinite(x) && fullSpeed > 0 ? `${Math.round((100 * x) / fullSpeed)} %` : '—');
 
 const lines = [];
-lines.push('| run | import ms | ' + sizes.map((s) => `${s} GFLOP/s`).join(' | ') + ' | MLP s/epoch | vs nabla-wasm-2t | 2nd epoch s | test acc | step µs (matmul + rest) | of the rest: batch µs | peak RSS MB |');
-lines.push('|' + ' --- |'.repeat(sizes.length + 9));
+lines.push('| run | import ms | ' + sizes.map((s) => `${s} GFLOP/s`).join(' | ') + ' | MLP s/epoch | vs nabla-wasm-2t | 2nd epoch s | test acc | step µs (matmul + rest) | of the rest: batch µs | peak RSS MB | machine |');
+lines.push('|' + ' --- |'.repeat(sizes.length + 10));
 for (const r of rows) {
   if (r.error) { lines.push(`| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} |`); continue; }
   lines.push(`| ${r.name} | ${f(r.importMs, 0)} | ` + sizes.map((s) => f(r.gflops[s])).join(' | ') +
     ` | ${r.extrapolated ? '~' : ''}${f(r.epochS, 2)} | ${ratio(r.epochS, base?.epochS)} | ${f(r.epoch2S, 2)} | ${Number.isFinite(r.accuracy) ? (100 * r.accuracy).toFixed(2) + ' %' : '—'} | ` +
-    `${Number.isFinite(r.stepUs) ? `${f(r.stepUs, 0)} (${f(r.matmulUs, 0)} + ${f(r.restUs, 0)})` : '—'} | ${f(r.batchUs, 0)} | ${f(r.rss, 0)} |`);
+    `${Number.isFinite(r.stepUs) ? `${f(r.stepUs, 0)} (${f(r.matmulUs, 0)} + ${f(r.restUs, 0)})` : '—'} | ${f(r.batchUs, 0)} | ${f(r.rss, 0)} | ${machine(r.machine)} |`);
 }
 const notes = [];
 if (!hasTorch) notes.push('PyTorch: /usr/bin/python3 has no torch, so it is absent from the table.');
@@ -152,11 +175,12 @@ notes.push('matmul: C = A·B with A [M, K] and B [K, N] written MxKxN, through e
 notes.push('MLP: 784-100-10, sigmoid, BCE on one-hot targets, SGD lr 0.1, batch 64, 937 steps; the same initial weights and sample order in every run (bench/mnist-raw.mjs), so the losses agree.');
 notes.push('MLP s/epoch is the first epoch of the process (JIT warm-up included); 2nd epoch: the next one, in another sample order (nabla: the epoch of the step split; PyTorch: timed the same way; others not measured).');
 notes.push('step: a second epoch with the products timed (wall clock; on wasm by the backend itself, `timeWasmProducts`, so that a compiled step\'s bound products run as untimed; on native and cpu by wrapping the backend\'s gemm): the time inside matmul kernels and everything else (op layer, autograd, other kernels, data); of the rest, the batch column is the time spent getting each batch from a DataLoader over data.MNIST (64 rows decoded from bytes into the next of four reused buffers, with reuseBuffers as nabla train has it; on wasm with 2 threads a worker decodes the next batch into its buffer during the step, and this is the loader\'s and the dataset\'s own work).');
+notes.push(`machine: how fast the machine was around the row, as the lower of two probes (bench/probe.mjs: an integer loop that fills a core, on both cores at once) taken just before and just after the row\'s process, relative to the fastest probe of this invocation (${f(fullSpeed, 2)} billion turns a second); with --repeat, the median. On this VM the probe drops by about a third for seconds at a time, as every compute-bound row does then (the host runs other work on the same cores); a row at 100 % can still have met such a stretch between its probes.`);
 if (cnnRuns.length) {
   const torchCnn = cnnRuns.find((r) => r.name === 'pytorch-2t' && !r.error) ?? cnnRuns.find((r) => r.name.startsWith('pytorch') && !r.error);
-  lines.push('', `| reference CNN (issue 6) | ms/step | s/epoch (× 938 steps) | vs ${torchCnn?.name ?? 'PyTorch'} |`, '| --- | --- | --- | --- |');
+  lines.push('', `| reference CNN (issue 6) | ms/step | s/epoch (× 938 steps) | vs ${torchCnn?.name ?? 'PyTorch'} | machine |`, '| --- | --- | --- | --- | --- |');
   for (const r of cnnRuns) {
-    lines.push(r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} | | |` : `| ${r.name} | ${f(r.msPerStep, 1)} | ${f(r.epochS, 1)} | ${ratio(r.epochS, torchCnn?.epochS)} |`);
+    lines.push(r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} | | | |` : `| ${r.name} | ${f(r.msPerStep, 1)} | ${f(r.epochS, 1)} | ${ratio(r.epochS, torchCnn?.epochS)} | ${machine(r.machine)} |`);
   }
   notes.push('reference CNN: conv 1→32 3×3, ReLU, max-pool 2, conv 32→64 3×3, ReLU, max-pool 2, linear 1600→128, ReLU, linear 128→10, cross-entropy, Adam lr 1e-3, batch 64 (bench/cnn.ts, bench/peer-torch-cnn.py): median training step × 938; issue 6 quotes PyTorch + OpenBLAS at 11.9 s per epoch on a quiet machine.');
 }

@@ -5,7 +5,7 @@
  * sizes (the MLP's own shapes among them), the classic MLP's seconds per epoch and test accuracy, the split of a
  * step between matmul and the rest, and peak RSS. Each configuration runs in its own process (bench/peer-*.mjs,
  * bench/peer-torch.py); with --repeat N every number is the median of N runs. Before and after each run a probe
- * (bench/probe.mjs) measures how fast the machine's two cores are then, for the table's "machine" column.
+ * (bench/probe.mjs) measures how fast the machine's two cores are then: the table's "machine" column.
  *
  * Options: --repeat N (default 1)   --quick (200 steps per MLP run, extrapolated; no accuracy)
  *          --only a,b (name prefixes)   --md (also write BENCHMARKS.md)   --rss-epochs N (nabla-wasm: RSS per epoch)
@@ -77,7 +77,7 @@ function nablaImportMs() {
 
 /** The probe's rate on the slower of the two cores now (bench/probe.mjs), NaN when it fails. */
 const probe = () => Math.min(...(runJson('node', ['bench/probe.mjs'], 60).rates ?? [NaN]));
-/** Every probe of this invocation: the fastest is the machine at full speed, and a row's "machine" is relative to it. */
+/** Every probe of this invocation (the fastest is quoted in the notes). */
 const probes = [];
 /** Run a configuration between two probes; its result gets `machine`: the lower of the two probes' rates. */
 function runProbed(cmd, argv) {
@@ -125,7 +125,7 @@ if (!args.includes('--no-cnn')) {
   }
 }
 const load1 = loadavg();
-/** The machine at full speed: the fastest probe of this invocation. */
+/** The fastest probe of this invocation: the machine at its best in these minutes. */
 const fullSpeed = Math.max(...probes.filter(Number.isFinite));
 
 // ---------------------------------------------------------------- the table
@@ -154,8 +154,8 @@ for (const [name, runs] of results) {
 const base = rows.find((r) => r.name === 'nabla-wasm-2t' && !r.error) ?? rows.find((r) => !r.error);
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const ratio = (x, b) => (Number.isFinite(x) && Number.isFinite(b) && b > 0 ? `${(x / b).toFixed(2)}×` : '—');
-/** A row's machine speed, as a percentage of the fastest probe. */
-const machine = (x) => (Number.isFinite(x) && fullSpeed > 0 ? `${Math.round((100 * x) / fullSpeed)} %` : '—');
+/** A row's machine speed: its probes' rate (comparable across invocations on one machine). */
+const machine = (x) => f(x, 2);
 
 const lines = [];
 lines.push('| run | import ms | ' + sizes.map((s) => `${s} GFLOP/s`).join(' | ') + ' | MLP s/epoch | vs nabla-wasm-2t | 2nd epoch s | test acc | step µs (matmul + rest) | of the rest: batch µs | peak RSS MB | machine |');
@@ -175,7 +175,7 @@ notes.push('matmul: C = A·B with A [M, K] and B [K, N] written MxKxN, through e
 notes.push('MLP: 784-100-10, sigmoid, BCE on one-hot targets, SGD lr 0.1, batch 64, 937 steps; the same initial weights and sample order in every run (bench/mnist-raw.mjs), so the losses agree.');
 notes.push('MLP s/epoch is the first epoch of the process (JIT warm-up included); 2nd epoch: the next one, in another sample order (nabla: the epoch of the step split; PyTorch: timed the same way; others not measured).');
 notes.push('step: a second epoch with the products timed (wall clock; on wasm by the backend itself, `timeWasmProducts`, so that a compiled step\'s bound products run as untimed; on native and cpu by wrapping the backend\'s gemm): the time inside matmul kernels and everything else (op layer, autograd, other kernels, data); of the rest, the batch column is the time spent getting each batch from a DataLoader over data.MNIST (64 rows decoded from bytes into the next of four reused buffers, with reuseBuffers as nabla train has it; on wasm with 2 threads a worker decodes the next batch into its buffer during the step, and this is the loader\'s and the dataset\'s own work).');
-notes.push(`machine: how fast the machine was around the row, as the lower of two probes (bench/probe.mjs: an integer loop that fills a core, on both cores at once) taken just before and just after the row\'s process, relative to the fastest probe of this invocation (${f(fullSpeed, 2)} billion turns a second); with --repeat, the median. On this VM the probe drops by about a third for seconds at a time, as every compute-bound row does then (the host runs other work on the same cores); a row at 100 % can still have met such a stretch between its probes.`);
+notes.push(`machine: how fast the machine was around the row, as the lower of two probes (bench/probe.mjs: an integer loop that fills a core, run on both cores at once; billions of turns a second on the slower core) taken just before and just after the row\'s process; with --repeat, the median. The fastest probe of this invocation: ${f(fullSpeed, 2)}. A row well below that ran while the machine was slower: on a shared VM the probe can drop by a third for seconds at a time, and every compute-bound row with it; a row near the fastest can still have met such a stretch between its probes.`);
 if (cnnRuns.length) {
   const torchCnn = cnnRuns.find((r) => r.name === 'pytorch-2t' && !r.error) ?? cnnRuns.find((r) => r.name.startsWith('pytorch') && !r.error);
   lines.push('', `| reference CNN (issue 6) | ms/step | s/epoch (× 938 steps) | vs ${torchCnn?.name ?? 'PyTorch'} | machine |`, '| --- | --- | --- | --- | --- |');

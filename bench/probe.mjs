@@ -4,9 +4,9 @@
  * timed in 7 slices of 20 ms. Prints one JSON line: { rates: [main, worker] }, in billions of turns of the loop a
  * second (medians).
  *
- * On this VM the rate drops by about a third for seconds at a time, while a loop that waits on its own results (one
- * chain) keeps its speed: the host's other hyperthread of the core is busy then, and everything that fills the core
- * (matrix products, the training step, PyTorch alike) runs slower. run.mjs runs this before and after every row.
+ * On the development VM the rate drops by about a third for seconds at a time, while a loop that waits on its own
+ * results (one chain) keeps its speed, as when another thread shares the physical core; everything that fills a core
+ * (matrix products, the training step, PyTorch alike) runs slower then. run.mjs runs this before and after every row.
  */
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 

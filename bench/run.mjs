@@ -81,8 +81,8 @@ const probe = () => Math.min(...(runJson('node', ['bench/probe.mjs'], 60).rates 
 const probes = [];
 /** Run a configuration between two probes; its result gets `machine`: the lower of the two probes' rates. */
 function runProbed(cmd, argv) {
-  const before = probes.length ? probes[probes.length - 1] : probe();
-  if (!probes.length) probes.push(before);
+  if (!probes.length) probes.push(probe());
+  const before = probes[probes.length - 1];
   const res = runJson(cmd, argv);
   const after = probe();
   probes.push(after);
@@ -154,8 +154,6 @@ for (const [name, runs] of results) {
 const base = rows.find((r) => r.name === 'nabla-wasm-2t' && !r.error) ?? rows.find((r) => !r.error);
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const ratio = (x, b) => (Number.isFinite(x) && Number.isFinite(b) && b > 0 ? `${(x / b).toFixed(2)}×` : '—');
-/** A row's machine speed: its probes' rate (comparable across invocations on one machine). */
-const machine = (x) => f(x, 2);
 
 const lines = [];
 lines.push('| run | import ms | ' + sizes.map((s) => `${s} GFLOP/s`).join(' | ') + ' | MLP s/epoch | vs nabla-wasm-2t | 2nd epoch s | test acc | step µs (matmul + rest) | of the rest: batch µs | peak RSS MB | machine |');
@@ -164,7 +162,7 @@ for (const r of rows) {
   if (r.error) { lines.push(`| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} |`); continue; }
   lines.push(`| ${r.name} | ${f(r.importMs, 0)} | ` + sizes.map((s) => f(r.gflops[s])).join(' | ') +
     ` | ${r.extrapolated ? '~' : ''}${f(r.epochS, 2)} | ${ratio(r.epochS, base?.epochS)} | ${f(r.epoch2S, 2)} | ${Number.isFinite(r.accuracy) ? (100 * r.accuracy).toFixed(2) + ' %' : '—'} | ` +
-    `${Number.isFinite(r.stepUs) ? `${f(r.stepUs, 0)} (${f(r.matmulUs, 0)} + ${f(r.restUs, 0)})` : '—'} | ${f(r.batchUs, 0)} | ${f(r.rss, 0)} | ${machine(r.machine)} |`);
+    `${Number.isFinite(r.stepUs) ? `${f(r.stepUs, 0)} (${f(r.matmulUs, 0)} + ${f(r.restUs, 0)})` : '—'} | ${f(r.batchUs, 0)} | ${f(r.rss, 0)} | ${f(r.machine, 2)} |`);
 }
 const notes = [];
 if (!hasTorch) notes.push('PyTorch: /usr/bin/python3 has no torch, so it is absent from the table.');
@@ -180,7 +178,7 @@ if (cnnRuns.length) {
   const torchCnn = cnnRuns.find((r) => r.name === 'pytorch-2t' && !r.error) ?? cnnRuns.find((r) => r.name.startsWith('pytorch') && !r.error);
   lines.push('', `| reference CNN (issue 6) | ms/step | s/epoch (× 938 steps) | vs ${torchCnn?.name ?? 'PyTorch'} | machine |`, '| --- | --- | --- | --- | --- |');
   for (const r of cnnRuns) {
-    lines.push(r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} | | | |` : `| ${r.name} | ${f(r.msPerStep, 1)} | ${f(r.epochS, 1)} | ${ratio(r.epochS, torchCnn?.epochS)} | ${machine(r.machine)} |`);
+    lines.push(r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} | | | |` : `| ${r.name} | ${f(r.msPerStep, 1)} | ${f(r.epochS, 1)} | ${ratio(r.epochS, torchCnn?.epochS)} | ${f(r.machine, 2)} |`);
   }
   notes.push('reference CNN: conv 1→32 3×3, ReLU, max-pool 2, conv 32→64 3×3, ReLU, max-pool 2, linear 1600→128, ReLU, linear 128→10, cross-entropy, Adam lr 1e-3, batch 64 (bench/cnn.ts, bench/peer-torch-cnn.py): median training step × 938; issue 6 quotes PyTorch + OpenBLAS at 11.9 s per epoch on a quiet machine.');
 }

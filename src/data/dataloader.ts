@@ -72,6 +72,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   readonly generator: Generator;
   readonly sampler?: Iterable<number>;
   readonly reuseBuffers: boolean;
+  /** What getBatch and prefetchBatch are told (reuseBuffers), made once. */
+  private readonly batchOptions: BatchOptions | undefined;
   private readonly collate?: (samples: unknown[]) => B;
 
   constructor(dataset: Dataset<unknown>, opts: DataLoaderOptions<B> = {}) {
@@ -93,6 +95,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     this.sampler = opts.sampler;
     this.collate = opts.collate;
     this.reuseBuffers = opts.reuseBuffers ?? false;
+    this.batchOptions = this.reuseBuffers ? REUSE : undefined;
   }
 
   /** Number of batches in one pass (len(loader)). */
@@ -137,7 +140,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
 
   private fetch(indices: Int32Array): B {
     const ds = this.dataset;
-    if (!this.collate && ds.getBatch) return (this.reuseBuffers ? ds.getBatch(indices, REUSE) : ds.getBatch(indices)) as B;
+    if (!this.collate && ds.getBatch) return ds.getBatch(indices, this.batchOptions) as B;
     const samples = Array.from(indices, (i) => ds.get(i));
     return this.collate ? this.collate(samples) : (defaultCollate(samples) as B);
   }
@@ -161,7 +164,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   *[Symbol.iterator](): Generator_<B> {
     for (const [idx, next] of this.batches()) {
       const b = this.fetch(idx);
-      if (next) this.dataset.prefetchBatch!(next, this.reuseBuffers ? REUSE : undefined);
+      if (next) this.dataset.prefetchBatch!(next, this.batchOptions);
       yield b;
     }
   }
@@ -170,7 +173,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     for (const [idx, next] of this.batches()) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const b = this.fetch(idx);
-      if (next) this.dataset.prefetchBatch!(next, this.reuseBuffers ? REUSE : undefined);
+      if (next) this.dataset.prefetchBatch!(next, this.batchOptions);
       yield b;
     }
   }
